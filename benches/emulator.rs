@@ -1,0 +1,2 @@
+//! Emulator throughput benchmark. (Skeleton.)
+fn main() {}

@@ -1,0 +1,1 @@
+//! Rendering the target Secret from a revision: templates, types, keyed HMAC. (Skeleton.)

@@ -1,0 +1,1 @@
+//! Rotation schedules (interval, cron, jitter) and value generation. (Skeleton.)
