@@ -12,4 +12,5 @@ pub mod emulator;
 pub mod mirror;
 pub mod provider;
 pub mod rotation;
+pub mod secret_value;
 pub mod telemetry;
