@@ -1,0 +1,757 @@
+//! The `ManagedSecret` custom resource: one remote secret in a Secret Manager, its source of values,
+//! its rotation and the Kubernetes `Secret` it is mirrored into.
+//!
+//! Doc comments on fields become the `kubectl explain` text, so they are written for users.
+//! CEL rules (`x-kubernetes-validations`) reject what the API server can check on its own; the rest is
+//! checked by [`crate::api::validation`].
+
+// Several `printcolumn(...)` entries repeat `type_ = ...`; clippy mistakes them for duplicates.
+#![allow(clippy::duplicated_attributes)]
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The UUID shape of Scaleway IDs as a regular expression, usable in `concat!` for CEL rules.
+macro_rules! uuid_pattern {
+    () => {
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    };
+}
+
+/// The UUID shape of Scaleway IDs (secret, project and key IDs) as a regular expression.
+pub const UUID_PATTERN: &str = uuid_pattern!();
+
+/// Desired state of a ManagedSecret: which store, which remote secret, where its values come from, when
+/// they rotate and which Kubernetes Secret receives them.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "keyward.dev",
+    version = "v1alpha1",
+    kind = "ManagedSecret",
+    plural = "managedsecrets",
+    namespaced,
+    shortname = "ms",
+    category = "keyward",
+    status = "ManagedSecretStatus",
+    derive = "PartialEq",
+    doc = "A secret kept in a cloud Secret Manager (created, adopted or followed), its versions rotated or pushed, and mirrored into a Kubernetes Secret.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Whether the remote secret and the target Secret are in step"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
+        description = "Why the ManagedSecret is (not) ready",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Revision",
+        type_ = "integer",
+        json_path = ".status.currentRevision",
+        description = "Remote revision mirrored into the target Secret"
+    ),
+    printcolumn(
+        name = "Next Rotation",
+        type_ = "date",
+        json_path = ".status.nextRotationTime",
+        description = "When Keyward next generates a new version"
+    ),
+    printcolumn(
+        name = "Last Rotation",
+        type_ = "date",
+        json_path = ".status.lastRotationTime",
+        description = "When Keyward last generated a new version",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Secret ID",
+        type_ = "string",
+        json_path = ".status.secretId",
+        description = "ID of the remote secret",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("!(has(self.generate) && has(self.fromSecret))")
+    .message("set at most one source: generate or fromSecret (or neither, to follow the remote secret)")
+    .reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("!has(self.rotation) || has(self.generate)")
+    .message("rotation needs spec.generate: only generated values can be rotated")
+    .field_path(".rotation")
+    .reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("!has(self.generate) || !has(self.generate.keys) || (has(self.remote.type) && self.remote.type in ['key_value', 'basic_credentials', 'database_credentials', 'ssh_key'])")
+    .message("generate.keys needs remote.type key_value, basic_credentials, database_credentials or ssh_key")
+    .field_path(".generate.keys"))]
+#[x_kube(validation = Rule::new("!has(self.generate) || has(self.generate.keys) || !has(self.remote.type) || self.remote.type == 'opaque'")
+    .message("a generated value for remote.type other than opaque needs generate.keys (certificates cannot be generated)")
+    .field_path(".generate"))]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedSecretSpec {
+    /// The SecretStore or ClusterSecretStore that says which Secret Manager (provider, region,
+    /// project, credentials) holds the remote secret.
+    pub store_ref: StoreRef,
+
+    /// The remote secret in the Secret Manager: created by Keyward from these fields, or adopted when
+    /// `adopt` is set. Fields that the Secret Manager cannot change after creation (type, keyId,
+    /// ephemeralPolicy, adopt) are immutable.
+    #[serde(default)]
+    pub remote: RemoteSecretSpec,
+
+    /// Source: generate values in Keyward. Each rotation creates one new version with fresh values.
+    /// At most one of generate and fromSecret; with neither, Keyward only follows the remote secret
+    /// (versions created elsewhere are mirrored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<GenerateSpec>,
+
+    /// Source: push the data of a Secret in the same namespace. Each change of its data creates
+    /// exactly one new remote version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_secret: Option<FromSecretSpec>,
+
+    /// When Keyward generates a new version (needs `generate`). Rotation can also be requested at
+    /// any time by giving the annotation `keyward.dev/rotate` a new value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationSpec>,
+
+    /// How often Keyward reads the remote secret to pick up versions created elsewhere (console,
+    /// Terraform, another tool), as a duration such as `30s`, `5m` or `1h` (at least `10s`).
+    /// Defaults to `1h`. The annotation `keyward.dev/force-sync` with a new value forces a refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(h|m|s))+$')")
+        .message("refreshInterval must be a duration made of hours, minutes and seconds, such as 30s, 5m, 1h or 1h30m"))]
+    #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(h|m|s))+$') || duration(self) >= duration('10s')")
+        .message("refreshInterval must be at least 10s"))]
+    pub refresh_interval: Option<String>,
+
+    /// The Kubernetes Secret that receives the current revision. Defaults to a Secret named like the
+    /// ManagedSecret, of type Opaque, owned by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetSpec>,
+
+    /// What happens to the remote secret when the ManagedSecret is deleted: `Retain` (default) leaves
+    /// it in the Secret Manager, so a new ManagedSecret with the same name and path adopts it with its
+    /// values; `Delete` deletes it (a protected remote secret is never deleted: the ManagedSecret then
+    /// reports Ready=False with reason Protected and keeps its finalizer until protection is removed
+    /// or the policy is changed to Retain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_deletion_policy: Option<RemoteDeletionPolicy>,
+}
+
+/// Reference to the store that holds the remote secret.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreRef {
+    /// `SecretStore` (in the ManagedSecret's namespace, the default) or `ClusterSecretStore` (which
+    /// must allow this namespace).
+    #[serde(default)]
+    pub kind: StoreKind,
+
+    /// Name of the store.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Which kind of store a ManagedSecret refers to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum StoreKind {
+    /// A namespaced store in the ManagedSecret's namespace.
+    #[default]
+    SecretStore,
+    /// A cluster-scoped store shared by the namespaces it allows.
+    ClusterSecretStore,
+}
+
+/// The remote secret: what Keyward creates, or which existing secret it adopts.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[x_kube(validation = Rule::new("(has(self.type) ? self.type : 'opaque') == (has(oldSelf.type) ? oldSelf.type : 'opaque')")
+    .message("remote.type is immutable: the Secret Manager cannot change a secret's type after creation")
+    .field_path(".type"))]
+#[x_kube(validation = Rule::new("(has(self.keyId) ? self.keyId : '') == (has(oldSelf.keyId) ? oldSelf.keyId : '')")
+    .message("remote.keyId is immutable: the encryption key of a secret is chosen at creation")
+    .field_path(".keyId"))]
+#[x_kube(validation = Rule::new("has(self.ephemeralPolicy) == has(oldSelf.ephemeralPolicy) && (!has(self.ephemeralPolicy) || self.ephemeralPolicy == oldSelf.ephemeralPolicy)")
+    .message("remote.ephemeralPolicy is immutable: it can only be set when the secret is created, and never removed")
+    .field_path(".ephemeralPolicy"))]
+#[x_kube(validation = Rule::new("has(self.adopt) == has(oldSelf.adopt) && (!has(self.adopt) || self.adopt == oldSelf.adopt)")
+    .message("remote.adopt is immutable: create a new ManagedSecret to adopt another secret")
+    .field_path(".adopt"))]
+#[x_kube(validation = Rule::new("!has(self.adopt) || !(has(self.name) || has(self.path) || has(self.keyId) || has(self.ephemeralPolicy))")
+    .message("an adopted secret keeps its own name, path, keyId and ephemeralPolicy: remove them from remote when adopt is set")
+    .field_path(".adopt"))]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteSecretSpec {
+    /// Name of the remote secret. Defaults to the ManagedSecret's name. Letters, digits, `.`, `_` and
+    /// `-`, starting with a letter or digit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._-]*$')")
+        .message("remote.name may only contain letters, digits, '.', '_' and '-', and must start with a letter or digit"))]
+    pub name: Option<String>,
+
+    /// Folder of the remote secret, such as `/` (the default) or `/apps/billing`. Starts with `/`,
+    /// has no trailing `/` (except the root) and no empty segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    #[x_kube(validation = Rule::new("self.startsWith('/')").message("remote.path must start with '/'"))]
+    #[x_kube(validation = Rule::new("self == '/' || !self.endsWith('/')")
+        .message("remote.path must not end with '/' (except the root path '/')"))]
+    #[x_kube(validation = Rule::new("!self.contains('//')").message("remote.path must not contain an empty segment ('//')"))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9/._-]*$')")
+        .message("remote.path may only contain letters, digits, '/', '.', '_' and '-'"))]
+    pub path: Option<String>,
+
+    /// Description of the remote secret (plain text, visible in the Secret Manager console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    pub description: Option<String>,
+
+    /// Tags of the remote secret (at most 32, each 1 to 128 characters, no duplicates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32), inner(length(min = 1, max = 128)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub tags: Option<Vec<String>>,
+
+    /// Type of the remote secret, which decides the payload format: `opaque` (any bytes, the
+    /// default), `certificate` (PEM), `key_value` (flat JSON object), `basic_credentials`
+    /// (username, password), `database_credentials` (engine, username, password, host, dbname, port)
+    /// or `ssh_key` (ssh_private_key). Immutable.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub type_: Option<ScalewaySecretType>,
+
+    /// Protect the remote secret against deletion. Unset leaves protection as it is on an adopted
+    /// secret and creates an unprotected one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
+
+    /// Ephemeral policy: versions expire after a time to live and/or after their first access.
+    /// Can only be set at creation and never removed (immutable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_policy: Option<EphemeralPolicy>,
+
+    /// ID (UUID) of the Key Manager key that encrypts the versions. Unset uses the Secret Manager's
+    /// internal key. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 36))]
+    #[x_kube(validation = Rule::new(concat!("self.matches('", uuid_pattern!(), "')"))
+        .message("remote.keyId must be a UUID"))]
+    pub key_id: Option<String>,
+
+    /// Adopt an existing remote secret instead of creating one. Its name, path, type, key and
+    /// ephemeral policy are kept; description, tags and protection are applied when set here.
+    /// Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<AdoptSpec>,
+}
+
+/// Which existing remote secret to adopt: exactly one of `secretId` and `terraformId`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("has(self.secretId) != has(self.terraformId)")
+    .message("adopt needs exactly one of secretId and terraformId"))]
+#[serde(rename_all = "camelCase")]
+pub struct AdoptSpec {
+    /// ID (UUID) of the remote secret, in the store's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 36))]
+    #[x_kube(validation = Rule::new(concat!("self.matches('", uuid_pattern!(), "')"))
+        .message("adopt.secretId must be a UUID"))]
+    pub secret_id: Option<String>,
+
+    /// Terraform-style ID `{region}/{id}` (as imported by `scaleway_secret`) or
+    /// `{region}/{id}/{revision}` (as imported by `scaleway_secret_version`), for example
+    /// `fr-par/11111111-1111-1111-1111-111111111111/2`. The region must be the store's region. The
+    /// revision (a number, `latest` or `latest_enabled`) is the version mirrored first; afterwards
+    /// Keyward follows the secret like any other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 80))]
+    #[x_kube(validation = Rule::new("self.matches('^(fr-par|nl-ams|pl-waw)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(/([1-9][0-9]*|latest|latest_enabled))?$')")
+        .message("adopt.terraformId must look like {region}/{uuid} or {region}/{uuid}/{revision}, with region fr-par, nl-ams or pl-waw and revision a number, latest or latest_enabled"))]
+    pub terraform_id: Option<String>,
+}
+
+/// Scaleway secret type (decides the payload format; immutable).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalewaySecretType {
+    /// Any bytes.
+    #[default]
+    Opaque,
+    /// One or more concatenated PEM blocks.
+    Certificate,
+    /// A flat JSON object of strings.
+    KeyValue,
+    /// JSON `{"username", "password"}`.
+    BasicCredentials,
+    /// JSON `{"engine", "username", "password", "host", "dbname", "port"}`.
+    DatabaseCredentials,
+    /// JSON `{"ssh_private_key"}`.
+    SshKey,
+}
+
+impl ScalewaySecretType {
+    /// The name on the wire and in the spec.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Certificate => "certificate",
+            Self::KeyValue => "key_value",
+            Self::BasicCredentials => "basic_credentials",
+            Self::DatabaseCredentials => "database_credentials",
+            Self::SshKey => "ssh_key",
+        }
+    }
+
+    /// Whether the payload is a flat JSON object of keys (as opposed to raw bytes).
+    pub fn is_keyed(self) -> bool {
+        !matches!(self, Self::Opaque | Self::Certificate)
+    }
+
+    /// Keys the payload must contain (empty when any keys are fine).
+    pub fn required_keys(self) -> &'static [&'static str] {
+        match self {
+            Self::Opaque | Self::Certificate | Self::KeyValue => &[],
+            Self::BasicCredentials => &["username", "password"],
+            Self::DatabaseCredentials => {
+                &["engine", "username", "password", "host", "dbname", "port"]
+            }
+            Self::SshKey => &["ssh_private_key"],
+        }
+    }
+}
+
+/// Ephemeral policy of a remote secret: when its versions expire and what happens then.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("has(self.timeToLive) || (has(self.expiresOnceAccessed) && self.expiresOnceAccessed)")
+    .message("ephemeralPolicy needs timeToLive or expiresOnceAccessed: true"))]
+#[serde(rename_all = "camelCase")]
+pub struct EphemeralPolicy {
+    /// How long each version stays valid after its creation, as a duration from `1s` to `8760h`
+    /// (one year), such as `30m` or `720h`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(h|m|s))+$')")
+        .message("ephemeralPolicy.timeToLive must be a duration made of hours, minutes and seconds, such as 30m or 720h"))]
+    #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(h|m|s))+$') || (duration(self) >= duration('1s') && duration(self) <= duration('8760h'))")
+        .message("ephemeralPolicy.timeToLive must be between 1s and 8760h (one year)"))]
+    pub time_to_live: Option<String>,
+
+    /// Whether a version expires after its first access. Keyward reads each version once to mirror it,
+    /// so applications should then read the mirrored Kubernetes Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_once_accessed: Option<bool>,
+
+    /// What happens to an expired version: `delete` or `disable`.
+    pub action: EphemeralAction,
+}
+
+/// What happens to a version when it expires.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EphemeralAction {
+    /// The version is deleted.
+    Delete,
+    /// The version is disabled.
+    Disable,
+}
+
+/// Default generated length, in characters.
+pub const DEFAULT_GENERATED_LENGTH: u32 = 32;
+/// Symbols used when `symbols` is enabled and no `symbolCharacters` are given. They need no quoting
+/// in shells, URLs' userinfo aside, YAML or JSON.
+pub const DEFAULT_SYMBOL_CHARACTERS: &str = "!#%+,-.:=?@^_~";
+
+fn default_length() -> u32 {
+    DEFAULT_GENERATED_LENGTH
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Generated values: a random string for opaque secrets, or a map of keys for keyed types.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("self.lowercase || self.uppercase || self.digits || self.symbols")
+    .message("generate needs at least one character class: lowercase, uppercase, digits or symbols"))]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateSpec {
+    /// Length of a generated value, in characters (1 to 4096, default 32).
+    #[serde(default = "default_length")]
+    #[schemars(range(min = 1, max = 4096))]
+    pub length: u32,
+
+    /// Use lowercase letters `a-z` (default true).
+    #[serde(default = "default_true")]
+    pub lowercase: bool,
+
+    /// Use uppercase letters `A-Z` (default true).
+    #[serde(default = "default_true")]
+    pub uppercase: bool,
+
+    /// Use digits `0-9` (default true).
+    #[serde(default = "default_true")]
+    pub digits: bool,
+
+    /// Use symbols (default false): those of `symbolCharacters`, or `!#%+,-.:=?@^_~`.
+    #[serde(default)]
+    pub symbols: bool,
+
+    /// The symbols to use when `symbols` is true (1 to 64 printable ASCII characters, no space).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[!-/:-@\\\\[-`{-~]+$')")
+        .message("symbolCharacters may only contain printable ASCII symbols (no letters, digits or spaces)"))]
+    pub symbol_characters: Option<String>,
+
+    /// For keyed types (key_value, basic_credentials, database_credentials, ssh_key): the keys of the
+    /// payload, each with a fixed value or generated. A key with `generate: {}` uses the defaults
+    /// (32 characters, letters and digits). At most 64 keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 64))]
+    #[x_kube(validation = Rule::new("self.all(k, k.size() <= 253 && k.matches('^[-._a-zA-Z0-9]+$'))")
+        .message("generate.keys names must be 1 to 253 characters: letters, digits, '-', '_' or '.'"))]
+    pub keys: Option<BTreeMap<String, KeyValueSource>>,
+}
+
+impl Default for GenerateSpec {
+    fn default() -> Self {
+        Self {
+            length: DEFAULT_GENERATED_LENGTH,
+            lowercase: true,
+            uppercase: true,
+            digits: true,
+            symbols: false,
+            symbol_characters: None,
+            keys: None,
+        }
+    }
+}
+
+impl GenerateSpec {
+    /// The character policy of the top-level value.
+    pub fn policy(&self) -> PasswordPolicy {
+        PasswordPolicy {
+            length: self.length,
+            lowercase: self.lowercase,
+            uppercase: self.uppercase,
+            digits: self.digits,
+            symbols: self.symbols,
+            symbol_characters: self.symbol_characters.clone(),
+        }
+    }
+}
+
+/// The value of one key of a generated keyed payload: exactly one of `value` and `generate`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("has(self.value) != has(self.generate)")
+    .message("each generate.keys entry needs exactly one of value and generate"))]
+#[serde(rename_all = "camelCase")]
+pub struct KeyValueSource {
+    /// A fixed value, such as a user name, host or port. It is stored in plain text in this
+    /// ManagedSecret: never put a secret here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub value: Option<String>,
+
+    /// Generate this key's value (at creation and at each rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<PasswordPolicy>,
+}
+
+/// Length and character classes of one generated value.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("self.lowercase || self.uppercase || self.digits || self.symbols")
+    .message("generate needs at least one character class: lowercase, uppercase, digits or symbols"))]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordPolicy {
+    /// Length in characters (1 to 4096, default 32).
+    #[serde(default = "default_length")]
+    #[schemars(range(min = 1, max = 4096))]
+    pub length: u32,
+
+    /// Use lowercase letters `a-z` (default true).
+    #[serde(default = "default_true")]
+    pub lowercase: bool,
+
+    /// Use uppercase letters `A-Z` (default true).
+    #[serde(default = "default_true")]
+    pub uppercase: bool,
+
+    /// Use digits `0-9` (default true).
+    #[serde(default = "default_true")]
+    pub digits: bool,
+
+    /// Use symbols (default false): those of `symbolCharacters`, or `!#%+,-.:=?@^_~`.
+    #[serde(default)]
+    pub symbols: bool,
+
+    /// The symbols to use when `symbols` is true (1 to 64 printable ASCII characters, no space).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[!-/:-@\\\\[-`{-~]+$')")
+        .message("symbolCharacters may only contain printable ASCII symbols (no letters, digits or spaces)"))]
+    pub symbol_characters: Option<String>,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        GenerateSpec::default().policy()
+    }
+}
+
+impl PasswordPolicy {
+    /// The symbols in use (empty when `symbols` is false).
+    pub fn symbol_set(&self) -> &str {
+        if !self.symbols {
+            ""
+        } else {
+            self.symbol_characters
+                .as_deref()
+                .unwrap_or(DEFAULT_SYMBOL_CHARACTERS)
+        }
+    }
+}
+
+/// Push the data of a Secret in the ManagedSecret's namespace.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FromSecretSpec {
+    /// Name of the source Secret (same namespace as the ManagedSecret).
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+
+    /// Keys of the source Secret to push (default: all). For opaque and certificate types exactly one
+    /// key must be selected (or the Secret must hold exactly one key): its bytes become the payload.
+    /// For keyed types the selected keys become the JSON object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), inner(length(min = 1, max = 253)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub keys: Option<Vec<String>>,
+}
+
+/// When generated values rotate: `interval`, `schedule`, or both (whichever comes first).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[x_kube(validation = Rule::new("has(self.interval) || has(self.schedule)")
+    .message("rotation needs interval, schedule or both"))]
+#[serde(rename_all = "camelCase")]
+pub struct RotationSpec {
+    /// Rotate when the current value is this old, as a duration of at least `1m` made of hours,
+    /// minutes and seconds, such as `720h` (30 days) or `1h30m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(h|m|s))+$')")
+        .message("rotation.interval must be a duration made of hours, minutes and seconds, such as 720h or 1h30m"))]
+    #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(h|m|s))+$') || duration(self) >= duration('1m')")
+        .message("rotation.interval must be at least 1m"))]
+    pub interval: Option<String>,
+
+    /// Rotate on a cron schedule in UTC: five fields (minute hour day-of-month month day-of-week),
+    /// such as `0 3 * * 1`, or one of `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
+    #[x_kube(validation = Rule::new("self.matches('^(@(yearly|annually|monthly|weekly|daily|hourly)|[0-9A-Za-z*,/?#-]+( +[0-9A-Za-z*,/?#-]+){4})$')")
+        .message("rotation.schedule must be a cron expression of five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly"))]
+    pub schedule: Option<String>,
+}
+
+/// The Kubernetes Secret that mirrors the current remote revision.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetSpec {
+    /// Name of the Secret (same namespace). Defaults to the ManagedSecret's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub name: Option<String>,
+
+    /// Kubernetes Secret type, such as `Opaque` (the default), `kubernetes.io/basic-auth` or
+    /// `kubernetes.io/tls`. Use `template` to produce the keys a type requires.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub type_: Option<String>,
+
+    /// Labels added to the Secret (Keyward adds its own `keyward.dev/managed-by` label too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 64))]
+    pub labels: Option<BTreeMap<String, String>>,
+
+    /// Annotations added to the Secret (Keyward adds its own `keyward.dev/*` annotations too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 64))]
+    pub annotations: Option<BTreeMap<String, String>>,
+
+    /// Keys of the Secret, each rendered from a template (Jinja syntax). Templates see the remote
+    /// payload: `value` (the raw payload as text), and for keyed types each key by name, also as
+    /// `data.<key>`. Example: `url: "postgres://{{ username }}:{{ password }}@{{ host }}/{{ dbname }}"`.
+    /// Without a template, an opaque payload is written under the key `value` and a keyed payload
+    /// writes one Secret key per JSON key. With a template, the Secret holds exactly the templated
+    /// keys. At most 64 keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 64))]
+    #[x_kube(validation = Rule::new("self.all(k, k.size() <= 253 && k.matches('^[-._a-zA-Z0-9]+$'))")
+        .message("target.template keys must be valid Secret keys: 1 to 253 letters, digits, '-', '_' or '.'"))]
+    pub template: Option<BTreeMap<String, String>>,
+
+    /// How the Secret is created: `Owner` (default: Keyward creates it with an owner reference to the
+    /// ManagedSecret), `Orphan` (Keyward creates it without owner reference) or `Merge` (the Secret
+    /// already exists and belongs to someone else; Keyward only writes its own keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_policy: Option<CreationPolicy>,
+
+    /// What happens to the Secret when the ManagedSecret is deleted: `Delete` (default; with creation
+    /// policy Merge only Keyward's keys are removed) or `Retain`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<TargetDeletionPolicy>,
+}
+
+/// How the target Secret is created.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum CreationPolicy {
+    /// Created by Keyward, owned by the ManagedSecret (garbage-collected with it unless retained).
+    #[default]
+    Owner,
+    /// Created by Keyward, without owner reference.
+    Orphan,
+    /// Existing Secret owned by someone else; only Keyward's keys are written.
+    Merge,
+}
+
+/// What happens to the target Secret when the ManagedSecret is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum TargetDeletionPolicy {
+    /// Delete the Secret (or, with creation policy Merge, remove Keyward's keys).
+    #[default]
+    Delete,
+    /// Leave the Secret as it is, without Keyward's owner reference.
+    Retain,
+}
+
+/// What happens to the remote secret when the ManagedSecret is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum RemoteDeletionPolicy {
+    /// Leave the remote secret and its versions in the Secret Manager.
+    #[default]
+    Retain,
+    /// Delete the remote secret (soft delete: restorable for 7 days in Scaleway).
+    Delete,
+}
+
+/// Observed state of a ManagedSecret, written only by Keyward. It never holds secret values.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedSecretStatus {
+    /// Conditions: `Ready` says whether the remote secret and the target Secret are in step, with a
+    /// reason such as Synced, InvalidSpec, StoreNotReady, AuthFailed, ProviderError, RateLimited,
+    /// KeyUnavailable, Conflict or Protected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// ID of the remote secret (created or adopted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+
+    /// Region of the remote secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+
+    /// Project of the remote secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+
+    /// Remote revision currently mirrored into the target Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_revision: Option<u32>,
+
+    /// Name of the Secret Keyward last wrote (to clean up when `target.name` changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+
+    /// When the target Secret was last confirmed equal to the current revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+
+    /// When Keyward last created a version (rotation, first value or push).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotation_time: Option<Time>,
+
+    /// When the next rotation is due (unset without rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_rotation_time: Option<Time>,
+
+    /// The revisions Keyward created, oldest first (the last 32 are kept). Versions created elsewhere
+    /// are mirrored but not listed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 32))]
+    pub managed_revisions: Vec<u32>,
+
+    /// A remote write Keyward started and has not yet confirmed. Its token is written into the remote
+    /// object's description, so after a crash or retry Keyward finds its own work instead of writing
+    /// twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_operation: Option<PendingOperation>,
+
+    /// The last value of the annotation `keyward.dev/rotate` that Keyward acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_rotate_request: Option<String>,
+
+    /// The last value of the annotation `keyward.dev/force-sync` that Keyward acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_force_sync: Option<String>,
+
+    /// Keyed digest (HMAC, never the data) of the source Secret data last pushed with fromSecret, so
+    /// each change creates exactly one version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<String>,
+}
+
+/// A remote write in flight, recorded before it is sent.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingOperation {
+    /// Unique token (a UUID) carried in the remote object's description.
+    pub token: String,
+
+    /// What the operation does.
+    pub kind: OperationKind,
+
+    /// Why: `Initial`, `Rotation`, `Push` or `Request` (annotation `keyward.dev/rotate`).
+    pub cause: OperationCause,
+
+    /// When the operation was recorded.
+    pub started_at: Time,
+}
+
+/// The remote writes Keyward records before sending.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum OperationKind {
+    /// Create the remote secret.
+    CreateSecret,
+    /// Create a version of the remote secret.
+    CreateVersion,
+}
+
+/// Why a remote write happens.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum OperationCause {
+    /// The first value of a new remote secret.
+    Initial,
+    /// A rotation that came due (interval or schedule).
+    Rotation,
+    /// A rotation requested with the annotation `keyward.dev/rotate`.
+    Request,
+    /// A change of the fromSecret source.
+    Push,
+}

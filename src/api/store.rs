@@ -1,0 +1,299 @@
+//! `SecretStore` (namespaced) and `ClusterSecretStore` (cluster-scoped): which Secret Manager a
+//! ManagedSecret talks to, and with which credentials.
+//!
+//! The provider is an enum-like struct with one optional field per provider, exactly one set (a CEL
+//! rule checks it). A second provider (Thalassa) adds one field here, one folder under `provider/`,
+//! and one entry to the rule's list; ManagedSecrets do not change.
+
+// Several `printcolumn(...)` entries repeat `type_ = ...`; clippy mistakes them for duplicates.
+#![allow(clippy::duplicated_attributes)]
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Default key of the access key in the credentials Secret (Scaleway's own variable name).
+pub const DEFAULT_ACCESS_KEY_KEY: &str = "SCW_ACCESS_KEY";
+/// Default key of the secret key in the credentials Secret (Scaleway's own variable name).
+pub const DEFAULT_SECRET_KEY_KEY: &str = "SCW_SECRET_KEY";
+
+/// A Secret Manager reachable from ManagedSecrets in the same namespace.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "keyward.dev",
+    version = "v1alpha1",
+    kind = "SecretStore",
+    plural = "secretstores",
+    namespaced,
+    category = "keyward",
+    status = "SecretStoreStatus",
+    derive = "PartialEq",
+    doc = "A Secret Manager (provider, region, project, credentials) used by ManagedSecrets of the same namespace.",
+    printcolumn(
+        name = "Region",
+        type_ = "string",
+        json_path = ".spec.provider.scaleway.region",
+        description = "Region of the Scaleway Secret Manager"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Whether the credentials work"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("!has(self.provider.scaleway) || !has(self.provider.scaleway.credentials.secretRef.__namespace__)")
+    .message("a SecretStore reads its credentials Secret from its own namespace: remove credentials.secretRef.namespace")
+    .field_path(".provider.scaleway.credentials.secretRef")
+    .reason(Reason::FieldValueForbidden))]
+#[serde(rename_all = "camelCase")]
+pub struct SecretStoreSpec {
+    /// The Secret Manager provider: set exactly one (today: `scaleway`).
+    pub provider: ProviderSpec,
+}
+
+/// A Secret Manager shared by the namespaces it allows.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "keyward.dev",
+    version = "v1alpha1",
+    kind = "ClusterSecretStore",
+    plural = "clustersecretstores",
+    category = "keyward",
+    status = "SecretStoreStatus",
+    derive = "PartialEq",
+    doc = "A cluster-wide Secret Manager (provider, region, project, credentials) usable by ManagedSecrets in the namespaces it allows.",
+    printcolumn(
+        name = "Region",
+        type_ = "string",
+        json_path = ".spec.provider.scaleway.region",
+        description = "Region of the Scaleway Secret Manager"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Whether the credentials work"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("!has(self.provider.scaleway) || has(self.provider.scaleway.credentials.secretRef.__namespace__)")
+    .message("a ClusterSecretStore needs credentials.secretRef.namespace: the namespace of its credentials Secret")
+    .field_path(".provider.scaleway.credentials.secretRef")
+    .reason(Reason::FieldValueRequired))]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSecretStoreSpec {
+    /// The Secret Manager provider: set exactly one (today: `scaleway`).
+    pub provider: ProviderSpec,
+
+    /// Namespaces whose ManagedSecrets may use this store: those listed in `names` and those matching
+    /// `selector`. Unset allows every namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_namespaces: Option<AllowedNamespaces>,
+}
+
+/// Namespaces allowed to use a ClusterSecretStore: a namespace is allowed when it is listed in
+/// `names` or matches `selector`.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[x_kube(validation = Rule::new("has(self.names) || has(self.selector)")
+    .message("allowedNamespaces needs names, selector or both (leave allowedNamespaces out to allow every namespace)"))]
+#[serde(rename_all = "camelCase")]
+pub struct AllowedNamespaces {
+    /// Names of allowed namespaces (at most 256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 63)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub names: Option<Vec<String>>,
+
+    /// Label selector on namespaces (`matchLabels`, `matchExpressions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+/// Exactly one provider. Keyward supports `scaleway`; the struct has one optional field per provider.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[x_kube(validation = Rule::new("[has(self.scaleway)].exists_one(p, p)")
+    .message("provider needs exactly one provider (supported: scaleway)"))]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderSpec {
+    /// Scaleway Secret Manager (v1beta1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaleway: Option<ScalewayProvider>,
+}
+
+/// Where the provider lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// Scaleway Secret Manager.
+    Scaleway,
+}
+
+impl ProviderSpec {
+    /// The configured provider, or `None` when none is set (the API server rejects that; a client
+    /// that skipped validation gets `InvalidSpec`).
+    pub fn kind(&self) -> Option<ProviderKind> {
+        self.scaleway.as_ref().map(|_| ProviderKind::Scaleway)
+    }
+}
+
+/// Scaleway Secret Manager in one region and project.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalewayProvider {
+    /// Region: `fr-par`, `nl-ams` or `pl-waw`. Immutable: secrets cannot move between regions, so
+    /// create another store for another region.
+    #[x_kube(validation = Rule::new("self == oldSelf")
+        .message("provider.scaleway.region is immutable: secrets cannot move between regions; create another store"))]
+    pub region: ScalewayRegion,
+
+    /// ID (UUID) of the Scaleway project that holds the secrets.
+    #[schemars(length(max = 36))]
+    #[x_kube(validation = Rule::new(concat!("self.matches('", "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "')"))
+        .message("provider.scaleway.projectId must be a UUID"))]
+    pub project_id: String,
+
+    /// Base URL of the Scaleway API, default `https://api.scaleway.com` (like `SCW_API_URL`). Keyward
+    /// appends `/secret-manager/v1beta1/regions/{region}`. Set it to reach a local emulator, such as
+    /// `http://127.0.0.1:9090`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$')")
+        .message("provider.scaleway.apiUrl must be an http(s) URL without query or fragment, such as https://api.scaleway.com"))]
+    pub api_url: Option<String>,
+
+    /// The Secret holding the API key.
+    pub credentials: ScalewayCredentials,
+}
+
+/// Scaleway regions that offer Secret Manager.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum ScalewayRegion {
+    /// Paris.
+    #[serde(rename = "fr-par")]
+    FrPar,
+    /// Amsterdam.
+    #[serde(rename = "nl-ams")]
+    NlAms,
+    /// Warsaw.
+    #[serde(rename = "pl-waw")]
+    PlWaw,
+}
+
+impl ScalewayRegion {
+    /// All regions, in the order the API lists them.
+    pub const ALL: [ScalewayRegion; 3] = [Self::FrPar, Self::NlAms, Self::PlWaw];
+
+    /// The region's name in URLs and IDs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FrPar => "fr-par",
+            Self::NlAms => "nl-ams",
+            Self::PlWaw => "pl-waw",
+        }
+    }
+}
+
+impl std::str::FromStr for ScalewayRegion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown Scaleway region {s:?} (expected fr-par, nl-ams or pl-waw)")
+            })
+    }
+}
+
+impl std::fmt::Display for ScalewayRegion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn default_access_key_key() -> String {
+    DEFAULT_ACCESS_KEY_KEY.to_owned()
+}
+fn default_secret_key_key() -> String {
+    DEFAULT_SECRET_KEY_KEY.to_owned()
+}
+
+/// Where the Scaleway API key is read from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalewayCredentials {
+    /// The Secret holding the key. A SecretStore reads it from its own namespace; a
+    /// ClusterSecretStore must name the namespace.
+    pub secret_ref: SecretReference,
+
+    /// Key in that Secret holding the access key (`SCW…`), default `SCW_ACCESS_KEY`. The access key
+    /// only identifies the API key; it may be missing from the Secret.
+    #[serde(default = "default_access_key_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub access_key_key: String,
+
+    /// Key in that Secret holding the secret key (sent as `X-Auth-Token`), default `SCW_SECRET_KEY`.
+    #[serde(default = "default_secret_key_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub secret_key_key: String,
+}
+
+/// A reference to a Secret by name (and, for cluster-scoped stores, namespace).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretReference {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+
+    /// Namespace of the Secret: required for a ClusterSecretStore, not allowed for a SecretStore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+}
+
+/// Observed state of a store, written only by Keyward.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretStoreStatus {
+    /// Conditions: `Ready` says whether the credentials could be read and the provider accepted them,
+    /// with a reason such as Valid, CredentialsNotFound, AuthFailed or ProviderError.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// When the credentials were last checked against the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_validated_time: Option<Time>,
+}
+
+/// What ManagedSecrets need from either kind of store.
+pub trait StoreSpecExt {
+    /// The provider configuration.
+    fn provider(&self) -> &ProviderSpec;
+}
+
+impl StoreSpecExt for SecretStoreSpec {
+    fn provider(&self) -> &ProviderSpec {
+        &self.provider
+    }
+}
+
+impl StoreSpecExt for ClusterSecretStoreSpec {
+    fn provider(&self) -> &ProviderSpec {
+        &self.provider
+    }
+}
