@@ -666,6 +666,56 @@ async fn access_checks_crc32_and_resolves_latest() {
     assert_eq!(err.kind(), &ErrorKind::InvalidResponse);
 }
 
+#[tokio::test]
+async fn refused_access_means_unreadable_version_not_missing_secret() {
+    let cases = [
+        (
+            json(
+                404,
+                r#"{"message":"resource is not found","resource":"secret_version","resource_id":"x","type":"not_found"}"#,
+            ),
+            ErrorKind::VersionUnreadable,
+        ),
+        (
+            json(
+                412,
+                r#"{"message":"precondition is not respected","precondition":"resource_disabled","type":"precondition_failed"}"#,
+            ),
+            ErrorKind::VersionUnreadable,
+        ),
+        (
+            json(
+                400,
+                r#"{"message":"invalid argument(s)","type":"invalid_arguments","details":[]}"#,
+            ),
+            ErrorKind::VersionUnreadable,
+        ),
+        (
+            json(
+                404,
+                r#"{"message":"resource is not found","resource":"secret","resource_id":"x","type":"not_found"}"#,
+            ),
+            ErrorKind::NotFound,
+        ),
+        (
+            json(
+                403,
+                r#"{"message":"insufficient permissions","type":"permissions_denied"}"#,
+            ),
+            ErrorKind::Forbidden,
+        ),
+    ];
+    for (reply, want) in cases {
+        let server = scripted(vec![reply]).await;
+        let (client, _) = client_with(&server.base, RetryPolicy::none(), 100);
+        let err = client
+            .access_version(&id(), RevisionSelector::Number(2))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), &want, "{err}");
+    }
+}
+
 // ---------- secrecy ----------
 
 const CANARY: &str = "canary-5f1e-never-print-me";

@@ -49,6 +49,9 @@ pub enum ErrorKind {
     InvalidResponse,
     /// The provider does not offer this operation (see `Capabilities`).
     Unsupported,
+    /// The version exists (or existed) but its payload cannot be read: disabled, scheduled for
+    /// deletion, expired. Not a sign that the secret is gone.
+    VersionUnreadable,
 }
 
 impl ErrorKind {
@@ -70,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Transport => "Transport",
             ErrorKind::InvalidResponse => "InvalidResponse",
             ErrorKind::Unsupported => "Unsupported",
+            ErrorKind::VersionUnreadable => "VersionUnreadable",
         }
     }
 
@@ -100,6 +104,7 @@ pub struct ProviderError {
     message: String,
     http_status: Option<u16>,
     request_id: Option<String>,
+    resource: Option<String>,
 }
 
 impl ProviderError {
@@ -116,7 +121,25 @@ impl ProviderError {
             message: message.into(),
             http_status: None,
             request_id: None,
+            resource: None,
         }
+    }
+
+    /// Names the kind of resource the provider's error was about (`secret`, `secret_version`, `key`).
+    pub fn with_resource(mut self, resource: Option<String>) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    /// Reclassifies the error (used where an operation knows better, e.g. reading a version).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The kind of resource the provider's error named, when it named one.
+    pub fn resource(&self) -> Option<&str> {
+        self.resource.as_deref()
     }
 
     pub fn with_http(mut self, status: u16, request_id: Option<String>) -> Self {
@@ -224,6 +247,7 @@ impl fmt::Debug for ProviderError {
             .field("message", &self.message)
             .field("http_status", &self.http_status)
             .field("request_id", &self.request_id)
+            .field("resource", &self.resource)
             .finish()
     }
 }
@@ -294,6 +318,7 @@ mod tests {
             ErrorKind::Transport,
             ErrorKind::InvalidResponse,
             ErrorKind::Unsupported,
+            ErrorKind::VersionUnreadable,
         ];
         let labels: std::collections::HashSet<_> = kinds.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), kinds.len());

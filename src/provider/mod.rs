@@ -312,8 +312,8 @@ pub trait SecretManager: Send + Sync {
         version: &NewVersion,
     ) -> ProviderResult<RemoteVersion>;
 
-    /// Reads a payload. A version that is not readable (disabled, deleted) is an error; it does not
-    /// mean the secret is gone.
+    /// Reads a payload. A version that is not readable (disabled, deleted, expired) gives
+    /// `VersionUnreadable`; only `NotFound` means the secret itself is gone.
     async fn access_version(
         &self,
         id: &SecretId,

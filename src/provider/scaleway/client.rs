@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use super::config::ScalewayConfig;
-use super::errors::classify;
+use super::errors::classify_with_resource;
 use super::retry::{AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after};
 use super::wire::{self, AccessResponse, ListSecretsResponse, ListVersionsResponse};
 use crate::provider::observer::NoopObserver;
@@ -193,6 +193,19 @@ impl ScalewayClient {
             config,
             observer: Arc::new(NoopObserver),
         })
+    }
+
+    /// A client configured from `SCW_*` environment variables (see [`ScalewayConfig::from_env`]).
+    pub fn from_env() -> ProviderResult<Self> {
+        let config = ScalewayConfig::from_env().map_err(|e| {
+            ProviderError::new(
+                PROVIDER,
+                "configure",
+                ErrorKind::InvalidArgument { details: vec![] },
+                e.to_string(),
+            )
+        })?;
+        Self::new(config)
     }
 
     /// Reports every finished operation to `observer` (metrics).
@@ -461,7 +474,7 @@ impl ScalewayClient {
         )
         .secret(id)
         .revision(&rev);
-        let resp: AccessResponse = self.fetch(call).await?;
+        let resp: AccessResponse = self.fetch(call).await.map_err(unreadable_version)?;
         let invalid = |message: &str| {
             ProviderError::new(
                 PROVIDER,
@@ -571,9 +584,11 @@ impl ScalewayClient {
                 }
                 Ok((status, retry_after, request_id, body)) => {
                     last_status = Some(status);
-                    let (kind, message) = classify(status, retry_after, &body);
+                    let (kind, message, resource) =
+                        classify_with_resource(status, retry_after, &body);
                     let error = ProviderError::new(PROVIDER, call.op.name(), kind, message)
-                        .with_http(status, request_id);
+                        .with_http(status, request_id)
+                        .with_resource(resource);
                     (
                         AttemptFailure::Status {
                             status,
@@ -681,6 +696,25 @@ impl ScalewayClient {
             attempts,
             elapsed: started.elapsed(),
         });
+    }
+}
+
+/// Reading a disabled, deleted or expired version is refused with a 4xx whose exact shape is
+/// unconfirmed. Only an answer that names the secret itself as missing means the secret is gone;
+/// other refusals say "this revision is not readable".
+fn unreadable_version(e: ProviderError) -> ProviderError {
+    let secret_missing = e.kind() == &ErrorKind::NotFound && e.resource() == Some("secret");
+    let refused = matches!(
+        e.kind(),
+        ErrorKind::NotFound
+            | ErrorKind::Precondition
+            | ErrorKind::InvalidArgument { .. }
+            | ErrorKind::Conflict
+    );
+    if refused && !secret_missing {
+        e.with_kind(ErrorKind::VersionUnreadable)
+    } else {
+        e
     }
 }
 

@@ -11,8 +11,18 @@ use crate::provider::{ArgumentProblem, ErrorKind};
 /// Longest server message kept, so a misbehaving server cannot flood logs and status.
 const MAX_MESSAGE: usize = 300;
 
-/// Classifies one error answer.
+/// Classifies one error answer: kind, message, and the resource the body names (if any).
 pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> (ErrorKind, String) {
+    let (kind, message, _) = classify_with_resource(status, retry_after, body);
+    (kind, message)
+}
+
+/// Like [`classify`], also returning the body's `resource` field.
+pub fn classify_with_resource(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> (ErrorKind, String, Option<String>) {
     let parsed = serde_json::from_slice::<WireError>(body)
         .ok()
         .filter(|e| !e.kind.is_empty() || !e.message.is_empty());
@@ -22,14 +32,18 @@ pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> (Err
             .as_ref()
             .map(describe)
             .unwrap_or_else(|| status_line(status));
-        return (ErrorKind::RateLimited { retry_after }, message);
+        return (ErrorKind::RateLimited { retry_after }, message, None);
     }
     match parsed {
         Some(err) => {
             let kind = kind_from_type(&err).unwrap_or_else(|| kind_from_status(status, None));
-            (kind, describe(&err))
+            (kind, describe(&err), err.resource.clone())
         }
-        None => (kind_from_status(status, retry_after), status_line(status)),
+        None => (
+            kind_from_status(status, retry_after),
+            status_line(status),
+            None,
+        ),
     }
 }
 
