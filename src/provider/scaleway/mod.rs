@@ -1,1 +1,117 @@
-//! Scaleway Secret Manager v1beta1: HTTP client and wire types. (Skeleton.)
+//! Scaleway Secret Manager v1beta1: configuration, wire types, HTTP client, and its
+//! [`SecretManager`] implementation.
+
+pub mod client;
+pub mod config;
+pub mod errors;
+pub mod retry;
+pub mod wire;
+
+use async_trait::async_trait;
+
+pub use client::{ListSecretsFilter, Operation, ScalewayClient, normalize_path};
+pub use config::{AuthToken, ConfigError, ScalewayConfig};
+pub use retry::RetryPolicy;
+
+use crate::provider::{
+    AccessedVersion, Capabilities, CreatedSecret, NewSecret, NewVersion, ProviderResult,
+    RemoteSecret, RemoteVersion, RevisionSelector, SecretId, SecretManager, SecretUpdate,
+};
+
+#[async_trait]
+impl SecretManager for ScalewayClient {
+    fn provider(&self) -> &'static str {
+        client::PROVIDER
+    }
+
+    fn region(&self) -> &str {
+        &self.config().region
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            update_metadata: true,
+            protection: true,
+            disable_versions: true,
+            version_descriptions: true,
+            create_requires_initial_version: false,
+            ephemeral_policy: true,
+            tags: true,
+        }
+    }
+
+    async fn find_secret(&self, name: &str, path: &str) -> ProviderResult<Option<RemoteSecret>> {
+        ScalewayClient::find_secret(self, name, path).await
+    }
+
+    async fn get_secret(&self, id: &SecretId) -> ProviderResult<RemoteSecret> {
+        ScalewayClient::get_secret(self, id).await
+    }
+
+    async fn create_secret(
+        &self,
+        secret: &NewSecret,
+        initial_version: Option<&NewVersion>,
+    ) -> ProviderResult<CreatedSecret> {
+        let created = ScalewayClient::create_secret(self, secret).await?;
+        let initial_version = match initial_version {
+            Some(version) => {
+                Some(ScalewayClient::create_version(self, &created.id, version).await?)
+            }
+            None => None,
+        };
+        Ok(CreatedSecret {
+            secret: created,
+            initial_version,
+        })
+    }
+
+    async fn update_secret(
+        &self,
+        id: &SecretId,
+        update: &SecretUpdate,
+    ) -> ProviderResult<RemoteSecret> {
+        ScalewayClient::update_secret(self, id, update).await
+    }
+
+    async fn delete_secret(&self, id: &SecretId) -> ProviderResult<()> {
+        ScalewayClient::delete_secret(self, id).await
+    }
+
+    async fn set_protected(&self, id: &SecretId, protected: bool) -> ProviderResult<RemoteSecret> {
+        ScalewayClient::set_protected(self, id, protected).await
+    }
+
+    async fn list_versions(&self, id: &SecretId) -> ProviderResult<Vec<RemoteVersion>> {
+        ScalewayClient::list_versions(self, id).await
+    }
+
+    async fn create_version(
+        &self,
+        id: &SecretId,
+        version: &NewVersion,
+    ) -> ProviderResult<RemoteVersion> {
+        ScalewayClient::create_version(self, id, version).await
+    }
+
+    async fn access_version(
+        &self,
+        id: &SecretId,
+        revision: RevisionSelector,
+    ) -> ProviderResult<AccessedVersion> {
+        ScalewayClient::access_version(self, id, revision).await
+    }
+
+    async fn set_version_enabled(
+        &self,
+        id: &SecretId,
+        revision: u64,
+        enabled: bool,
+    ) -> ProviderResult<RemoteVersion> {
+        ScalewayClient::set_version_enabled(self, id, revision, enabled).await
+    }
+
+    async fn delete_version(&self, id: &SecretId, revision: u64) -> ProviderResult<()> {
+        ScalewayClient::delete_version(self, id, revision).await
+    }
+}

@@ -1,0 +1,326 @@
+//! The one error type of every provider operation, and the classification the controller acts on.
+//!
+//! [`ErrorKind`] decides the condition reason, the Event reason, the metric label and the requeue;
+//! the rest of [`ProviderError`] is context for a person reading a log line. Messages are built from
+//! the provider's error text (with any known payload scrubbed out) and never from request bodies.
+
+use std::fmt;
+use std::time::Duration;
+
+/// One problem with one argument, as reported by the provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgumentProblem {
+    pub argument: String,
+    /// Provider's short reason (`required`, `format`, `constraint`, …).
+    pub reason: String,
+    pub help: String,
+}
+
+/// What went wrong, in terms the controller can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The secret or version does not exist (or is outside the caller's scope).
+    NotFound,
+    /// Too many requests; try again after `retry_after` when the provider said so.
+    RateLimited { retry_after: Option<Duration> },
+    /// The credentials were refused.
+    Unauthorized,
+    /// The credentials are valid but lack a permission.
+    Forbidden,
+    /// The request was refused as invalid; fixing the spec is needed.
+    InvalidArgument { details: Vec<ArgumentProblem> },
+    /// The secret is protected against deletion.
+    Protected,
+    /// Another precondition was not met (including a secret the provider locked).
+    Precondition,
+    /// The encryption key the secret uses is disabled, deleted or unreachable.
+    KeyUnavailable,
+    /// Two resources claim the same identity (for example two secrets with one name and path).
+    Conflict,
+    /// A provider quota is exhausted.
+    QuotaExceeded,
+    /// The provider is temporarily unable to answer (502, 503, 504, a resource in transition).
+    Transient,
+    /// The provider failed (500 and other server errors).
+    ServerError,
+    /// No usable HTTP answer: connection refused or dropped, timeout, TLS failure.
+    Transport,
+    /// The provider answered something this client cannot understand.
+    InvalidResponse,
+    /// The provider does not offer this operation (see `Capabilities`).
+    Unsupported,
+    /// The version exists (or existed) but its payload cannot be read: disabled, scheduled for
+    /// deletion, expired. Not a sign that the secret is gone.
+    VersionUnreadable,
+}
+
+impl ErrorKind {
+    /// A stable CamelCase label for condition reasons, Event reasons and metric labels.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::RateLimited { .. } => "RateLimited",
+            ErrorKind::Unauthorized => "Unauthorized",
+            ErrorKind::Forbidden => "Forbidden",
+            ErrorKind::InvalidArgument { .. } => "InvalidArgument",
+            ErrorKind::Protected => "Protected",
+            ErrorKind::Precondition => "Precondition",
+            ErrorKind::KeyUnavailable => "KeyUnavailable",
+            ErrorKind::Conflict => "Conflict",
+            ErrorKind::QuotaExceeded => "QuotaExceeded",
+            ErrorKind::Transient => "Transient",
+            ErrorKind::ServerError => "ServerError",
+            ErrorKind::Transport => "Transport",
+            ErrorKind::InvalidResponse => "InvalidResponse",
+            ErrorKind::Unsupported => "Unsupported",
+            ErrorKind::VersionUnreadable => "VersionUnreadable",
+        }
+    }
+
+    /// Whether the same request may succeed later without anyone changing anything.
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited { .. }
+                | ErrorKind::Transient
+                | ErrorKind::ServerError
+                | ErrorKind::Transport
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A failed provider operation.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    provider: &'static str,
+    operation: &'static str,
+    kind: ErrorKind,
+    message: String,
+    http_status: Option<u16>,
+    request_id: Option<String>,
+    resource: Option<String>,
+}
+
+impl ProviderError {
+    pub fn new(
+        provider: &'static str,
+        operation: &'static str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            provider,
+            operation,
+            kind,
+            message: message.into(),
+            http_status: None,
+            request_id: None,
+            resource: None,
+        }
+    }
+
+    /// Names the kind of resource the provider's error was about (`secret`, `secret_version`, `key`).
+    pub fn with_resource(mut self, resource: Option<String>) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    /// Reclassifies the error (used where an operation knows better, e.g. reading a version).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// The kind of resource the provider's error named, when it named one.
+    pub fn resource(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    pub fn with_http(mut self, status: u16, request_id: Option<String>) -> Self {
+        self.http_status = Some(status);
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn unsupported(provider: &'static str, operation: &'static str) -> Self {
+        Self::new(
+            provider,
+            operation,
+            ErrorKind::Unsupported,
+            "the provider does not offer this operation",
+        )
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
+
+    /// The provider's request id, for support tickets.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// Delay the provider asked for, when rate limited.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &self.kind {
+            ErrorKind::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Replaces every occurrence of each needle in the message and argument details with
+    /// `<redacted>`. Used by operations that carry a payload, in case the provider echoes it.
+    pub fn scrub(mut self, needles: &[&str]) -> Self {
+        fn scrub_text(text: &mut String, needles: &[&str]) {
+            for needle in needles.iter().filter(|n| n.len() >= 3) {
+                if text.contains(needle) {
+                    *text = text.replace(needle, "<redacted>");
+                }
+            }
+        }
+        scrub_text(&mut self.message, needles);
+        if let ErrorKind::InvalidArgument { details } = &mut self.kind {
+            for d in details {
+                scrub_text(&mut d.argument, needles);
+                scrub_text(&mut d.reason, needles);
+                scrub_text(&mut d.help, needles);
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}: {}: {}",
+            self.provider, self.operation, self.kind, self.message
+        )?;
+        if let ErrorKind::InvalidArgument { details } = &self.kind {
+            for d in details {
+                write!(f, "; {} ({}): {}", d.argument, d.reason, d.help.trim_end())?;
+            }
+        }
+        if let Some(retry_after) = self.retry_after() {
+            write!(f, " (retry after {}s)", retry_after.as_secs_f64())?;
+        }
+        if let Some(status) = self.http_status {
+            write!(f, " [HTTP {status}")?;
+            if let Some(id) = &self.request_id {
+                write!(f, ", request id {id}")?;
+            }
+            f.write_str("]")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderError")
+            .field("provider", &self.provider)
+            .field("operation", &self.operation)
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("http_status", &self.http_status)
+            .field("request_id", &self.request_id)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_operation_kind_and_details() {
+        let err = ProviderError::new(
+            "scaleway",
+            "create_version",
+            ErrorKind::InvalidArgument {
+                details: vec![ArgumentProblem {
+                    argument: "data".into(),
+                    reason: "format".into(),
+                    help: "- invalid: Expected: string\n".into(),
+                }],
+            },
+            "invalid argument(s)",
+        )
+        .with_http(400, Some("req-1".into()));
+        assert_eq!(
+            err.to_string(),
+            "scaleway create_version: InvalidArgument: invalid argument(s); data (format): \
+             - invalid: Expected: string [HTTP 400, request id req-1]"
+        );
+    }
+
+    #[test]
+    fn scrub_removes_echoed_payload_everywhere() {
+        let err = ProviderError::new(
+            "scaleway",
+            "create_version",
+            ErrorKind::InvalidArgument {
+                details: vec![ArgumentProblem {
+                    argument: "data".into(),
+                    reason: "format".into(),
+                    help: "bad value canary-77".into(),
+                }],
+            },
+            "rejected canary-77",
+        )
+        .scrub(&["canary-77"]);
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("canary-77"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn labels_are_distinct() {
+        let kinds = [
+            ErrorKind::NotFound,
+            ErrorKind::RateLimited { retry_after: None },
+            ErrorKind::Unauthorized,
+            ErrorKind::Forbidden,
+            ErrorKind::InvalidArgument { details: vec![] },
+            ErrorKind::Protected,
+            ErrorKind::Precondition,
+            ErrorKind::KeyUnavailable,
+            ErrorKind::Conflict,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::Transient,
+            ErrorKind::ServerError,
+            ErrorKind::Transport,
+            ErrorKind::InvalidResponse,
+            ErrorKind::Unsupported,
+            ErrorKind::VersionUnreadable,
+        ];
+        let labels: std::collections::HashSet<_> = kinds.iter().map(|k| k.label()).collect();
+        assert_eq!(labels.len(), kinds.len());
+    }
+}
