@@ -1,10 +1,144 @@
-//! A local Scaleway Secret Manager (v1beta1) speaking the real wire API. (Skeleton.)
+//! A local Scaleway Secret Manager (v1beta1) speaking the real wire API, held to recorded traffic
+//! (`tests/emulator_conformance.rs`).
+//!
+//! Layout: [`store`] is the state and every operation on it, pure and clock-injected; [`model`] the
+//! records and their wire views; [`payload`] the payload checks; [`requests`] body and query parsing;
+//! [`routes`] path routing; [`api`] the request pipeline; [`auth`], [`faults`], [`metrics`], [`clock`],
+//! [`persist`] one concern each; [`admin`] the `/emulator/...` endpoint; [`server`] start and stop.
+//!
+//! Library use (tests, benchmarks):
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use keyward::emulator::{EmulatorConfig, spawn};
+//! let emu = spawn(EmulatorConfig::for_tests()).await?;
+//! let url = emu.api_url("fr-par"); // …/secret-manager/v1beta1/regions/fr-par
+//! emu.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod errors;
+pub mod faults;
+pub mod metrics;
+pub mod model;
+pub mod payload;
+pub mod persist;
+pub mod requests;
+pub mod routes;
+pub mod server;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use clock::Clock;
+pub use faults::{ErrorFault, FaultSettings};
+pub use metrics::CounterSnapshot;
+pub use server::{EmulatorConfig, EmulatorHandle, spawn};
+pub use store::StoreOptions;
 
 /// Arguments of `keyward emulator`.
 #[derive(clap::Args, Debug)]
-pub struct EmulatorArgs {}
+pub struct EmulatorArgs {
+    /// Address to serve on (port 0 picks a free port; the chosen URL is printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Strict auth: accept only these tokens, each limited to its project (repeatable).
+    #[arg(long = "token", value_name = "TOKEN=PROJECT_ID", value_parser = auth::parse_token_flag)]
+    pub tokens: Vec<(String, uuid::Uuid)>,
+    /// Keep state in this JSON file across restarts (written atomically). In memory by default.
+    #[arg(long = "state", value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Added latency on every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Injected errors: ENDPOINT=RATE[:STATUS], ENDPOINT an SDK name (GetSecret…) or `*`, STATUS 500 or
+    /// 503 (default 503). Repeatable.
+    #[arg(long = "error-rate", value_name = "ENDPOINT=RATE[:STATUS]", value_parser = parse_error_flag)]
+    pub error_rates: Vec<(String, ErrorFault)>,
+    /// Probability of dropping a request's connection.
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Requests per second per token before 429 (0 disables the limiter).
+    #[arg(long, default_value_t = faults::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// Secret id or key id whose key starts disabled (repeatable).
+    #[arg(long = "disable-key", value_name = "ID")]
+    pub disabled_keys: Vec<String>,
+    /// Soft-delete secrets that have an ephemeral policy instead of purging them at once (the recorded
+    /// behaviour is a 404 right after DELETE).
+    #[arg(long)]
+    pub soft_delete_ephemeral: bool,
+    /// Start with the clock frozen at this RFC 3339 instant (move it through `/emulator/clock`).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub frozen_clock: Option<jiff::Timestamp>,
+}
 
-/// `keyward emulator`: serve until interrupted.
-pub async fn serve_command(_args: EmulatorArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+fn parse_error_flag(text: &str) -> Result<(String, ErrorFault), String> {
+    let (endpoint, rest) = text
+        .split_once('=')
+        .ok_or("expected ENDPOINT=RATE[:STATUS]")?;
+    let (rate, status) = match rest.split_once(':') {
+        Some((r, s)) => (
+            r,
+            s.parse::<u16>().map_err(|_| format!("bad status {s:?}"))?,
+        ),
+        None => (rest, 503),
+    };
+    let rate = rate
+        .parse::<f64>()
+        .map_err(|_| format!("bad rate {rate:?}"))?;
+    Ok((endpoint.to_string(), ErrorFault { rate, status }))
+}
+
+impl EmulatorArgs {
+    pub fn into_config(self) -> EmulatorConfig {
+        let faults = FaultSettings {
+            latency_ms: self.latency_ms,
+            errors: self.error_rates.into_iter().collect::<BTreeMap<_, _>>(),
+            drop_rate: self.drop_rate,
+            rate_limit_per_second: (self.rate_limit > 0).then_some(self.rate_limit),
+            disabled_keys: self.disabled_keys.into_iter().collect(),
+        };
+        EmulatorConfig {
+            listen: self.listen,
+            tokens: self.tokens,
+            faults,
+            state_file: self.state,
+            store_options: StoreOptions {
+                purge_ephemeral_on_delete: !self.soft_delete_ephemeral,
+            },
+            frozen_clock_at: self.frozen_clock,
+        }
+    }
+}
+
+/// `keyward emulator`: serve until interrupted (Ctrl-C or SIGTERM), then save the state.
+pub async fn serve_command(args: EmulatorArgs) -> anyhow::Result<()> {
+    let handle = spawn(args.into_config()).await?;
+    // One line on stdout, so a parent process can read the URL when it asked for port 0.
+    println!("keyward emulator listening on {}", handle.base_url());
+    std::io::stdout().flush()?;
+    wait_for_signal().await;
+    handle.shutdown().await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
