@@ -1,4 +1,14 @@
-//! The kube-runtime Controller: observe, plan, execute, report. (Skeleton.)
+//! The controller: observe, plan, execute, report.
+//!
+//! - [`intent`]: a ManagedSecret spec resolved and checked (`InvalidSpec` otherwise);
+//! - [`schedule`]: whether a generated value rotates now;
+//! - [`plan`]: the pure planner (table-tested);
+
+pub mod intent;
+pub mod plan;
+#[cfg(test)]
+mod plan_tests;
+pub mod schedule;
 
 /// Arguments of `keyward run`.
 #[derive(clap::Args, Debug)]

@@ -1,0 +1,213 @@
+//! The intent: a ManagedSecret spec checked and resolved into what the planner acts on (defaults
+//! applied, remote target chosen, durations parsed). A spec that cannot become an intent gives
+//! `InvalidSpec` with a message for a person, and Keyward writes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kube::ResourceExt;
+
+use crate::api::duration::{DEFAULT_REFRESH_INTERVAL, parse_duration};
+use crate::api::remote_id::{RemoteTarget, RevisionSelector, remote_target};
+use crate::api::validation::{InvalidSpec, validate_managed_secret};
+use crate::api::{
+    CreationPolicy, EphemeralAction, GenerateSpec, ManagedSecret, RemoteDeletionPolicy,
+    RotationSpec, ScalewaySecretType, TargetDeletionPolicy,
+};
+use crate::provider::{self, ExpiryAction, NewSecret, SecretId, SecretKind};
+
+/// Annotation whose new value asks for one rotation.
+pub const ROTATE_ANNOTATION: &str = "keyward.dev/rotate";
+/// Annotation whose new value forces a refresh and a rewrite of the target Secret.
+pub const FORCE_SYNC_ANNOTATION: &str = "keyward.dev/force-sync";
+
+/// Which remote secret, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RemoteIntent {
+    /// Find by name and path; create from `new_secret` when absent.
+    ByName {
+        name: String,
+        path: String,
+        new_secret: NewSecret,
+    },
+    /// Adopt an existing secret; never create one.
+    Adopt {
+        secret_id: SecretId,
+        first_revision: Option<RevisionSelector>,
+        region: Option<crate::api::ScalewayRegion>,
+    },
+}
+
+/// Where values come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceIntent {
+    /// Generate (spec.generate).
+    Generate,
+    /// Push the data of a Secret.
+    FromSecret,
+    /// Follow the remote secret only.
+    Follow,
+}
+
+/// Remote metadata Keyward keeps in line (only the fields the spec sets).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RemoteMetadata {
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub protected: Option<bool>,
+}
+
+/// The target Secret, with defaults applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetIntent {
+    pub name: String,
+    pub type_: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub template: Option<BTreeMap<String, String>>,
+    pub creation_policy: CreationPolicy,
+    pub deletion_policy: TargetDeletionPolicy,
+}
+
+/// A ManagedSecret resolved for the planner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Intent {
+    pub namespace: String,
+    pub name: String,
+    pub generation: Option<i64>,
+    pub remote: RemoteIntent,
+    pub secret_type: ScalewaySecretType,
+    pub source: SourceIntent,
+    pub generate: Option<GenerateSpec>,
+    pub from_secret: Option<crate::api::FromSecretSpec>,
+    pub rotation: Option<RotationSpec>,
+    pub metadata: RemoteMetadata,
+    pub refresh_interval: Duration,
+    pub target: TargetIntent,
+    pub remote_deletion: RemoteDeletionPolicy,
+    /// Current value of `keyward.dev/rotate`, trimmed, when not empty.
+    pub rotate_request: Option<String>,
+    /// Current value of `keyward.dev/force-sync`, trimmed, when not empty.
+    pub force_sync: Option<String>,
+}
+
+fn annotation(ms: &ManagedSecret, key: &str) -> Option<String> {
+    ms.annotations()
+        .get(key)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The provider-neutral kind of a Scaleway secret type.
+pub fn secret_kind(type_: ScalewaySecretType) -> SecretKind {
+    match type_ {
+        ScalewaySecretType::Opaque => SecretKind::Opaque,
+        ScalewaySecretType::Certificate => SecretKind::Certificate,
+        ScalewaySecretType::KeyValue => SecretKind::KeyValue,
+        ScalewaySecretType::BasicCredentials => SecretKind::BasicCredentials,
+        ScalewaySecretType::DatabaseCredentials => SecretKind::DatabaseCredentials,
+        ScalewaySecretType::SshKey => SecretKind::SshKey,
+    }
+}
+
+/// Resolve a ManagedSecret into an intent, or say why it cannot be acted on.
+pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
+    let name = ms.name_any();
+    let namespace = ms.namespace().unwrap_or_default();
+    let spec = &ms.spec;
+    validate_managed_secret(spec, &name)?;
+    if let Some(rotation) = &spec.rotation {
+        super::schedule::check_rotation(rotation)?;
+    }
+    let secret_type = spec.remote.type_.unwrap_or_default();
+    let remote = match remote_target(spec, &name).map_err(InvalidSpec)? {
+        RemoteTarget::ByName { name, path } => {
+            let ephemeral_policy = match &spec.remote.ephemeral_policy {
+                None => None,
+                Some(p) => Some(provider::EphemeralPolicy {
+                    time_to_live: p
+                        .time_to_live
+                        .as_deref()
+                        .map(parse_duration)
+                        .transpose()
+                        .map_err(|e| InvalidSpec(format!("ephemeralPolicy.timeToLive: {e}")))?,
+                    expires_once_accessed: p.expires_once_accessed,
+                    action: Some(match p.action {
+                        EphemeralAction::Delete => ExpiryAction::Delete,
+                        EphemeralAction::Disable => ExpiryAction::Disable,
+                    }),
+                }),
+            };
+            RemoteIntent::ByName {
+                new_secret: NewSecret {
+                    name: name.clone(),
+                    path: path.clone(),
+                    description: spec.remote.description.clone(),
+                    tags: spec.remote.tags.clone().unwrap_or_default(),
+                    kind: secret_kind(secret_type),
+                    protected: spec.remote.protected.unwrap_or(false),
+                    ephemeral_policy,
+                    key_id: spec.remote.key_id.clone(),
+                },
+                name,
+                path,
+            }
+        }
+        RemoteTarget::Adopt {
+            secret_id,
+            region,
+            revision,
+        } => RemoteIntent::Adopt {
+            secret_id: SecretId::new(secret_id),
+            first_revision: revision,
+            region,
+        },
+    };
+    let source = match (&spec.generate, &spec.from_secret) {
+        (Some(_), None) => SourceIntent::Generate,
+        (None, Some(_)) => SourceIntent::FromSecret,
+        (None, None) => SourceIntent::Follow,
+        (Some(_), Some(_)) => {
+            return Err(InvalidSpec(
+                "set at most one source: generate or fromSecret".into(),
+            ));
+        }
+    };
+    let refresh_interval = match &spec.refresh_interval {
+        Some(text) => {
+            parse_duration(text).map_err(|e| InvalidSpec(format!("refreshInterval: {e}")))?
+        }
+        None => DEFAULT_REFRESH_INTERVAL,
+    };
+    let target_spec = spec.target.clone().unwrap_or_default();
+    let target = TargetIntent {
+        name: target_spec.name.clone().unwrap_or_else(|| name.clone()),
+        type_: target_spec.type_.clone().unwrap_or_else(|| "Opaque".into()),
+        labels: target_spec.labels.clone().unwrap_or_default(),
+        annotations: target_spec.annotations.clone().unwrap_or_default(),
+        template: target_spec.template.clone(),
+        creation_policy: target_spec.creation_policy.unwrap_or_default(),
+        deletion_policy: target_spec.deletion_policy.unwrap_or_default(),
+    };
+    Ok(Intent {
+        generation: ms.metadata.generation,
+        rotate_request: annotation(ms, ROTATE_ANNOTATION),
+        force_sync: annotation(ms, FORCE_SYNC_ANNOTATION),
+        namespace,
+        name,
+        remote,
+        secret_type,
+        source,
+        generate: spec.generate.clone(),
+        from_secret: spec.from_secret.clone(),
+        rotation: spec.rotation.clone(),
+        metadata: RemoteMetadata {
+            description: spec.remote.description.clone(),
+            tags: spec.remote.tags.clone(),
+            protected: spec.remote.protected,
+        },
+        refresh_interval,
+        target,
+        remote_deletion: spec.remote_deletion_policy.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,824 @@
+//! Planner tables: each row is a situation and the exact steps and reason it must produce.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::intent::{
+    Intent, RemoteIntent, RemoteMetadata, SourceIntent, TargetIntent, secret_kind,
+};
+use super::plan::*;
+use crate::api::conditions::{ConditionStatus, Reason};
+use crate::api::remote_id::RevisionSelector;
+use crate::api::{
+    CreationPolicy, ManagedSecretStatus, OperationCause, OperationKind, PendingOperation,
+    RemoteDeletionPolicy, ScalewaySecretType, TargetDeletionPolicy,
+};
+use crate::provider::{
+    NewSecret, RemoteSecret, RemoteVersion, SecretId, SecretKind, SecretStatus, SecretUpdate,
+    VersionStatus,
+};
+
+const ID: &str = "11111111-1111-1111-1111-111111111111";
+
+fn now() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+fn new_secret() -> NewSecret {
+    NewSecret {
+        name: "db".into(),
+        path: "/".into(),
+        kind: secret_kind(ScalewaySecretType::Opaque),
+        ..Default::default()
+    }
+}
+
+fn intent() -> Intent {
+    Intent {
+        namespace: "team".into(),
+        name: "db".into(),
+        generation: Some(1),
+        remote: RemoteIntent::ByName {
+            name: "db".into(),
+            path: "/".into(),
+            new_secret: new_secret(),
+        },
+        secret_type: ScalewaySecretType::Opaque,
+        source: SourceIntent::Generate,
+        generate: Some(Default::default()),
+        from_secret: None,
+        rotation: None,
+        metadata: RemoteMetadata::default(),
+        refresh_interval: Duration::from_secs(3600),
+        target: TargetIntent {
+            name: "db".into(),
+            type_: "Opaque".into(),
+            labels: Default::default(),
+            annotations: Default::default(),
+            template: None,
+            creation_policy: CreationPolicy::Owner,
+            deletion_policy: TargetDeletionPolicy::Delete,
+        },
+        remote_deletion: RemoteDeletionPolicy::Retain,
+        rotate_request: None,
+        force_sync: None,
+    }
+}
+
+fn push_intent() -> Intent {
+    Intent {
+        source: SourceIntent::FromSecret,
+        generate: None,
+        ..intent()
+    }
+}
+
+fn follow_intent() -> Intent {
+    Intent {
+        source: SourceIntent::Follow,
+        generate: None,
+        ..intent()
+    }
+}
+
+fn adopt_intent(first_revision: Option<RevisionSelector>) -> Intent {
+    Intent {
+        remote: RemoteIntent::Adopt {
+            secret_id: SecretId::new(ID),
+            first_revision,
+            region: None,
+        },
+        ..follow_intent()
+    }
+}
+
+fn secret() -> RemoteSecret {
+    RemoteSecret {
+        id: SecretId::new(ID),
+        project_id: None,
+        name: "db".into(),
+        path: "/".into(),
+        description: String::new(),
+        tags: vec![],
+        kind: SecretKind::Opaque,
+        status: SecretStatus::Ready,
+        protected: false,
+        managed_by_other_product: false,
+        version_count: None,
+        ephemeral_policy: None,
+        key_id: None,
+        region: "fr-par".into(),
+        created_at: None,
+        updated_at: None,
+        deletion_requested_at: None,
+    }
+}
+
+fn version(revision: u64, status: VersionStatus, description: &str) -> RemoteVersion {
+    RemoteVersion {
+        secret_id: SecretId::new(ID),
+        revision,
+        status,
+        description: description.into(),
+        latest: false,
+        created_at: Some(now()),
+        updated_at: None,
+        deletion_requested_at: None,
+    }
+}
+
+fn enabled(revisions: &[u64]) -> Vec<RemoteVersion> {
+    let mut v: Vec<_> = revisions
+        .iter()
+        .map(|r| version(*r, VersionStatus::Enabled, ""))
+        .collect();
+    v.sort_by_key(|v| std::cmp::Reverse(v.revision));
+    v
+}
+
+fn found(versions: Vec<RemoteVersion>) -> RemoteObservation {
+    RemoteObservation::Found {
+        secret: secret(),
+        versions,
+        latest_digest: None,
+    }
+}
+
+fn found_with_digest(versions: Vec<RemoteVersion>, digest: &str) -> RemoteObservation {
+    RemoteObservation::Found {
+        secret: secret(),
+        versions,
+        latest_digest: Some(digest.into()),
+    }
+}
+
+fn synced_status(revision: u32) -> ManagedSecretStatus {
+    ManagedSecretStatus {
+        observed_generation: Some(1),
+        secret_id: Some(ID.into()),
+        current_revision: Some(revision),
+        target_name: Some("db".into()),
+        ..Default::default()
+    }
+}
+
+fn target_ok(revision: u64) -> TargetAccess {
+    TargetAccess::Writable {
+        exists: true,
+        mirrored_revision: Some(revision),
+        drifted: false,
+    }
+}
+
+fn target_absent() -> TargetAccess {
+    TargetAccess::Writable {
+        exists: false,
+        mirrored_revision: None,
+        drifted: false,
+    }
+}
+
+fn token(cause: OperationCause, trigger: &str) -> String {
+    operation_token("team", "db", cause, trigger)
+}
+
+fn pending(cause: OperationCause, trigger: &str) -> PendingOperation {
+    PendingOperation {
+        token: token(cause, trigger),
+        kind: OperationKind::CreateVersion,
+        cause,
+        started_at: Time(now()),
+    }
+}
+
+fn create_version(cause: OperationCause, trigger: &str, value: ValueFrom) -> Vec<Step> {
+    vec![
+        Step::RecordPending {
+            token: token(cause, trigger),
+            cause,
+        },
+        Step::CreateVersion {
+            token: token(cause, trigger),
+            cause,
+            value,
+            request: None,
+        },
+    ]
+}
+
+fn apply(revision: TargetRevision) -> Step {
+    Step::ApplyTarget {
+        revision,
+        drift_repair: false,
+    }
+}
+
+fn due(trigger: &str) -> RotationDecision {
+    RotationDecision::Due {
+        cause: OperationCause::Rotation,
+        trigger: trigger.into(),
+        request: None,
+        next_after: None,
+    }
+}
+
+struct Row {
+    name: &'static str,
+    intent: Intent,
+    status: ManagedSecretStatus,
+    remote: RemoteObservation,
+    source: SourceObservation,
+    target: TargetAccess,
+    rotation: RotationDecision,
+    steps: Vec<Step>,
+    ready: bool,
+    reason: Reason,
+}
+
+fn row(name: &'static str) -> Row {
+    Row {
+        name,
+        intent: intent(),
+        status: ManagedSecretStatus::default(),
+        remote: RemoteObservation::Absent,
+        source: SourceObservation::NotUsed,
+        target: target_absent(),
+        rotation: RotationDecision::NotScheduled,
+        steps: vec![],
+        ready: true,
+        reason: Reason::Synced,
+    }
+}
+
+fn run(row: &Row) -> Plan {
+    plan(&PlanInput {
+        intent: &row.intent,
+        status: &row.status,
+        remote: &row.remote,
+        source: &row.source,
+        target: &row.target,
+        rotation: &row.rotation,
+        now: now(),
+    })
+}
+
+fn concat(parts: Vec<Vec<Step>>) -> Vec<Step> {
+    parts.into_iter().flatten().collect()
+}
+
+fn rows() -> Vec<Row> {
+    let d1 = "v1:aaaa";
+    let d2 = "v1:bbbb";
+    vec![
+        Row {
+            steps: concat(vec![
+                vec![Step::CreateSecret(new_secret())],
+                create_version(OperationCause::Initial, "initial", ValueFrom::Generate),
+                vec![apply(TargetRevision::Created)],
+            ]),
+            ..row("new secret: create it, then version 1, then the target")
+        },
+        Row {
+            remote: found(vec![]),
+            steps: concat(vec![
+                create_version(OperationCause::Initial, "initial", ValueFrom::Generate),
+                vec![apply(TargetRevision::Created)],
+            ]),
+            ..row("existing secret without version: adopt it by name, version 1 only")
+        },
+        Row {
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: target_ok(1),
+            ..row("in step: nothing to do")
+        },
+        Row {
+            remote: found(enabled(&[1, 2, 3])),
+            status: ManagedSecretStatus::default(),
+            target: target_absent(),
+            steps: vec![apply(TargetRevision::Number(3))],
+            ..row(
+                "recreated ManagedSecret finds the secret with versions: no new version, mirror latest",
+            )
+        },
+        Row {
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: TargetAccess::Writable {
+                exists: true,
+                mirrored_revision: Some(1),
+                drifted: true,
+            },
+            steps: vec![Step::ApplyTarget {
+                revision: TargetRevision::Number(1),
+                drift_repair: true,
+            }],
+            ..row("drifted target is repaired")
+        },
+        Row {
+            remote: found(enabled(&[1, 2])),
+            status: synced_status(1),
+            target: target_ok(1),
+            steps: vec![apply(TargetRevision::Number(2))],
+            ..row("version created elsewhere is mirrored")
+        },
+        Row {
+            remote: found(vec![
+                version(2, VersionStatus::Disabled, ""),
+                version(1, VersionStatus::Enabled, ""),
+            ]),
+            status: synced_status(1),
+            target: target_ok(1),
+            ..row("disabled newer version: keep mirroring the latest enabled")
+        },
+        Row {
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: target_ok(1),
+            rotation: due("1800000000"),
+            steps: concat(vec![
+                create_version(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
+                vec![apply(TargetRevision::Created)],
+            ]),
+            ..row("rotation due: exactly one version, recorded as pending first")
+        },
+        Row {
+            remote: found(vec![
+                version(
+                    2,
+                    VersionStatus::Enabled,
+                    &token(OperationCause::Rotation, "1800000000"),
+                ),
+                version(1, VersionStatus::Enabled, ""),
+            ]),
+            status: synced_status(1),
+            target: target_ok(1),
+            rotation: due("1800000000"),
+            steps: vec![
+                Step::RecordExistingVersion {
+                    revision: 2,
+                    cause: OperationCause::Rotation,
+                    request: None,
+                },
+                apply(TargetRevision::Created),
+            ],
+            ..row("rotation already written (status lost): the token is found, no second version")
+        },
+        Row {
+            remote: found(vec![
+                version(
+                    2,
+                    VersionStatus::Enabled,
+                    &token(OperationCause::Rotation, "1800000000"),
+                ),
+                version(1, VersionStatus::Enabled, ""),
+            ]),
+            status: ManagedSecretStatus {
+                pending_operation: Some(pending(OperationCause::Rotation, "1800000000")),
+                ..synced_status(1)
+            },
+            target: target_ok(1),
+            rotation: RotationDecision::NotDue { next: now() },
+            steps: vec![
+                Step::RecordExistingVersion {
+                    revision: 2,
+                    cause: OperationCause::Rotation,
+                    request: None,
+                },
+                apply(TargetRevision::Created),
+            ],
+            ..row("pending operation found among versions: record it")
+        },
+        Row {
+            remote: found(enabled(&[1])),
+            status: ManagedSecretStatus {
+                pending_operation: Some(pending(OperationCause::Rotation, "1799999000")),
+                ..synced_status(1)
+            },
+            target: target_ok(1),
+            rotation: RotationDecision::NotDue {
+                next: now()
+                    .checked_add(jiff::SignedDuration::from_secs(60))
+                    .unwrap(),
+            },
+            steps: vec![Step::ClearPending],
+            ..row("pending operation never written and no longer wanted: forget it")
+        },
+        Row {
+            remote: found(enabled(&[1])),
+            status: ManagedSecretStatus {
+                pending_operation: Some(pending(OperationCause::Rotation, "1800000000")),
+                ..synced_status(1)
+            },
+            target: target_ok(1),
+            rotation: due("1800000000"),
+            steps: concat(vec![
+                vec![Step::ClearPending],
+                create_version(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
+                vec![apply(TargetRevision::Created)],
+            ]),
+            ..row("pending operation never written and still wanted: write it once")
+        },
+        Row {
+            intent: Intent {
+                rotate_request: Some("now-1".into()),
+                ..intent()
+            },
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: target_ok(1),
+            rotation: RotationDecision::Due {
+                cause: OperationCause::Request,
+                trigger: "now-1".into(),
+                request: Some("now-1".into()),
+                next_after: None,
+            },
+            steps: vec![
+                Step::RecordPending {
+                    token: token(OperationCause::Request, "now-1"),
+                    cause: OperationCause::Request,
+                },
+                Step::CreateVersion {
+                    token: token(OperationCause::Request, "now-1"),
+                    cause: OperationCause::Request,
+                    value: ValueFrom::Generate,
+                    request: Some("now-1".into()),
+                },
+                apply(TargetRevision::Created),
+            ],
+            ..row("rotation asked by annotation: one version, request recorded")
+        },
+        Row {
+            intent: push_intent(),
+            remote: found(vec![]),
+            source: SourceObservation::Present { digest: d1.into() },
+            steps: concat(vec![
+                create_version(OperationCause::Initial, d1, ValueFrom::Source),
+                vec![apply(TargetRevision::Created)],
+            ]),
+            ..row("push: version 1 from the source")
+        },
+        Row {
+            intent: push_intent(),
+            remote: found_with_digest(enabled(&[1]), d1),
+            status: synced_status(1),
+            source: SourceObservation::Present { digest: d2.into() },
+            target: target_ok(1),
+            steps: concat(vec![
+                create_version(OperationCause::Push, d2, ValueFrom::Source),
+                vec![apply(TargetRevision::Created)],
+            ]),
+            ..row("push: changed source data creates one version")
+        },
+        Row {
+            intent: push_intent(),
+            remote: found_with_digest(enabled(&[1]), d1),
+            status: synced_status(1),
+            source: SourceObservation::Present { digest: d1.into() },
+            target: target_ok(1),
+            ..row("push: unchanged source data creates nothing")
+        },
+        Row {
+            intent: push_intent(),
+            remote: found_with_digest(
+                vec![
+                    version(2, VersionStatus::Enabled, &token(OperationCause::Push, d2)),
+                    version(1, VersionStatus::Enabled, ""),
+                ],
+                "v1:unreadable-differs",
+            ),
+            status: synced_status(1),
+            source: SourceObservation::Present { digest: d2.into() },
+            target: target_ok(1),
+            steps: vec![
+                Step::RecordExistingVersion {
+                    revision: 2,
+                    cause: OperationCause::Push,
+                    request: None,
+                },
+                apply(TargetRevision::Created),
+            ],
+            ..row("push: the newest version already carries this push's token")
+        },
+        Row {
+            intent: push_intent(),
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            source: SourceObservation::Missing {
+                message: "Secret src not found".into(),
+            },
+            target: target_ok(1),
+            ready: false,
+            reason: Reason::SourceNotFound,
+            ..row("push: missing source stops, the target is left as it is")
+        },
+        Row {
+            intent: push_intent(),
+            remote: found(enabled(&[1])),
+            source: SourceObservation::Invalid {
+                message: "select one key".into(),
+            },
+            target: target_ok(1),
+            ready: false,
+            reason: Reason::SourceInvalid,
+            ..row("push: unusable source data stops")
+        },
+        Row {
+            intent: follow_intent(),
+            remote: found(vec![]),
+            ready: false,
+            reason: Reason::Reconciling,
+            ..row("follow: no version yet, wait")
+        },
+        Row {
+            intent: follow_intent(),
+            remote: found(enabled(&[4])),
+            steps: vec![apply(TargetRevision::Number(4))],
+            ..row("follow: mirror the latest version")
+        },
+        Row {
+            intent: adopt_intent(None),
+            remote: RemoteObservation::Missing,
+            ready: false,
+            reason: Reason::RemoteNotFound,
+            ..row("adopt: missing secret is never created")
+        },
+        Row {
+            intent: adopt_intent(None),
+            remote: RemoteObservation::Absent,
+            ready: false,
+            reason: Reason::RemoteNotFound,
+            ..row("adopt: absent secret is never created")
+        },
+        Row {
+            intent: adopt_intent(Some(RevisionSelector::Number(1))),
+            remote: found(enabled(&[1, 2])),
+            steps: vec![apply(TargetRevision::Number(1))],
+            ..row("adopt by Terraform id with revision: that revision first")
+        },
+        Row {
+            intent: adopt_intent(Some(RevisionSelector::Number(1))),
+            remote: found(enabled(&[1, 2])),
+            status: synced_status(1),
+            target: target_ok(1),
+            steps: vec![apply(TargetRevision::Number(2))],
+            ..row("adopt by Terraform id: afterwards follow the latest")
+        },
+        Row {
+            remote: RemoteObservation::Absent,
+            target: TargetAccess::Refused {
+                reason: Reason::Conflict,
+                message: "Secret db is managed by ManagedSecret other".into(),
+            },
+            ready: false,
+            reason: Reason::Conflict,
+            ..row("target claimed by another ManagedSecret: write nothing, not even remotely")
+        },
+        Row {
+            target: TargetAccess::WaitForMerge,
+            ready: false,
+            reason: Reason::Reconciling,
+            ..row("merge into a Secret that does not exist yet: wait")
+        },
+        Row {
+            remote: RemoteObservation::Found {
+                secret: RemoteSecret {
+                    status: SecretStatus::Locked,
+                    ..secret()
+                },
+                versions: enabled(&[1]),
+                latest_digest: None,
+            },
+            target: target_ok(1),
+            ready: false,
+            reason: Reason::RemoteLocked,
+            ..row("locked remote secret: nothing to do but say so")
+        },
+        Row {
+            remote: RemoteObservation::Found {
+                secret: RemoteSecret {
+                    managed_by_other_product: true,
+                    ..secret()
+                },
+                versions: enabled(&[1]),
+                latest_digest: None,
+            },
+            ready: false,
+            reason: Reason::Conflict,
+            ..row("remote secret managed by another product: hands off")
+        },
+        Row {
+            intent: Intent {
+                metadata: RemoteMetadata {
+                    protected: Some(true),
+                    description: Some("db password".into()),
+                    tags: Some(vec!["b".into(), "a".into()]),
+                },
+                ..intent()
+            },
+            remote: RemoteObservation::Found {
+                secret: RemoteSecret {
+                    tags: vec!["a".into(), "b".into()],
+                    ..secret()
+                },
+                versions: enabled(&[1]),
+                latest_digest: None,
+            },
+            status: synced_status(1),
+            target: target_ok(1),
+            steps: vec![
+                Step::UpdateSecret(SecretUpdate {
+                    description: Some("db password".into()),
+                    ..Default::default()
+                }),
+                Step::SetProtected(true),
+            ],
+            ..row(
+                "metadata: description and protection follow the spec; same tags in another order are equal",
+            )
+        },
+        Row {
+            intent: Intent {
+                target: TargetIntent {
+                    name: "db-new".into(),
+                    ..intent().target
+                },
+                ..intent()
+            },
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: target_absent(),
+            steps: vec![
+                apply(TargetRevision::Number(1)),
+                Step::DeleteTarget { name: "db".into() },
+            ],
+            ..row("target renamed: write the new Secret, then remove the old one")
+        },
+        Row {
+            intent: Intent {
+                force_sync: Some("t1".into()),
+                ..intent()
+            },
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: target_ok(1),
+            steps: vec![apply(TargetRevision::Number(1))],
+            ..row("force-sync with a new value rewrites the target")
+        },
+        Row {
+            intent: Intent {
+                force_sync: Some("t1".into()),
+                ..intent()
+            },
+            remote: found(enabled(&[1])),
+            status: ManagedSecretStatus {
+                handled_force_sync: Some("t1".into()),
+                ..synced_status(1)
+            },
+            target: target_ok(1),
+            ..row("force-sync already handled: nothing")
+        },
+        Row {
+            intent: Intent {
+                generation: Some(2),
+                ..intent()
+            },
+            remote: found(enabled(&[1])),
+            status: synced_status(1),
+            target: target_ok(1),
+            steps: vec![apply(TargetRevision::Number(1))],
+            ..row("spec changed: rewrite the target (labels, template, type)")
+        },
+        Row {
+            remote: found(vec![version(1, VersionStatus::Disabled, "")]),
+            status: synced_status(1),
+            target: target_ok(1),
+            ready: false,
+            reason: Reason::Reconciling,
+            ..row("only disabled versions: do not generate, do not blank the target")
+        },
+    ]
+}
+
+#[test]
+fn planner_table() {
+    for row in rows() {
+        let plan = run(&row);
+        assert_eq!(plan.steps, row.steps, "{}", row.name);
+        assert_eq!(plan.ready.reason, row.reason, "{}", row.name);
+        let want = if row.ready {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        };
+        assert_eq!(plan.ready.status, want, "{}", row.name);
+        assert!(!plan.ready.message.is_empty(), "{}", row.name);
+        assert_eq!(plan.ready.observed_generation, row.intent.generation);
+    }
+}
+
+#[test]
+fn invariants_hold_on_every_row() {
+    for row in rows() {
+        let plan = run(&row);
+        for (i, step) in plan.steps.iter().enumerate() {
+            if let Step::CreateVersion { token, .. } = step {
+                assert!(
+                    matches!(plan.steps.get(i.wrapping_sub(1)), Some(Step::RecordPending { token: t, .. }) if t == token),
+                    "{}: CreateVersion not preceded by its RecordPending",
+                    row.name
+                );
+                assert!(token.starts_with("keyward:team/db:"), "{}", row.name);
+            }
+            if let Step::CreateSecret(_) = step {
+                assert_eq!(row.remote, RemoteObservation::Absent, "{}", row.name);
+                assert!(
+                    matches!(row.intent.remote, RemoteIntent::ByName { .. }),
+                    "{}",
+                    row.name
+                );
+            }
+        }
+        let creates = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::CreateVersion { .. }))
+            .count();
+        assert!(creates <= 1, "{}: {creates} versions in one plan", row.name);
+        if !matches!(row.target, TargetAccess::Writable { .. }) {
+            assert!(plan.steps.is_empty(), "{}", row.name);
+        }
+    }
+}
+
+#[test]
+fn requeue_at_next_rotation_or_refresh() {
+    let next = now()
+        .checked_add(jiff::SignedDuration::from_secs(300))
+        .unwrap();
+    let plan = run(&Row {
+        remote: found(enabled(&[1])),
+        status: synced_status(1),
+        target: target_ok(1),
+        rotation: RotationDecision::NotDue { next },
+        ..row("")
+    });
+    assert_eq!(plan.requeue_after, Duration::from_secs(300));
+    assert_eq!(plan.notes.next_rotation, Some(next));
+    let plan = run(&Row {
+        remote: found(enabled(&[1])),
+        status: synced_status(1),
+        target: target_ok(1),
+        ..row("")
+    });
+    assert_eq!(plan.requeue_after, Duration::from_secs(3600));
+    assert_eq!(plan.notes.mirrored_revision, Some(1));
+}
+
+#[test]
+fn initial_version_records_the_rotate_annotation_as_handled() {
+    let plan = run(&Row {
+        intent: Intent {
+            rotate_request: Some("already-there".into()),
+            ..intent()
+        },
+        ..row("")
+    });
+    assert_eq!(
+        plan.notes.handled_rotate_request.as_deref(),
+        Some("already-there")
+    );
+}
+
+#[test]
+fn tokens_are_deterministic_and_distinct() {
+    let a = operation_token("ns", "x", OperationCause::Rotation, "1");
+    assert_eq!(a, operation_token("ns", "x", OperationCause::Rotation, "1"));
+    assert_ne!(a, operation_token("ns", "x", OperationCause::Rotation, "2"));
+    assert_ne!(a, operation_token("ns", "x", OperationCause::Request, "1"));
+    assert_ne!(a, operation_token("ns", "y", OperationCause::Rotation, "1"));
+    assert!(is_keyward_description(&a));
+    assert!(a.len() < 100, "{a}");
+    // A person's annotation text never appears verbatim in the remote description.
+    let b = operation_token("ns", "x", OperationCause::Request, "my secret note");
+    assert!(!b.contains("my secret note"));
+}
+
+/// An intent with this source and `keyward.dev/rotate` value (for the rotation decision tests).
+pub(crate) fn intent_with(source: SourceIntent, request: Option<&str>) -> Intent {
+    Intent {
+        source,
+        rotate_request: request.map(str::to_owned),
+        ..intent()
+    }
+}
+
+/// One enabled version created at `at`.
+pub(crate) fn versions_created_at(at: Timestamp) -> Vec<RemoteVersion> {
+    vec![RemoteVersion {
+        created_at: Some(at),
+        ..version(1, VersionStatus::Enabled, "")
+    }]
+}

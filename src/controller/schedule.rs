@@ -1,0 +1,218 @@
+//! The rotation decision: whether a generated value rotates now (schedule due, or a new
+//! `keyward.dev/rotate` value), as a pure function of the intent, status, versions and `now`.
+//!
+//! The anchor of the schedule is the creation time of the newest version, read from the remote
+//! secret: rotation state lives remotely too, so a ManagedSecret deleted and recreated does not
+//! rotate early (or regenerate a value applications already use).
+
+use jiff::Timestamp;
+
+use crate::api::validation::InvalidSpec;
+use crate::api::{ManagedSecretStatus, OperationCause, RotationSpec};
+use crate::provider::RemoteVersion;
+
+use super::intent::{Intent, SourceIntent};
+use super::plan::RotationDecision;
+
+/// When the value is next due, given the newest version's creation time (the anchor).
+pub trait NextDue {
+    fn next_due(&self, anchor: Timestamp) -> Option<Timestamp>;
+}
+
+/// A schedule parsed from `spec.rotation`.
+pub struct RotationSchedule {
+    interval: Option<jiff::SignedDuration>,
+}
+
+impl RotationSchedule {
+    pub fn parse(spec: &RotationSpec) -> Result<Self, InvalidSpec> {
+        check_rotation(spec)?;
+        let interval = spec
+            .interval
+            .as_deref()
+            .map(crate::api::duration::parse_duration)
+            .transpose()
+            .map_err(|e| InvalidSpec(format!("rotation.interval: {e}")))?
+            .map(|d| jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX));
+        Ok(Self { interval })
+    }
+}
+
+impl NextDue for RotationSchedule {
+    fn next_due(&self, anchor: Timestamp) -> Option<Timestamp> {
+        self.interval.and_then(|i| anchor.checked_add(i).ok())
+    }
+}
+
+/// Check a rotation spec beyond what the CRD checks.
+pub fn check_rotation(spec: &RotationSpec) -> Result<(), InvalidSpec> {
+    if let Some(schedule) = &spec.schedule {
+        crate::api::validation::validate_cron_shape(schedule)?;
+    }
+    Ok(())
+}
+
+/// Decide whether to rotate now.
+pub fn rotation_decision(
+    intent: &Intent,
+    status: &ManagedSecretStatus,
+    versions: &[RemoteVersion],
+    schedule: Option<&dyn NextDue>,
+    now: Timestamp,
+) -> RotationDecision {
+    if intent.source != SourceIntent::Generate || versions.is_empty() {
+        return RotationDecision::NotScheduled;
+    }
+    let next_after = schedule.and_then(|s| s.next_due(now));
+    if let Some(request) = &intent.rotate_request
+        && status.handled_rotate_request.as_ref() != Some(request)
+    {
+        return RotationDecision::Due {
+            cause: OperationCause::Request,
+            trigger: request.clone(),
+            request: Some(request.clone()),
+            next_after,
+        };
+    }
+    let Some(schedule) = schedule else {
+        return RotationDecision::NotScheduled;
+    };
+    let anchor = versions
+        .iter()
+        .max_by_key(|v| v.revision)
+        .and_then(|v| v.created_at)
+        .or_else(|| status.last_rotation_time.as_ref().map(|t| t.0))
+        .unwrap_or(now);
+    match schedule.next_due(anchor) {
+        None => RotationDecision::NotScheduled,
+        Some(due) if now >= due => RotationDecision::Due {
+            cause: OperationCause::Rotation,
+            trigger: due.as_second().to_string(),
+            request: None,
+            next_after,
+        },
+        Some(due) => RotationDecision::NotDue { next: due },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ManagedSecretStatus;
+    use crate::controller::plan_tests::{intent_with, versions_created_at};
+    use jiff::SignedDuration;
+
+    struct Every(SignedDuration);
+    impl NextDue for Every {
+        fn next_due(&self, anchor: Timestamp) -> Option<Timestamp> {
+            anchor.checked_add(self.0).ok()
+        }
+    }
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    #[test]
+    fn decision_table() {
+        let hour = Every(SignedDuration::from_hours(1));
+        let handled = ManagedSecretStatus {
+            handled_rotate_request: Some("r1".into()),
+            ..Default::default()
+        };
+        let none = ManagedSecretStatus::default();
+        type R = RotationDecision;
+        type Row<'a> = (
+            &'a str,
+            Intent,
+            &'a ManagedSecretStatus,
+            Vec<RemoteVersion>,
+            bool,
+            i64,
+            R,
+        );
+        let rows: Vec<Row> = vec![
+            (
+                "no versions: the initial version is not a rotation",
+                intent_with(SourceIntent::Generate, None),
+                &none,
+                vec![],
+                true,
+                0,
+                R::NotScheduled,
+            ),
+            (
+                "follow never rotates",
+                intent_with(SourceIntent::Follow, Some("r2")),
+                &none,
+                versions_created_at(t(0)),
+                true,
+                7200,
+                R::NotScheduled,
+            ),
+            (
+                "not due yet",
+                intent_with(SourceIntent::Generate, None),
+                &none,
+                versions_created_at(t(0)),
+                true,
+                600,
+                R::NotDue { next: t(3600) },
+            ),
+            (
+                "due at the anchor plus interval",
+                intent_with(SourceIntent::Generate, None),
+                &none,
+                versions_created_at(t(0)),
+                true,
+                3600,
+                R::Due {
+                    cause: OperationCause::Rotation,
+                    trigger: t(3600).as_second().to_string(),
+                    request: None,
+                    next_after: Some(t(7200)),
+                },
+            ),
+            (
+                "no schedule, no request",
+                intent_with(SourceIntent::Generate, None),
+                &none,
+                versions_created_at(t(0)),
+                false,
+                99999,
+                R::NotScheduled,
+            ),
+            (
+                "new annotation value",
+                intent_with(SourceIntent::Generate, Some("r2")),
+                &handled,
+                versions_created_at(t(0)),
+                false,
+                10,
+                R::Due {
+                    cause: OperationCause::Request,
+                    trigger: "r2".into(),
+                    request: Some("r2".into()),
+                    next_after: None,
+                },
+            ),
+            (
+                "handled annotation value",
+                intent_with(SourceIntent::Generate, Some("r1")),
+                &handled,
+                versions_created_at(t(0)),
+                true,
+                10,
+                R::NotDue { next: t(3600) },
+            ),
+        ];
+        for (name, intent, status, versions, scheduled, at, want) in rows {
+            let schedule: Option<&dyn NextDue> = if scheduled { Some(&hour) } else { None };
+            assert_eq!(
+                rotation_decision(&intent, status, &versions, schedule, t(at)),
+                want,
+                "{name}"
+            );
+        }
+    }
+}
