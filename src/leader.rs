@@ -594,6 +594,9 @@ where
 }
 
 #[cfg(test)]
+mod fake_api_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::{
