@@ -6,6 +6,7 @@ pub mod digest;
 pub mod ownership;
 pub mod payload;
 pub mod render;
+pub mod target_type;
 
 pub use digest::{DATA_HMAC_ANNOTATION, HmacKey, HmacKeyTooShort, data_hmac, drifted};
 pub use ownership::{
@@ -17,3 +18,4 @@ pub use payload::{
     is_valid_secret_key, payload_entries,
 };
 pub use render::{RenderError, RenderSpec, RenderedData, TemplateError, Templates, render};
+pub use target_type::{TargetTypeError, check_target_type};

@@ -13,5 +13,7 @@ pub use generate::{
     FieldSource, GeneratorInput, KeyInput, KeyValuePolicy, KeyValuePolicyError, PasswordPolicy,
     PolicyError, TypeMismatch, ValuePolicy,
 };
-pub use schedule::{Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due};
+pub use schedule::{
+    CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due, until_due,
+};
 pub use trigger::{ManualTrigger, ROTATE_ANNOTATION, manual_trigger};

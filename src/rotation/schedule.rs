@@ -58,6 +58,10 @@ pub enum ScheduleError {
     CronFieldCount { found: usize },
     #[error("cron expression is invalid: {detail}")]
     CronSyntax { detail: String },
+    #[error("cron {field} field is invalid: {detail}")]
+    CronField { field: &'static str, detail: String },
+    #[error("cron nickname is unknown; use @yearly, @monthly, @weekly, @daily or @hourly")]
+    CronNickname,
     #[error("cron expression never matches a real date")]
     CronNeverMatches,
 }
@@ -126,12 +130,16 @@ impl CronSchedule {
                 return Err(ScheduleError::CronFieldCount { found });
             }
         }
-        let parser = CronParser::builder()
-            .seconds(Seconds::Disallowed)
-            .year(Year::Disallowed)
-            .build();
-        let cron = parser.parse(input).map_err(|e| ScheduleError::CronSyntax {
-            detail: cron_error_detail(&e),
+        let cron = parser().parse(input).map_err(|e| {
+            if input.starts_with('@') {
+                return ScheduleError::CronNickname;
+            }
+            match culprit_field(input) {
+                Some((field, detail)) => ScheduleError::CronField { field, detail },
+                None => ScheduleError::CronSyntax {
+                    detail: cron_error_detail(&e),
+                },
+            }
         })?;
         let schedule = Self {
             cron,
@@ -161,6 +169,30 @@ impl CronSchedule {
     }
 }
 
+fn parser() -> CronParser {
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
+}
+
+const CRON_FIELDS: [&str; 5] = ["minute", "hour", "day-of-month", "month", "day-of-week"];
+
+/// Croner reports what is wrong but not where; find the first field that fails on its own (the
+/// others replaced by `*`) so the message can name it.
+fn culprit_field(input: &str) -> Option<(&'static str, String)> {
+    let fields: Vec<&str> = input.split_whitespace().collect();
+    (0..fields.len().min(CRON_FIELDS.len())).find_map(|i| {
+        let alone: Vec<&str> = (0..5)
+            .map(|j| if j == i { fields[i] } else { "*" })
+            .collect();
+        parser()
+            .parse(&alone.join(" "))
+            .err()
+            .map(|e| (CRON_FIELDS[i], cron_error_detail(&e)))
+    })
+}
+
 /// The part of a croner error worth showing: what is wrong with which field. Croner's messages are
 /// about the pattern (spec text), not secret data, but its wording mentions internals; keep it short.
 fn cron_error_detail(e: &croner::errors::CronError) -> String {
@@ -168,7 +200,13 @@ fn cron_error_detail(e: &croner::errors::CronError) -> String {
     match e {
         E::EmptyPattern => "empty".to_owned(),
         E::InvalidPattern(m) | E::IllegalCharacters(m) | E::ComponentError(m) => {
-            m.trim_end_matches('.').to_owned()
+            let m = m.trim_end_matches('.').trim_start_matches("CronPattern ");
+            let mut chars = m.chars();
+            // Croner capitalises its messages; ours continue a sentence.
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => String::new(),
+            }
         }
         E::InvalidDate | E::InvalidTime | E::TimeSearchLimitExceeded => {
             "it does not describe a reachable time".to_owned()
@@ -284,6 +322,11 @@ pub fn is_due(now: Timestamp, due: Timestamp) -> bool {
     now >= due
 }
 
+/// How long until `due`, for a requeue: zero when already due.
+pub fn until_due(now: Timestamp, due: Timestamp) -> std::time::Duration {
+    std::time::Duration::try_from(now.duration_until(due)).unwrap_or(std::time::Duration::ZERO)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,17 +417,44 @@ mod tests {
             Err(E::CronFieldCount { found: 3 })
         );
         assert_eq!(CronSchedule::parse("0 0 31 2 *"), Err(E::CronNeverMatches));
-        for bad in [
-            "60 * * * *",
-            "* 24 * * *",
-            "* * 0 * *",
-            "* * * 13 *",
-            "a b c d e",
-        ] {
-            match CronSchedule::parse(bad) {
-                Err(E::CronSyntax { detail }) => assert!(!detail.is_empty(), "{bad:?}"),
-                other => panic!("{bad:?}: {other:?}"),
-            }
+        assert_eq!(CronSchedule::parse("@reboot"), Err(E::CronNickname));
+        let cases = [
+            (
+                "60 * * * *",
+                "cron minute field is invalid: number out of bounds",
+            ),
+            (
+                "* 24 * * *",
+                "cron hour field is invalid: number out of bounds",
+            ),
+            (
+                "* * 0 * *",
+                "cron day-of-month field is invalid: number out of bounds",
+            ),
+            (
+                "* * * 13 *",
+                "cron month field is invalid: number out of bounds",
+            ),
+            (
+                "0 0 * * 8",
+                "cron day-of-week field is invalid: number out of bounds",
+            ),
+            (
+                "*/0 * * * *",
+                "cron minute field is invalid: step cannot be zero",
+            ),
+            (
+                "0 1-70 * * *",
+                "cron hour field is invalid: range out of bounds",
+            ),
+            (
+                "0 0 * FOO *",
+                "cron month field is invalid: contains illegal character",
+            ),
+        ];
+        for (bad, want) in cases {
+            let err = CronSchedule::parse(bad).unwrap_err();
+            assert!(err.to_string().starts_with(want), "{bad:?}: {err}");
         }
     }
 
@@ -514,5 +584,15 @@ mod tests {
         assert!(!is_due(ts("2026-03-10T09:59:59Z"), due));
         assert!(is_due(due, due));
         assert!(is_due(ts("2026-03-10T10:00:01Z"), due));
+    }
+
+    #[test]
+    fn until_due_saturates_at_zero() {
+        let due = ts("2026-03-10T10:00:00Z");
+        let secs = |s| std::time::Duration::from_secs(s);
+        assert_eq!(until_due(ts("2026-03-10T09:58:30Z"), due), secs(90));
+        assert_eq!(until_due(due, due), secs(0));
+        assert_eq!(until_due(ts("2026-03-10T11:00:00Z"), due), secs(0));
+        assert!(until_due(due, Timestamp::MAX) > secs(86400 * 365 * 1000));
     }
 }
