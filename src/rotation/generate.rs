@@ -21,6 +21,8 @@ use crate::secret_value::SecretValue;
 pub const DEFAULT_LENGTH: u32 = 32;
 pub const MIN_LENGTH: u32 = 1;
 pub const MAX_LENGTH: u32 = 4096;
+/// Scaleway Secret Manager refuses versions larger than 64 KiB.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
 const LOWERCASE: &str = "abcdefghijklmnopqrstuvwxyz";
 const UPPERCASE: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -215,6 +217,10 @@ pub enum KeyValuePolicyError {
     InvalidKey { key: String },
     #[error("key {key:?}: {source}")]
     Policy { key: String, source: PolicyError },
+    #[error(
+        "the generated JSON could reach {bytes} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit of a secret version"
+    )]
+    PayloadTooLarge { bytes: usize },
 }
 
 /// A validated set of keys, rendered as a flat JSON object with string values.
@@ -231,6 +237,10 @@ impl KeyValuePolicy {
         }
         if let Some(key) = fields.keys().find(|k| !is_valid_secret_key(k)) {
             return Err(KeyValuePolicyError::InvalidKey { key: key.clone() });
+        }
+        let bytes = worst_case_json_bytes(&fields);
+        if bytes > MAX_PAYLOAD_BYTES {
+            return Err(KeyValuePolicyError::PayloadTooLarge { bytes });
         }
         Ok(Self { fields })
     }
@@ -283,6 +293,24 @@ impl KeyValuePolicy {
     }
 }
 
+/// An upper bound of the serialized object's size: braces, and per entry the key (Secret keys need
+/// no escaping), quotes, colon, comma and the value, where a generated character may need a
+/// two-byte escape (`\"`, `\\`) if the custom symbol set allows it.
+fn worst_case_json_bytes(fields: &BTreeMap<String, FieldSource>) -> usize {
+    2 + fields
+        .iter()
+        .map(|(key, source)| {
+            let value = match source {
+                FieldSource::Generate(p) => 2 + 2 * p.length,
+                FieldSource::Fixed(v) => {
+                    serde_json::to_string(v).map_or(usize::MAX / 2, |s| s.len())
+                }
+            };
+            key.len() + 4 + value
+        })
+        .sum::<usize>()
+}
+
 /// One spec entry of a key/value generator.
 #[derive(Clone, PartialEq, Eq)]
 pub enum KeyInput<'a> {
@@ -312,6 +340,22 @@ pub enum TypeMismatch {
     KeysRequired(SecretType),
     #[error("secret type {0} holds a single value: generate keys are only for key/value types")]
     KeysNotAllowed(SecretType),
+    #[error("secret type {secret_type} expects the keys {missing:?} as well")]
+    MissingKeys {
+        secret_type: SecretType,
+        missing: Vec<&'static str>,
+    },
+}
+
+/// The keys Scaleway documents for its credential types (its "secret types JSON format" page).
+pub fn documented_keys(secret_type: SecretType) -> &'static [&'static str] {
+    match secret_type {
+        SecretType::BasicCredentials => &["username", "password"],
+        SecretType::DatabaseCredentials => {
+            &["engine", "username", "password", "host", "dbname", "port"]
+        }
+        _ => &[],
+    }
 }
 
 impl ValuePolicy {
@@ -320,7 +364,22 @@ impl ValuePolicy {
         match (self, secret_type.is_json_object()) {
             (Self::Single(_), true) => Err(TypeMismatch::KeysRequired(secret_type)),
             (Self::KeyValue(_), false) => Err(TypeMismatch::KeysNotAllowed(secret_type)),
-            _ => Ok(()),
+            (Self::KeyValue(kv), true) => {
+                let missing: Vec<&'static str> = documented_keys(secret_type)
+                    .iter()
+                    .copied()
+                    .filter(|k| !kv.fields.contains_key(*k))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(TypeMismatch::MissingKeys {
+                        secret_type,
+                        missing,
+                    })
+                }
+            }
+            (Self::Single(_), false) => Ok(()),
         }
     }
 
@@ -605,13 +664,64 @@ mod tests {
     }
 
     #[test]
+    fn key_value_payloads_stay_under_the_version_size_limit() {
+        let big = |n: usize| {
+            KeyValuePolicy::from_inputs((0..n).map(|i| {
+                (
+                    format!("k{i}"),
+                    KeyInput::Generate(GeneratorInput {
+                        length: Some(MAX_LENGTH),
+                        ..Default::default()
+                    }),
+                )
+            }))
+        };
+        // 7 keys of 4096 characters: worst case ~57 KiB, fine; 8 keys: ~65.6 KiB, refused.
+        let ok = big(7).unwrap();
+        assert!(ok.generate().len() <= MAX_PAYLOAD_BYTES);
+        assert!(matches!(
+            big(8),
+            Err(KeyValuePolicyError::PayloadTooLarge { .. })
+        ));
+        let fixed = "x".repeat(MAX_PAYLOAD_BYTES);
+        assert!(matches!(
+            KeyValuePolicy::from_inputs([("k".to_owned(), KeyInput::Fixed(&fixed))]),
+            Err(KeyValuePolicyError::PayloadTooLarge { .. })
+        ));
+    }
+
+    #[test]
     fn policy_matches_secret_type() {
         let single = ValuePolicy::Single(PasswordPolicy::default());
         let kv = ValuePolicy::KeyValue(
             KeyValuePolicy::from_inputs([("password".to_owned(), KeyInput::Fixed("x"))]).unwrap(),
         );
         assert!(single.check_type(SecretType::Opaque).is_ok());
-        assert!(kv.check_type(SecretType::DatabaseCredentials).is_ok());
+        assert!(single.check_type(SecretType::SshKey).is_ok());
+        assert!(kv.check_type(SecretType::KeyValue).is_ok());
+        assert_eq!(
+            kv.check_type(SecretType::BasicCredentials),
+            Err(TypeMismatch::MissingKeys {
+                secret_type: SecretType::BasicCredentials,
+                missing: vec!["username"],
+            })
+        );
+        assert_eq!(
+            kv.check_type(SecretType::DatabaseCredentials),
+            Err(TypeMismatch::MissingKeys {
+                secret_type: SecretType::DatabaseCredentials,
+                missing: vec!["engine", "username", "host", "dbname", "port"],
+            })
+        );
+        let db = ValuePolicy::KeyValue(
+            KeyValuePolicy::from_inputs(
+                ["engine", "username", "password", "host", "dbname", "port"]
+                    .map(|k| (k.to_owned(), KeyInput::Fixed("x"))),
+            )
+            .unwrap(),
+        );
+        assert!(db.check_type(SecretType::DatabaseCredentials).is_ok());
+        assert!(db.check_type(SecretType::BasicCredentials).is_ok());
         assert_eq!(
             single.check_type(SecretType::KeyValue),
             Err(TypeMismatch::KeysRequired(SecretType::KeyValue))
