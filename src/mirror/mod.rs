@@ -11,7 +11,8 @@ pub mod target_type;
 pub use digest::{DATA_HMAC_ANNOTATION, HmacKey, HmacKeyTooShort, data_hmac, drifted};
 pub use ownership::{
     CLAIM_ANNOTATION, Claim, CreationPolicy, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-    OWNED_KEYS_ANNOTATION, OwnerRef, Refusal, TargetMeta, WriteDecision, claim, write_decision,
+    OWNED_KEYS_ANNOTATION, OwnerRef, Refusal, TargetMeta, WriteDecision, claim,
+    managed_annotations, managed_labels, write_decision,
 };
 pub use payload::{
     DEFAULT_SINGLE_KEY, PayloadError, PayloadFormat, SecretType, UnknownSecretType,

@@ -170,6 +170,34 @@ pub fn write_decision(claim: &Claim, policy: CreationPolicy) -> WriteDecision {
     }
 }
 
+/// The labels Keyward puts on every Secret it writes (merged with the user's target labels).
+pub fn managed_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned())])
+}
+
+/// The annotations Keyward puts on a Secret it writes: the claim, the data HMAC and, under Merge,
+/// the keys it owns.
+pub fn managed_annotations(
+    my_name: &str,
+    data_hmac: &str,
+    merged_keys: Option<&BTreeSet<String>>,
+) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([
+        (CLAIM_ANNOTATION.to_owned(), my_name.to_owned()),
+        (
+            super::digest::DATA_HMAC_ANNOTATION.to_owned(),
+            data_hmac.to_owned(),
+        ),
+    ]);
+    if let Some(keys) = merged_keys {
+        annotations.insert(
+            OWNED_KEYS_ANNOTATION.to_owned(),
+            owned_keys_annotation(keys),
+        );
+    }
+    annotations
+}
+
 /// The `keyward.dev/owned-keys` annotation value: sorted keys joined by commas (Secret keys cannot
 /// contain commas).
 pub fn owned_keys_annotation(keys: &BTreeSet<String>) -> String {
@@ -433,6 +461,33 @@ mod tests {
             Some(&annotation),
             &key
         ));
+    }
+
+    #[test]
+    fn written_metadata_makes_the_secret_ours() {
+        let keys = set(&["password", "url"]);
+        let written = TargetMeta {
+            labels: managed_labels(),
+            annotations: managed_annotations("db", "v1:00", Some(&keys)),
+            owner_references: vec![],
+        };
+        assert_eq!(claim(Some(&written), "db"), Claim::Ours);
+        assert_eq!(
+            claim(Some(&written), "cache"),
+            Claim::ClaimedByOther {
+                name: "db".to_owned()
+            }
+        );
+        assert_eq!(
+            parse_owned_keys(
+                written
+                    .annotations
+                    .get(OWNED_KEYS_ANNOTATION)
+                    .map(String::as_str)
+            ),
+            keys
+        );
+        assert!(!managed_annotations("db", "v1:00", None).contains_key(OWNED_KEYS_ANNOTATION));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::fmt;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -34,8 +34,14 @@ const TEMPLATE_FUEL: u64 = 200_000;
 const B64DECODE_NOT_BASE64: &str = "b64decode: input is not valid base64";
 const B64DECODE_NOT_UTF8: &str = "b64decode: decoded bytes are not UTF-8 text";
 const B64ENCODE_NOT_TEXT: &str = "b64encode: input is not a string or bytes";
+const BINARY_OUTPUT: &str = "a binary (non-UTF-8) value cannot be printed as text; use b64encode";
 /// Error details written by Keyward's own filters: fixed text, safe to show.
-const OWN_DETAILS: [&str; 3] = [B64DECODE_NOT_BASE64, B64DECODE_NOT_UTF8, B64ENCODE_NOT_TEXT];
+const OWN_DETAILS: [&str; 4] = [
+    B64DECODE_NOT_BASE64,
+    B64DECODE_NOT_UTF8,
+    B64ENCODE_NOT_TEXT,
+    BINARY_OUTPUT,
+];
 
 /// Rendered Secret data. `Debug` lists the keys only.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -243,6 +249,16 @@ fn environment() -> Environment<'static> {
         .build()
         .expect("the default delimiters are valid");
     env.set_syntax(syntax);
+    // Printing bytes would replace invalid UTF-8 with U+FFFD and silently corrupt the value.
+    env.set_formatter(|out, state, value| {
+        if value.kind() == ValueKind::Bytes {
+            return Err(minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                BINARY_OUTPUT,
+            ));
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env.add_filter("b64encode", b64encode);
     env.add_filter("b64decode", b64decode);
     env.add_filter("urlquote", urlquote);
@@ -375,6 +391,24 @@ mod tests {
         assert_eq!(t["again"], "aHVudGVyMg==");
         // No HTML escaping of quotes, and the trailing newline is kept.
         assert_eq!(t["conf"], "password = \"aHVudGVyMg==\"\n");
+    }
+
+    #[test]
+    fn binary_values_must_be_encoded_to_be_printed() {
+        let binary = SecretValue::new(vec![0xff, 0x41]);
+        let spec = |source: &str| RenderSpec {
+            format: PayloadFormat::Single {
+                key: "value".to_owned(),
+            },
+            templates: Some(templates(&[("k", source)])),
+        };
+        let err = render(&binary, &spec("{{ value }}")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "template for key `k` failed at line 1: a binary (non-UTF-8) value cannot be printed as text; use b64encode"
+        );
+        let data = render(&binary, &spec("{{ value | b64encode }}")).unwrap();
+        assert_eq!(data.expose()["k"], b"/0E=");
     }
 
     #[test]
