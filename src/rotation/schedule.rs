@@ -506,6 +506,13 @@ mod tests {
                 Some("2026-03-31T00:00:00Z"),
                 "2026-05-31T00:00:00Z",
             ),
+            // 2100 is not a leap year: the next 29 February after 2097 is in 2104.
+            (
+                None,
+                Some("0 0 29 2 *"),
+                Some("2097-03-01T00:00:00Z"),
+                "2104-02-29T00:00:00Z",
+            ),
             // Year rollover.
             (
                 None,
