@@ -726,6 +726,23 @@ mod tests {
                 "target.template key",
             ),
             (
+                "bad generated key name",
+                |s| {
+                    s.remote.type_ = Some(ScalewaySecretType::KeyValue);
+                    s.generate.as_mut().unwrap().keys = Some(
+                        [(
+                            "a/b".to_owned(),
+                            KeyValueSource {
+                                value: Some("1".into()),
+                                generate: None,
+                            },
+                        )]
+                        .into(),
+                    );
+                },
+                "generate.keys name \"a/b\"",
+            ),
+            (
                 "empty fromSecret keys",
                 |s| {
                     s.generate = None;
