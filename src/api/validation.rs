@@ -16,7 +16,7 @@ use super::managed_secret::{
     EphemeralPolicy, GenerateSpec, ManagedSecretSpec, PasswordPolicy, ScalewaySecretType,
 };
 use super::remote_id::{RemoteTarget, parse_secret_id, remote_target};
-use super::store::{ClusterSecretStoreSpec, ScalewayRegion};
+use super::store::{ClusterSecretStoreSpec, ProviderSpec, ScalewayRegion};
 
 /// Largest payload a Scaleway version accepts (64 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -368,6 +368,23 @@ pub fn cluster_store_allows_namespace(
     Err(format!(
         "ClusterSecretStore {store_name} does not allow namespace {namespace} (see its spec.allowedNamespaces)"
     ))
+}
+
+/// Checks that need the resolved store: it has a provider, and an adopted secret named by a
+/// Terraform ID lives in the store's region.
+pub fn validate_against_store(
+    spec: &ManagedSecretSpec,
+    object_name: &str,
+    provider: &ProviderSpec,
+) -> Result<(), InvalidSpec> {
+    let Some(scaleway) = &provider.scaleway else {
+        return invalid(format!(
+            "store {} has no provider configured (supported: scaleway)",
+            spec.store_ref.name
+        ));
+    };
+    let target = remote_target(spec, object_name).map_err(InvalidSpec)?;
+    check_adoption_region(&target, scaleway.region)
 }
 
 /// An adopted secret named by a Terraform ID must live in the store's region.
@@ -963,6 +980,45 @@ mod tests {
         let err =
             cluster_store_allows_namespace("shared", &store, "x", &BTreeMap::new()).unwrap_err();
         assert!(err.contains("invalid allowedNamespaces.selector"), "{err}");
+    }
+
+    #[test]
+    fn spec_against_store() {
+        use crate::api::store::{ScalewayCredentials, ScalewayProvider, SecretReference};
+        let provider = |region| ProviderSpec {
+            scaleway: Some(ScalewayProvider {
+                region,
+                project_id: ID.into(),
+                api_url: None,
+                credentials: ScalewayCredentials {
+                    secret_ref: SecretReference {
+                        name: "c".into(),
+                        namespace: None,
+                    },
+                    access_key_key: "A".into(),
+                    secret_key_key: "S".into(),
+                },
+            }),
+        };
+        let mut spec = base();
+        spec.generate = None;
+        spec.remote.adopt = Some(AdoptSpec {
+            secret_id: None,
+            terraform_id: Some(format!("nl-ams/{ID}/1")),
+        });
+        assert_eq!(
+            validate_against_store(&spec, "x", &provider(ScalewayRegion::NlAms)),
+            Ok(())
+        );
+        let err = validate_against_store(&spec, "x", &provider(ScalewayRegion::PlWaw)).unwrap_err();
+        assert!(err.0.contains("store is in pl-waw"), "{err}");
+        let none = ProviderSpec { scaleway: None };
+        let err = validate_against_store(&base(), "x", &none).unwrap_err();
+        assert!(err.0.contains("no provider"), "{err}");
+        assert_eq!(
+            validate_against_store(&base(), "x", &provider(ScalewayRegion::FrPar)),
+            Ok(())
+        );
     }
 
     #[test]
