@@ -9,8 +9,10 @@
 pub mod api;
 pub mod controller;
 pub mod emulator;
+pub mod leader;
 pub mod mirror;
 pub mod provider;
 pub mod rotation;
 pub mod secret_value;
+pub mod shutdown;
 pub mod telemetry;

@@ -596,9 +596,9 @@ async fn find_secret_refuses_to_pick_among_duplicates() {
     )])
     .await;
     let (client, _) = client_with(&server.base, fast_retries(), 100);
-    let err = SecretManager::find_secret(&client, "app", "/")
-        .await
-        .unwrap_err();
+    // Through a trait object, as the controller holds it.
+    let manager: Arc<dyn SecretManager> = Arc::new(client);
+    let err = manager.find_secret("app", "/").await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Conflict);
 
     let server = scripted(vec![secrets_page(&[], 0)]).await;
@@ -767,6 +767,12 @@ async fn the_payload_never_reaches_errors_debug_or_logs() {
             ),
         ),
         Reply::Http(502, vec![], format!("<html>{CANARY}</html>")),
+        json(
+            400,
+            &format!(
+                r#"{{"type":"invalid_arguments","message":"invalid argument(s)","details":[{{"argument_name":"data.password","reason":"constraint","help_message":"value {CANARY} is too weak"}}]}}"#
+            ),
+        ),
         // A mistyped field holding the payload: serde must not quote it.
         json(200, &format!(r#"{{"secret_id":"s","revision":"{CANARY}","data":"{b64}"}}"#)),
         json(200, &format!(r#"{{"secret_id":"s","revision":1,"data":"{b64}","data_crc32":7,"type":"opaque"}}"#)),
@@ -788,6 +794,15 @@ async fn the_payload_never_reaches_errors_debug_or_logs() {
 
     let err = client.create_version(&id(), &version).await.unwrap_err();
     assert_no_canary("gateway page", &show(&err));
+
+    // A key/value payload whose single value the server quotes back.
+    let kv = NewVersion {
+        value: SecretValue::from(format!(r#"{{"password":"{CANARY}"}}"#).as_str()),
+        description: None,
+        disable_previous: false,
+    };
+    let err = client.create_version(&id(), &kv).await.unwrap_err();
+    assert_no_canary("key/value echo", &show(&err));
 
     let err = client
         .access_version(&id(), RevisionSelector::Latest)

@@ -417,8 +417,8 @@ pub struct GenerateSpec {
     /// (32 characters, letters and digits). At most 64 keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxProperties" = 64))]
-    #[x_kube(validation = Rule::new("self.all(k, k.size() <= 253 && k.matches('^[-._a-zA-Z0-9]+$'))")
-        .message("generate.keys names must be 1 to 253 characters: letters, digits, '-', '_' or '.'"))]
+    // Key names are checked by `validation::validate_managed_secret`, not CEL: map keys have no
+    // maxLength, so a regex over them would exceed the API server's cost estimate.
     pub keys: Option<BTreeMap<String, KeyValueSource>>,
 }
 
@@ -596,8 +596,8 @@ pub struct TargetSpec {
     /// keys. At most 64 keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxProperties" = 64))]
-    #[x_kube(validation = Rule::new("self.all(k, k.size() <= 253 && k.matches('^[-._a-zA-Z0-9]+$'))")
-        .message("target.template keys must be valid Secret keys: 1 to 253 letters, digits, '-', '_' or '.'"))]
+    // Key names are checked by `validation::validate_managed_secret`, not CEL: map keys have no
+    // maxLength, so a regex over them would exceed the API server's cost estimate.
     pub template: Option<BTreeMap<String, String>>,
 
     /// How the Secret is created: `Owner` (default: Keyward creates it with an owner reference to the

@@ -4,10 +4,12 @@
 
 pub mod conditions;
 pub mod duration;
+pub mod effective;
 pub mod managed_secret;
 pub mod remote_id;
 pub mod store;
 pub mod validation;
+pub mod well_known;
 
 use std::path::PathBuf;
 
@@ -15,6 +17,7 @@ use anyhow::Context as _;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use effective::Source;
 pub use managed_secret::*;
 pub use store::*;
 

@@ -128,6 +128,15 @@ pub struct ProviderSpec {
     /// Scaleway Secret Manager (v1beta1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaleway: Option<ScalewayProvider>,
+    // A Thalassa provider would be one more field here, `thalassa: Option<ThalassaProvider>`, added
+    // to the rule's list (`[has(self.scaleway), has(self.thalassa)].exists_one(p, p)`). From
+    // shared/docs/thalassa-secrets-manager-api.md it would need: region (a slug such as `nl-01`,
+    // immutable), organisation identity (header `X-Organisation-Identity`), optional project
+    // identity, API URL (default `https://api.thalassa.cloud`), a token from a Secret (sent as
+    // `Bearer` or `Token` for personal access tokens), and the KMS key every secret is created
+    // with. Thalassa addresses secrets by path (no IDs) and has no secret types, so
+    // ManagedSecret's `remote.type` and `adopt.secretId` stay Scaleway-only (validated against the
+    // store's provider) and `remote.keyId` would carry the KMS key identity.
 }
 
 /// Where the provider lives.

@@ -16,7 +16,7 @@ use super::managed_secret::{
     EphemeralPolicy, GenerateSpec, ManagedSecretSpec, PasswordPolicy, ScalewaySecretType,
 };
 use super::remote_id::{RemoteTarget, parse_secret_id, remote_target};
-use super::store::{ClusterSecretStoreSpec, ScalewayRegion};
+use super::store::{ClusterSecretStoreSpec, ProviderSpec, ScalewayRegion};
 
 /// Largest payload a Scaleway version accepts (64 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -370,6 +370,23 @@ pub fn cluster_store_allows_namespace(
     ))
 }
 
+/// Checks that need the resolved store: it has a provider, and an adopted secret named by a
+/// Terraform ID lives in the store's region.
+pub fn validate_against_store(
+    spec: &ManagedSecretSpec,
+    object_name: &str,
+    provider: &ProviderSpec,
+) -> Result<(), InvalidSpec> {
+    let Some(scaleway) = &provider.scaleway else {
+        return invalid(format!(
+            "store {} has no provider configured (supported: scaleway)",
+            spec.store_ref.name
+        ));
+    };
+    let target = remote_target(spec, object_name).map_err(InvalidSpec)?;
+    check_adoption_region(&target, scaleway.region)
+}
+
 /// An adopted secret named by a Terraform ID must live in the store's region.
 pub fn check_adoption_region(
     target: &RemoteTarget,
@@ -383,5 +400,655 @@ pub fn check_adoption_region(
             "remote.adopt.terraformId names region {region}, but the store is in {store_region}: use a store of region {region}"
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::managed_secret::*;
+    use crate::api::remote_id::RevisionSelector;
+    use crate::api::store::{AllowedNamespaces, ProviderSpec};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+
+    const ID: &str = "11111111-1111-1111-1111-111111111111";
+
+    fn base() -> ManagedSecretSpec {
+        ManagedSecretSpec {
+            store_ref: StoreRef {
+                kind: StoreKind::SecretStore,
+                name: "scw".into(),
+            },
+            remote: RemoteSecretSpec::default(),
+            generate: Some(GenerateSpec::default()),
+            from_secret: None,
+            rotation: None,
+            refresh_interval: None,
+            target: None,
+            remote_deletion_policy: None,
+        }
+    }
+
+    fn keyed(type_: ScalewaySecretType, keys: &[(&str, Option<&str>)]) -> ManagedSecretSpec {
+        let mut spec = base();
+        spec.remote.type_ = Some(type_);
+        spec.generate = Some(GenerateSpec {
+            keys: Some(
+                keys.iter()
+                    .map(|(k, v)| {
+                        let source = match v {
+                            Some(v) => KeyValueSource {
+                                value: Some((*v).into()),
+                                generate: None,
+                            },
+                            None => KeyValueSource {
+                                value: None,
+                                generate: Some(PasswordPolicy::default()),
+                            },
+                        };
+                        ((*k).to_owned(), source)
+                    })
+                    .collect(),
+            ),
+            ..GenerateSpec::default()
+        });
+        spec
+    }
+
+    fn db(engine: &str, port: &str) -> ManagedSecretSpec {
+        keyed(
+            ScalewaySecretType::DatabaseCredentials,
+            &[
+                ("engine", Some(engine)),
+                ("username", Some("app")),
+                ("password", None),
+                ("host", Some("db")),
+                ("dbname", Some("app")),
+                ("port", Some(port)),
+            ],
+        )
+    }
+
+    #[test]
+    fn valid_specs_pass() {
+        let mut rotating = base();
+        rotating.rotation = Some(RotationSpec {
+            interval: Some("720h".into()),
+            schedule: Some("0 3 * * 1".into()),
+        });
+        rotating.refresh_interval = Some("5m".into());
+        rotating.remote.path = Some("/apps/billing".into());
+        rotating.remote.tags = Some(vec!["a".into(), "b".into()]);
+        rotating.remote.key_id = Some(ID.into());
+        rotating.remote.ephemeral_policy = Some(EphemeralPolicy {
+            time_to_live: Some("24h".into()),
+            expires_once_accessed: None,
+            action: EphemeralAction::Disable,
+        });
+        let mut follow = base();
+        follow.generate = None;
+        let mut push = base();
+        push.generate = None;
+        push.from_secret = Some(FromSecretSpec {
+            name: "src".into(),
+            keys: Some(vec!["password".into()]),
+        });
+        let mut adopt = base();
+        adopt.generate = None;
+        adopt.remote.adopt = Some(AdoptSpec {
+            secret_id: None,
+            terraform_id: Some(format!("fr-par/{ID}/2")),
+        });
+        let mut macro_schedule = base();
+        macro_schedule.rotation = Some(RotationSpec {
+            interval: None,
+            schedule: Some("@daily".into()),
+        });
+        let table = [
+            ("generated opaque", base()),
+            ("rotation, refresh, path, tags, key, ephemeral", rotating),
+            ("follow the remote only", follow),
+            ("push", push),
+            ("adopt by terraform id", adopt),
+            ("cron macro", macro_schedule),
+            (
+                "basic credentials",
+                keyed(
+                    ScalewaySecretType::BasicCredentials,
+                    &[("username", Some("app")), ("password", None)],
+                ),
+            ),
+            ("database credentials", db("postgres", "5432")),
+            (
+                "key_value",
+                keyed(ScalewaySecretType::KeyValue, &[("token", None)]),
+            ),
+        ];
+        for (name, spec) in table {
+            assert_eq!(
+                validate_managed_secret(&spec, "db-password"),
+                Ok(()),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_specs_are_named() {
+        type Edit = fn(&mut ManagedSecretSpec);
+        let table: Vec<(&str, Edit, &str)> = vec![
+            (
+                "two sources",
+                |s| {
+                    s.from_secret = Some(FromSecretSpec {
+                        name: "x".into(),
+                        keys: None,
+                    })
+                },
+                "at most one source",
+            ),
+            (
+                "relative path",
+                |s| s.remote.path = Some("apps".into()),
+                "must start with '/'",
+            ),
+            (
+                "trailing slash",
+                |s| s.remote.path = Some("/apps/".into()),
+                "must not end with '/'",
+            ),
+            (
+                "empty segment",
+                |s| s.remote.path = Some("/a//b".into()),
+                "empty segment",
+            ),
+            (
+                "odd path character",
+                |s| s.remote.path = Some("/a b".into()),
+                "may only contain",
+            ),
+            (
+                "bad name",
+                |s| s.remote.name = Some("-x".into()),
+                "remote name",
+            ),
+            (
+                "refresh too short",
+                |s| s.refresh_interval = Some("5s".into()),
+                "at least 10s",
+            ),
+            (
+                "refresh in days",
+                |s| s.refresh_interval = Some("1d".into()),
+                "refreshInterval:",
+            ),
+            (
+                "rotation without generate",
+                |s| {
+                    s.generate = None;
+                    s.rotation = Some(RotationSpec {
+                        interval: Some("1h".into()),
+                        schedule: None,
+                    })
+                },
+                "rotation needs spec.generate",
+            ),
+            (
+                "empty rotation",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: None,
+                        schedule: None,
+                    })
+                },
+                "interval, schedule or both",
+            ),
+            (
+                "rotation too often",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: Some("30s".into()),
+                        schedule: None,
+                    })
+                },
+                "at least 1m",
+            ),
+            (
+                "cron with four fields",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: None,
+                        schedule: Some("0 3 * *".into()),
+                    })
+                },
+                "five fields",
+            ),
+            (
+                "length zero",
+                |s| s.generate.as_mut().unwrap().length = 0,
+                "between 1 and 4096",
+            ),
+            (
+                "length too large",
+                |s| s.generate.as_mut().unwrap().length = 4097,
+                "between 1 and 4096",
+            ),
+            (
+                "no character class",
+                |s| {
+                    let g = s.generate.as_mut().unwrap();
+                    g.lowercase = false;
+                    g.uppercase = false;
+                    g.digits = false;
+                },
+                "at least one character class",
+            ),
+            (
+                "symbol set with letters",
+                |s| {
+                    let g = s.generate.as_mut().unwrap();
+                    g.symbols = true;
+                    g.symbol_characters = Some("ab!".into());
+                },
+                "symbolCharacters",
+            ),
+            (
+                "keys on opaque",
+                |s| {
+                    s.generate.as_mut().unwrap().keys = Some(BTreeMap::new());
+                },
+                "generate.keys needs remote.type",
+            ),
+            (
+                "keyed type without keys",
+                |s| s.remote.type_ = Some(ScalewaySecretType::KeyValue),
+                "needs generate.keys",
+            ),
+            (
+                "certificate generated",
+                |s| s.remote.type_ = Some(ScalewaySecretType::Certificate),
+                "certificates cannot be generated",
+            ),
+            (
+                "adopt with name",
+                |s| {
+                    s.remote.name = Some("x".into());
+                    s.remote.adopt = Some(AdoptSpec {
+                        secret_id: Some(ID.into()),
+                        terraform_id: None,
+                    })
+                },
+                "adopted secret keeps its own name",
+            ),
+            (
+                "adopt bad terraform id",
+                |s| {
+                    s.remote.adopt = Some(AdoptSpec {
+                        secret_id: None,
+                        terraform_id: Some("fr-par/nope".into()),
+                    })
+                },
+                "remote.adopt.terraformId",
+            ),
+            (
+                "key id not a uuid",
+                |s| s.remote.key_id = Some("k".into()),
+                "remote.keyId",
+            ),
+            (
+                "too many tags",
+                |s| s.remote.tags = Some((0..33).map(|i| i.to_string()).collect()),
+                "at most 32",
+            ),
+            (
+                "duplicate tag",
+                |s| s.remote.tags = Some(vec!["a".into(), "a".into()]),
+                "repeats",
+            ),
+            (
+                "long description",
+                |s| s.remote.description = Some("x".repeat(256)),
+                "at most 255",
+            ),
+            (
+                "ephemeral without expiry",
+                |s| {
+                    s.remote.ephemeral_policy = Some(EphemeralPolicy {
+                        time_to_live: None,
+                        expires_once_accessed: Some(false),
+                        action: EphemeralAction::Delete,
+                    })
+                },
+                "timeToLive or expiresOnceAccessed",
+            ),
+            (
+                "ephemeral ttl over a year",
+                |s| {
+                    s.remote.ephemeral_policy = Some(EphemeralPolicy {
+                        time_to_live: Some("8761h".into()),
+                        expires_once_accessed: None,
+                        action: EphemeralAction::Delete,
+                    })
+                },
+                "between 1s and 8760h",
+            ),
+            (
+                "bad template key",
+                |s| {
+                    s.target = Some(TargetSpec {
+                        template: Some([("a b".to_owned(), "x".to_owned())].into()),
+                        ..Default::default()
+                    })
+                },
+                "target.template key",
+            ),
+            (
+                "bad generated key name",
+                |s| {
+                    s.remote.type_ = Some(ScalewaySecretType::KeyValue);
+                    s.generate.as_mut().unwrap().keys = Some(
+                        [(
+                            "a/b".to_owned(),
+                            KeyValueSource {
+                                value: Some("1".into()),
+                                generate: None,
+                            },
+                        )]
+                        .into(),
+                    );
+                },
+                "generate.keys name \"a/b\"",
+            ),
+            (
+                "empty fromSecret keys",
+                |s| {
+                    s.generate = None;
+                    s.from_secret = Some(FromSecretSpec {
+                        name: "x".into(),
+                        keys: Some(vec![]),
+                    })
+                },
+                "fromSecret.keys",
+            ),
+        ];
+        for (name, edit, want) in table {
+            let mut spec = base();
+            edit(&mut spec);
+            let err = validate_managed_secret(&spec, "db-password").expect_err(name);
+            assert!(err.0.contains(want), "{name}: got {err}");
+        }
+    }
+
+    #[test]
+    fn keyed_types_need_their_keys_and_sane_fixed_values() {
+        let missing = keyed(
+            ScalewaySecretType::BasicCredentials,
+            &[("username", Some("a"))],
+        );
+        let err = validate_managed_secret(&missing, "x").unwrap_err();
+        assert!(err.0.contains("\"password\""), "{err}");
+        let ssh = keyed(ScalewaySecretType::SshKey, &[("key", None)]);
+        assert!(
+            validate_managed_secret(&ssh, "x")
+                .unwrap_err()
+                .0
+                .contains("ssh_private_key")
+        );
+        let engine = validate_managed_secret(&db("oracle", "1"), "x").unwrap_err();
+        assert!(engine.0.contains("postgres, mysql or other"), "{engine}");
+        let port = validate_managed_secret(&db("mysql", "70000"), "x").unwrap_err();
+        assert!(port.0.contains("0 to 65535"), "{port}");
+        let mut both = keyed(ScalewaySecretType::KeyValue, &[("a", Some("1"))]);
+        both.generate
+            .as_mut()
+            .unwrap()
+            .keys
+            .as_mut()
+            .unwrap()
+            .get_mut("a")
+            .unwrap()
+            .generate = Some(PasswordPolicy::default());
+        assert!(
+            validate_managed_secret(&both, "x")
+                .unwrap_err()
+                .0
+                .contains("exactly one")
+        );
+        let big = keyed(
+            ScalewaySecretType::KeyValue,
+            &[
+                ("a", Some(&"x".repeat(40_000))),
+                ("b", Some(&"y".repeat(40_000))),
+            ],
+        );
+        assert!(
+            validate_managed_secret(&big, "x")
+                .unwrap_err()
+                .0
+                .contains("64 KiB")
+        );
+    }
+
+    #[test]
+    fn default_remote_name_is_checked_too() {
+        // An object name is a DNS subdomain and always fits; a remote.name must fit the same rules.
+        assert_eq!(validate_managed_secret(&base(), "db.password-1"), Ok(()));
+        let mut spec = base();
+        spec.remote.name = Some("a".repeat(256));
+        assert!(validate_managed_secret(&spec, "x").is_err());
+    }
+
+    fn cluster_store(allowed: Option<AllowedNamespaces>) -> ClusterSecretStoreSpec {
+        ClusterSecretStoreSpec {
+            provider: ProviderSpec { scaleway: None },
+            allowed_namespaces: allowed,
+        }
+    }
+
+    #[test]
+    fn cluster_store_namespace_table() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        let team_selector = LabelSelector {
+            match_labels: Some(labels(&[("team", "billing")])),
+            match_expressions: None,
+        };
+        let not_prod = LabelSelector {
+            match_labels: None,
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "env".into(),
+                operator: "NotIn".into(),
+                values: Some(vec!["prod".into()]),
+            }]),
+        };
+        // (case, allowedNamespaces, namespace, its labels, allowed?)
+        type Row = (
+            &'static str,
+            Option<AllowedNamespaces>,
+            &'static str,
+            BTreeMap<String, String>,
+            bool,
+        );
+        let table: Vec<Row> = vec![
+            ("unset allows all", None, "any", labels(&[]), true),
+            (
+                "listed name",
+                Some(AllowedNamespaces {
+                    names: Some(vec!["apps".into(), "billing".into()]),
+                    selector: None,
+                }),
+                "billing",
+                labels(&[]),
+                true,
+            ),
+            (
+                "unlisted name",
+                Some(AllowedNamespaces {
+                    names: Some(vec!["apps".into()]),
+                    selector: None,
+                }),
+                "billing",
+                labels(&[]),
+                false,
+            ),
+            (
+                "selector match",
+                Some(AllowedNamespaces {
+                    names: None,
+                    selector: Some(team_selector.clone()),
+                }),
+                "b",
+                labels(&[("team", "billing")]),
+                true,
+            ),
+            (
+                "selector miss",
+                Some(AllowedNamespaces {
+                    names: None,
+                    selector: Some(team_selector.clone()),
+                }),
+                "b",
+                labels(&[("team", "web")]),
+                false,
+            ),
+            (
+                "name or selector",
+                Some(AllowedNamespaces {
+                    names: Some(vec!["apps".into()]),
+                    selector: Some(team_selector),
+                }),
+                "apps",
+                labels(&[]),
+                true,
+            ),
+            (
+                "expression NotIn",
+                Some(AllowedNamespaces {
+                    names: None,
+                    selector: Some(not_prod.clone()),
+                }),
+                "x",
+                labels(&[("env", "prod")]),
+                false,
+            ),
+            (
+                "expression NotIn without label",
+                Some(AllowedNamespaces {
+                    names: None,
+                    selector: Some(not_prod),
+                }),
+                "x",
+                labels(&[]),
+                true,
+            ),
+        ];
+        for (name, allowed, namespace, ns_labels, want) in table {
+            let got = cluster_store_allows_namespace(
+                "shared",
+                &cluster_store(allowed),
+                namespace,
+                &ns_labels,
+            );
+            assert_eq!(got.is_ok(), want, "{name}: {got:?}");
+            if let Err(message) = got {
+                assert!(
+                    message.contains("shared") && message.contains(namespace),
+                    "{name}: {message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_selector_is_reported_not_allowed() {
+        let bad = LabelSelector {
+            match_labels: None,
+            match_expressions: Some(vec![LabelSelectorRequirement {
+                key: "env".into(),
+                operator: "Sometimes".into(),
+                values: None,
+            }]),
+        };
+        let store = cluster_store(Some(AllowedNamespaces {
+            names: None,
+            selector: Some(bad),
+        }));
+        let err =
+            cluster_store_allows_namespace("shared", &store, "x", &BTreeMap::new()).unwrap_err();
+        assert!(err.contains("invalid allowedNamespaces.selector"), "{err}");
+    }
+
+    #[test]
+    fn spec_against_store() {
+        use crate::api::store::{ScalewayCredentials, ScalewayProvider, SecretReference};
+        let provider = |region| ProviderSpec {
+            scaleway: Some(ScalewayProvider {
+                region,
+                project_id: ID.into(),
+                api_url: None,
+                credentials: ScalewayCredentials {
+                    secret_ref: SecretReference {
+                        name: "c".into(),
+                        namespace: None,
+                    },
+                    access_key_key: "A".into(),
+                    secret_key_key: "S".into(),
+                },
+            }),
+        };
+        let mut spec = base();
+        spec.generate = None;
+        spec.remote.adopt = Some(AdoptSpec {
+            secret_id: None,
+            terraform_id: Some(format!("nl-ams/{ID}/1")),
+        });
+        assert_eq!(
+            validate_against_store(&spec, "x", &provider(ScalewayRegion::NlAms)),
+            Ok(())
+        );
+        let err = validate_against_store(&spec, "x", &provider(ScalewayRegion::PlWaw)).unwrap_err();
+        assert!(err.0.contains("store is in pl-waw"), "{err}");
+        let none = ProviderSpec { scaleway: None };
+        let err = validate_against_store(&base(), "x", &none).unwrap_err();
+        assert!(err.0.contains("no provider"), "{err}");
+        assert_eq!(
+            validate_against_store(&base(), "x", &provider(ScalewayRegion::FrPar)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn adoption_region_must_match_store() {
+        let adopt = |region| RemoteTarget::Adopt {
+            secret_id: ID.into(),
+            region,
+            revision: Some(RevisionSelector::Latest),
+        };
+        assert_eq!(
+            check_adoption_region(&adopt(None), ScalewayRegion::FrPar),
+            Ok(())
+        );
+        assert_eq!(
+            check_adoption_region(&adopt(Some(ScalewayRegion::FrPar)), ScalewayRegion::FrPar),
+            Ok(())
+        );
+        let err = check_adoption_region(&adopt(Some(ScalewayRegion::NlAms)), ScalewayRegion::FrPar)
+            .unwrap_err();
+        assert!(
+            err.0.contains("nl-ams") && err.0.contains("fr-par"),
+            "{err}"
+        );
+        let by_name = RemoteTarget::ByName {
+            name: "x".into(),
+            path: "/".into(),
+        };
+        assert_eq!(
+            check_adoption_region(&by_name, ScalewayRegion::PlWaw),
+            Ok(())
+        );
     }
 }

@@ -95,9 +95,12 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A failed provider operation.
+/// A failed provider operation. Boxed so `Result<T, ProviderError>` stays one pointer wide.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ProviderError {
+pub struct ProviderError(Box<Details>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct Details {
     provider: &'static str,
     operation: &'static str,
     kind: ErrorKind,
@@ -114,7 +117,7 @@ impl ProviderError {
         kind: ErrorKind,
         message: impl Into<String>,
     ) -> Self {
-        Self {
+        Self(Box::new(Details {
             provider,
             operation,
             kind,
@@ -122,29 +125,29 @@ impl ProviderError {
             http_status: None,
             request_id: None,
             resource: None,
-        }
+        }))
     }
 
     /// Names the kind of resource the provider's error was about (`secret`, `secret_version`, `key`).
     pub fn with_resource(mut self, resource: Option<String>) -> Self {
-        self.resource = resource;
+        self.0.resource = resource;
         self
     }
 
     /// Reclassifies the error (used where an operation knows better, e.g. reading a version).
     pub fn with_kind(mut self, kind: ErrorKind) -> Self {
-        self.kind = kind;
+        self.0.kind = kind;
         self
     }
 
     /// The kind of resource the provider's error named, when it named one.
     pub fn resource(&self) -> Option<&str> {
-        self.resource.as_deref()
+        self.0.resource.as_deref()
     }
 
     pub fn with_http(mut self, status: u16, request_id: Option<String>) -> Self {
-        self.http_status = Some(status);
-        self.request_id = request_id;
+        self.0.http_status = Some(status);
+        self.0.request_id = request_id;
         self
     }
 
@@ -158,33 +161,33 @@ impl ProviderError {
     }
 
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     pub fn provider(&self) -> &'static str {
-        self.provider
+        self.0.provider
     }
 
     pub fn operation(&self) -> &'static str {
-        self.operation
+        self.0.operation
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     pub fn http_status(&self) -> Option<u16> {
-        self.http_status
+        self.0.http_status
     }
 
     /// The provider's request id, for support tickets.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.0.request_id.as_deref()
     }
 
     /// Delay the provider asked for, when rate limited.
     pub fn retry_after(&self) -> Option<Duration> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::RateLimited { retry_after } => *retry_after,
             _ => None,
         }
@@ -200,8 +203,8 @@ impl ProviderError {
                 }
             }
         }
-        scrub_text(&mut self.message, needles);
-        if let ErrorKind::InvalidArgument { details } = &mut self.kind {
+        scrub_text(&mut self.0.message, needles);
+        if let ErrorKind::InvalidArgument { details } = &mut self.0.kind {
             for d in details {
                 scrub_text(&mut d.argument, needles);
                 scrub_text(&mut d.reason, needles);
@@ -217,9 +220,9 @@ impl fmt::Display for ProviderError {
         write!(
             f,
             "{} {}: {}: {}",
-            self.provider, self.operation, self.kind, self.message
+            self.0.provider, self.0.operation, self.0.kind, self.0.message
         )?;
-        if let ErrorKind::InvalidArgument { details } = &self.kind {
+        if let ErrorKind::InvalidArgument { details } = &self.0.kind {
             for d in details {
                 write!(f, "; {} ({}): {}", d.argument, d.reason, d.help.trim_end())?;
             }
@@ -227,9 +230,9 @@ impl fmt::Display for ProviderError {
         if let Some(retry_after) = self.retry_after() {
             write!(f, " (retry after {}s)", retry_after.as_secs_f64())?;
         }
-        if let Some(status) = self.http_status {
+        if let Some(status) = self.0.http_status {
             write!(f, " [HTTP {status}")?;
-            if let Some(id) = &self.request_id {
+            if let Some(id) = &self.0.request_id {
                 write!(f, ", request id {id}")?;
             }
             f.write_str("]")?;
@@ -241,13 +244,13 @@ impl fmt::Display for ProviderError {
 impl fmt::Debug for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderError")
-            .field("provider", &self.provider)
-            .field("operation", &self.operation)
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .field("http_status", &self.http_status)
-            .field("request_id", &self.request_id)
-            .field("resource", &self.resource)
+            .field("provider", &self.0.provider)
+            .field("operation", &self.0.operation)
+            .field("kind", &self.0.kind)
+            .field("message", &self.0.message)
+            .field("http_status", &self.0.http_status)
+            .field("request_id", &self.0.request_id)
+            .field("resource", &self.0.resource)
             .finish()
     }
 }

@@ -10,6 +10,21 @@
 //! - [`SecretId`] is opaque (a UUID for Scaleway, the full path for Thalassa);
 //! - [`SecretManager::create_secret`] takes an optional initial version;
 //! - [`Capabilities`] tells the controller which optional operations exist.
+//!
+//! How a Thalassa module would map the trait (not implemented; see
+//! `docs/thalassa-secrets-manager-api.md` in the shared docs):
+//!
+//! | trait | Thalassa |
+//! | --- | --- |
+//! | `SecretId` | the full path `{path}/{name}` |
+//! | `find_secret(name, path)` | `GET …/secret{path}/{name}`, 404 → `None` |
+//! | `create_secret(.., Some(v))` | `POST …/secrets` with `secretString` (version 1 in the same call) |
+//! | `list_versions` | `GET …/secret{path}?includeVersions=true` |
+//! | `create_version` | `POST …/secret{path}/versions` (no description: `version_descriptions = false`) |
+//! | `access_version` | `POST …/secret{path}/value` (`Latest`/`LatestEnabled` → current version) |
+//! | `delete_version` / `delete_secret` | `DELETE …/versions?version=N` / `DELETE …/secret{path}` |
+//! | `update_secret`, `set_protected`, `set_version_enabled` | `Unsupported` (capabilities say so) |
+//! | KMS key disabled (400) / KMS missing (503) | `KeyUnavailable` |
 
 pub mod error;
 pub mod observer;

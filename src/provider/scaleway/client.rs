@@ -376,9 +376,16 @@ impl ScalewayClient {
             .await
             .map(wire::WireVersion::into_remote)
             .map_err(|e| {
-                // In case the server quotes what it refused.
+                // In case the server quotes what it refused: the whole payload, its base64, or
+                // (for key/value types) one of its values.
                 let text = String::from_utf8_lossy(raw);
-                e.scrub(&[&data, &text])
+                let mut needles: Vec<&str> = vec![&data, &text];
+                let parsed: Option<serde_json::Map<String, serde_json::Value>> =
+                    serde_json::from_slice(raw).ok();
+                if let Some(map) = &parsed {
+                    needles.extend(map.values().filter_map(serde_json::Value::as_str));
+                }
+                e.scrub(&needles)
             })
     }
 

@@ -1,0 +1,24 @@
+//! Names Keyward writes on Kubernetes objects, shared by the controller, the mirror and the docs.
+
+/// Finalizer on a ManagedSecret while Keyward may still have to apply its deletion policies.
+pub const FINALIZER: &str = "keyward.dev/finalizer";
+/// Field manager of every server-side apply Keyward makes.
+pub const FIELD_MANAGER: &str = "keyward";
+
+/// Annotation on a ManagedSecret: a new value requests one rotation.
+pub const ROTATE_ANNOTATION: &str = "keyward.dev/rotate";
+/// Annotation on a ManagedSecret: a new value forces a refresh from the remote secret.
+pub const FORCE_SYNC_ANNOTATION: &str = "keyward.dev/force-sync";
+
+/// Label on every target Secret Keyward writes (value: [`MANAGED_BY_VALUE`]); watches filter on it.
+pub const MANAGED_BY_LABEL: &str = "keyward.dev/managed-by";
+/// Value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "keyward";
+/// Annotation on a target Secret naming the ManagedSecret that writes it (`namespace/name`), so a
+/// second ManagedSecret targeting the same Secret sees the conflict.
+pub const OWNER_ANNOTATION: &str = "keyward.dev/managed-secret";
+/// Annotation on a target Secret: keyed HMAC of the data Keyward wrote, to detect drift without
+/// storing values.
+pub const DATA_HMAC_ANNOTATION: &str = "keyward.dev/data-hmac";
+/// Annotation on a target Secret: the remote revision it holds.
+pub const REVISION_ANNOTATION: &str = "keyward.dev/revision";

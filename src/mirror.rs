@@ -1,1 +1,0 @@
-//! Rendering the target Secret from a revision: templates, types, keyed HMAC. (Skeleton.)

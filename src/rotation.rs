@@ -1,1 +1,0 @@
-//! Rotation schedules (interval, cron, jitter) and value generation. (Skeleton.)

@@ -1,0 +1,19 @@
+//! Rotation: when a value is due for replacement, and how a new value is made.
+//!
+//! Everything here is pure: the clock is a parameter, and randomness comes from a caller-supplied
+//! CSPRNG (with a convenience wrapper over the thread-local one). The planner converts the
+//! `ManagedSecret` spec into these validated types; every parse error says which field is wrong and why
+//! without repeating the input.
+
+pub mod generate;
+pub mod schedule;
+pub mod trigger;
+
+pub use generate::{
+    FieldSource, GeneratorInput, KeyInput, KeyValuePolicy, KeyValuePolicyError, PasswordPolicy,
+    PolicyError, TypeMismatch, ValuePolicy, documented_keys,
+};
+pub use schedule::{
+    CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due, until_due,
+};
+pub use trigger::{ManualTrigger, ROTATE_ANNOTATION, manual_trigger};

@@ -1,0 +1,590 @@
+//! The CEL rules (`x-kubernetes-validations`) of the generated CRDs, evaluated without an API
+//! server by kube-cel (the evaluator behind kube's `cel` feature): every rule compiles, stays within
+//! the cost budget and has a message; each bad input is rejected with its own message; immutable
+//! fields refuse changes; the examples pass. The API server remains the final judge: apply-time
+//! tests on the real control plane repeat the bad-input table.
+
+use kube_cel::{ScopeContext, Validator, analyze_rule, compile_schema};
+use serde_json::{Value, json};
+
+fn schema(kind: &str) -> Value {
+    let crd = keyward::api::all_crds()
+        .into_iter()
+        .find(|crd| crd.spec.names.kind == kind)
+        .unwrap_or_else(|| panic!("no CRD for {kind}"));
+    let schema = crd.spec.versions[0]
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .expect("openAPIV3Schema");
+    serde_json::to_value(schema).expect("schema to JSON")
+}
+
+/// Messages of the rules that reject `object` (given `old` for an update).
+fn check(object: &Value, old: Option<&Value>) -> Result<(), Vec<String>> {
+    let kind = object["kind"].as_str().expect("kind");
+    Validator::new()
+        .validate(&schema(kind), object, old)
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect())
+}
+
+fn object(kind: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "keyward.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "default"},
+        "spec": spec,
+    })
+}
+
+fn ms(spec: Value) -> Value {
+    object("ManagedSecret", spec)
+}
+
+fn base_spec() -> Value {
+    json!({"storeRef": {"name": "scaleway"}, "generate": {}})
+}
+
+/// `base_spec` with `patch` merged in (JSON merge patch: null removes a field).
+fn spec_with(patch: Value) -> Value {
+    let mut spec = base_spec();
+    merge(&mut spec, patch);
+    spec
+}
+
+fn merge(target: &mut Value, patch: Value) {
+    match patch {
+        Value::Object(fields) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let map = target.as_object_mut().expect("object");
+            for (key, value) in fields {
+                if value.is_null() {
+                    map.remove(&key);
+                } else {
+                    merge(map.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        other => *target = other,
+    }
+}
+
+/// Every node of a schema that carries rules, with its JSON path.
+fn nodes_with_rules<'a>(node: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+    if node.get("x-kubernetes-validations").is_some() {
+        out.push((path.clone(), node));
+    }
+    if let Some(props) = node.get("properties").and_then(Value::as_object) {
+        for (name, child) in props {
+            nodes_with_rules(child, format!("{path}.{name}"), out);
+        }
+    }
+    if let Some(items) = node.get("items") {
+        nodes_with_rules(items, format!("{path}[]"), out);
+    }
+    if let Some(extra) = node.get("additionalProperties").filter(|v| v.is_object()) {
+        nodes_with_rules(extra, format!("{path}{{}}"), out);
+    }
+}
+
+/// kube-cel's scope check does not know variables bound by macros such as `self.all(k, ...)`.
+fn is_macro_variable(warning: &kube_cel::AnalysisWarning, rule: &str) -> bool {
+    warning.kind == kube_cel::WarningKind::WrongScope
+        && warning
+            .message
+            .split('\'')
+            .nth(1)
+            .is_some_and(|var| rule.contains(&format!("({var}, ")))
+}
+
+#[test]
+fn every_rule_compiles_fits_the_budget_and_has_a_message() {
+    let mut total = 0;
+    for kind in ["ManagedSecret", "SecretStore", "ClusterSecretStore"] {
+        let schema = schema(kind);
+        let compiled = compile_schema(&schema);
+        let mut nodes = Vec::new();
+        nodes_with_rules(&schema, kind.to_owned(), &mut nodes);
+        assert!(!nodes.is_empty(), "{kind} has no rules");
+        for (path, node) in nodes {
+            let node_compiled = compile_schema(node);
+            assert!(
+                !node_compiled.has_errors(),
+                "{path}: {:?}",
+                node_compiled.compilation_errors()
+            );
+            for rule in node["x-kubernetes-validations"].as_array().expect("rules") {
+                total += 1;
+                let text = rule["rule"].as_str().expect("rule text");
+                let message = rule["message"].as_str().unwrap_or_default();
+                assert!(
+                    message.len() > 15 && !message.contains('\n'),
+                    "{path}: rule {text:?} needs a one-line message"
+                );
+                let warnings: Vec<_> =
+                    analyze_rule(text, &node_compiled, ScopeContext::CrdValidation)
+                        .into_iter()
+                        .filter(|w| !is_macro_variable(w, text))
+                        .collect();
+                assert!(warnings.is_empty(), "{path}: {text}: {warnings:?}");
+            }
+        }
+        assert!(!compiled.has_errors(), "{kind}");
+    }
+    assert!(
+        total >= 30,
+        "expected the full rule set, found {total} rules"
+    );
+}
+
+#[test]
+fn valid_managed_secrets_pass() {
+    let id = "11111111-1111-1111-1111-111111111111";
+    let table = [
+        ("minimal generate", base_spec()),
+        ("follow only", json!({"storeRef": {"name": "s"}})),
+        (
+            "push",
+            json!({"storeRef": {"name": "s"}, "fromSecret": {"name": "src", "keys": ["a"]}}),
+        ),
+        (
+            "everything for a created secret",
+            spec_with(json!({
+                "remote": {
+                    "name": "app.pass_1", "path": "/apps/shop", "description": "d",
+                    "tags": ["a", "b"], "type": "key_value", "protected": true, "keyId": id,
+                    "ephemeralPolicy": {"timeToLive": "24h", "action": "disable"}
+                },
+                "generate": {"length": 64, "symbols": true, "symbolCharacters": "!@#",
+                    "keys": {"user": {"value": "app"}, "pass": {"generate": {"length": 12}}}},
+                "rotation": {"interval": "720h", "schedule": "0 3 * * 1"},
+                "refreshInterval": "1h30m",
+                "target": {"name": "t", "type": "Opaque", "template": {"URL": "{{ pass }}"},
+                    "creationPolicy": "Merge", "deletionPolicy": "Retain"},
+                "remoteDeletionPolicy": "Delete"
+            })),
+        ),
+        ("root path", spec_with(json!({"remote": {"path": "/"}}))),
+        (
+            "adopt by id",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"secretId": id}}}),
+        ),
+        (
+            "adopt by terraform id with latest",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": format!("pl-waw/{id}/latest_enabled")}}}),
+        ),
+        (
+            "cron macro",
+            spec_with(json!({"rotation": {"schedule": "@weekly"}})),
+        ),
+        (
+            "expires once accessed",
+            spec_with(
+                json!({"remote": {"ephemeralPolicy": {"expiresOnceAccessed": true, "action": "delete"}}}),
+            ),
+        ),
+    ];
+    for (name, spec) in table {
+        assert_eq!(check(&ms(spec), None), Ok(()), "{name}");
+    }
+}
+
+/// The bad inputs the API server refuses at `kubectl apply`, each with the message it gives.
+#[test]
+fn bad_managed_secrets_are_rejected_with_their_message() {
+    let id = "11111111-1111-1111-1111-111111111111";
+    let table: Vec<(&str, Value, &str)> = vec![
+        (
+            "two sources",
+            spec_with(json!({"fromSecret": {"name": "src"}})),
+            "at most one source",
+        ),
+        (
+            "relative path",
+            spec_with(json!({"remote": {"path": "apps"}})),
+            "must start with '/'",
+        ),
+        (
+            "trailing slash",
+            spec_with(json!({"remote": {"path": "/apps/"}})),
+            "must not end with '/'",
+        ),
+        (
+            "empty segment",
+            spec_with(json!({"remote": {"path": "/a//b"}})),
+            "empty segment",
+        ),
+        (
+            "space in path",
+            spec_with(json!({"remote": {"path": "/a b"}})),
+            "may only contain letters",
+        ),
+        (
+            "bad remote name",
+            spec_with(json!({"remote": {"name": "-x"}})),
+            "remote.name may only",
+        ),
+        (
+            "rotation without generate",
+            json!({"storeRef": {"name": "s"}, "rotation": {"interval": "1h"}}),
+            "rotation needs spec.generate",
+        ),
+        (
+            "empty rotation",
+            spec_with(json!({"rotation": {}})),
+            "interval, schedule or both",
+        ),
+        (
+            "interval in days",
+            spec_with(json!({"rotation": {"interval": "30d"}})),
+            "hours, minutes and seconds",
+        ),
+        (
+            "interval too short",
+            spec_with(json!({"rotation": {"interval": "30s"}})),
+            "at least 1m",
+        ),
+        (
+            "cron with four fields",
+            spec_with(json!({"rotation": {"schedule": "0 3 * *"}})),
+            "five fields",
+        ),
+        (
+            "cron with six fields",
+            spec_with(json!({"rotation": {"schedule": "0 0 3 * * 1"}})),
+            "five fields",
+        ),
+        (
+            "unknown cron macro",
+            spec_with(json!({"rotation": {"schedule": "@sometimes"}})),
+            "five fields",
+        ),
+        (
+            "refresh too short",
+            spec_with(json!({"refreshInterval": "1s"})),
+            "at least 10s",
+        ),
+        (
+            "refresh garbage",
+            spec_with(json!({"refreshInterval": "soon"})),
+            "refreshInterval must be a duration",
+        ),
+        (
+            "no character class",
+            spec_with(
+                json!({"generate": {"lowercase": false, "uppercase": false, "digits": false}}),
+            ),
+            "at least one character class",
+        ),
+        (
+            "no character class in a key",
+            spec_with(
+                json!({"remote": {"type": "key_value"}, "generate": {"keys": {"a": {"generate": {"lowercase": false, "uppercase": false, "digits": false}}}}}),
+            ),
+            "at least one character class",
+        ),
+        (
+            "letters as symbols",
+            spec_with(json!({"generate": {"symbols": true, "symbolCharacters": "ab"}})),
+            "printable ASCII symbols",
+        ),
+        (
+            "keys on opaque",
+            spec_with(json!({"generate": {"keys": {"a": {"value": "1"}}}})),
+            "generate.keys needs remote.type",
+        ),
+        (
+            "keyed type without keys",
+            spec_with(json!({"remote": {"type": "basic_credentials"}})),
+            "needs generate.keys",
+        ),
+        (
+            "certificate generated",
+            spec_with(json!({"remote": {"type": "certificate"}})),
+            "certificates cannot be generated",
+        ),
+        (
+            "key with value and generate",
+            spec_with(
+                json!({"remote": {"type": "key_value"}, "generate": {"keys": {"a": {"value": "1", "generate": {}}}}}),
+            ),
+            "exactly one of value and generate",
+        ),
+        (
+            "key with neither",
+            spec_with(json!({"remote": {"type": "key_value"}, "generate": {"keys": {"a": {}}}})),
+            "exactly one of value and generate",
+        ),
+        (
+            "key id not a uuid",
+            spec_with(json!({"remote": {"keyId": "abc"}})),
+            "remote.keyId must be a UUID",
+        ),
+        (
+            "ephemeral without expiry",
+            spec_with(json!({"remote": {"ephemeralPolicy": {"action": "delete"}}})),
+            "timeToLive or expiresOnceAccessed",
+        ),
+        (
+            "ephemeral over a year",
+            spec_with(
+                json!({"remote": {"ephemeralPolicy": {"timeToLive": "8761h", "action": "delete"}}}),
+            ),
+            "between 1s and 8760h",
+        ),
+        (
+            "adopt with both ids",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"secretId": id, "terraformId": format!("fr-par/{id}")}}}),
+            "exactly one of secretId and terraformId",
+        ),
+        (
+            "adopt with neither id",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {}}}),
+            "exactly one of secretId and terraformId",
+        ),
+        (
+            "adopt bad id",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"secretId": "nope"}}}),
+            "adopt.secretId must be a UUID",
+        ),
+        (
+            "terraform id with unknown region",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": format!("us-east/{id}/1")}}}),
+            "adopt.terraformId must look like",
+        ),
+        (
+            "terraform id with revision 0",
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": format!("fr-par/{id}/0")}}}),
+            "adopt.terraformId must look like",
+        ),
+        (
+            "adopt and name",
+            json!({"storeRef": {"name": "s"}, "remote": {"name": "n", "adopt": {"secretId": id}}}),
+            "adopted secret keeps its own name",
+        ),
+    ];
+    for (name, spec, want) in table {
+        let errors = check(&ms(spec), None).expect_err(name);
+        assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{name}: want {want:?}, got {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn immutable_fields_refuse_changes() {
+    let id = "11111111-1111-1111-1111-111111111111";
+    let other = "22222222-2222-2222-2222-222222222222";
+    let ttl = json!({"timeToLive": "1h", "action": "delete"});
+    // (name, old remote, new remote, expected message or None when the update is allowed)
+    let table: Vec<(&str, Value, Value, Option<&str>)> = vec![
+        (
+            "type changed",
+            json!({"type": "opaque"}),
+            json!({"type": "key_value"}),
+            Some("remote.type is immutable"),
+        ),
+        (
+            "type set from default",
+            json!({}),
+            json!({"type": "key_value"}),
+            Some("remote.type is immutable"),
+        ),
+        (
+            "type made explicit",
+            json!({}),
+            json!({"type": "opaque"}),
+            None,
+        ),
+        (
+            "type unset back to default",
+            json!({"type": "opaque"}),
+            json!({}),
+            None,
+        ),
+        (
+            "key id added",
+            json!({}),
+            json!({"keyId": id}),
+            Some("remote.keyId is immutable"),
+        ),
+        (
+            "key id changed",
+            json!({"keyId": id}),
+            json!({"keyId": other}),
+            Some("remote.keyId is immutable"),
+        ),
+        (
+            "key id removed",
+            json!({"keyId": id}),
+            json!({}),
+            Some("remote.keyId is immutable"),
+        ),
+        (
+            "ephemeral added",
+            json!({}),
+            json!({"ephemeralPolicy": ttl}),
+            Some("ephemeralPolicy is immutable"),
+        ),
+        (
+            "ephemeral removed",
+            json!({"ephemeralPolicy": ttl}),
+            json!({}),
+            Some("ephemeralPolicy is immutable"),
+        ),
+        (
+            "ephemeral changed",
+            json!({"ephemeralPolicy": ttl}),
+            json!({"ephemeralPolicy": {"timeToLive": "2h", "action": "delete"}}),
+            Some("ephemeralPolicy is immutable"),
+        ),
+        (
+            "ephemeral kept",
+            json!({"ephemeralPolicy": ttl}),
+            json!({"ephemeralPolicy": ttl, "description": "d"}),
+            None,
+        ),
+        (
+            "adopt target changed",
+            json!({"adopt": {"secretId": id}}),
+            json!({"adopt": {"secretId": other}}),
+            Some("remote.adopt is immutable"),
+        ),
+        (
+            "adopt added",
+            json!({}),
+            json!({"adopt": {"secretId": id}}),
+            Some("remote.adopt is immutable"),
+        ),
+        (
+            "adopt removed",
+            json!({"adopt": {"secretId": id}}),
+            json!({}),
+            Some("remote.adopt is immutable"),
+        ),
+        (
+            "name, path, description and tags may change",
+            json!({"name": "a", "path": "/a", "description": "x", "tags": ["t"]}),
+            json!({"name": "b", "path": "/b", "description": "y", "tags": ["u"]}),
+            None,
+        ),
+    ];
+    for (name, old_remote, new_remote, want) in table {
+        let old = ms(json!({"storeRef": {"name": "s"}, "remote": old_remote}));
+        let new = ms(json!({"storeRef": {"name": "s"}, "remote": new_remote}));
+        match (check(&new, Some(&old)), want) {
+            (Ok(()), None) => {}
+            (Err(errors), Some(want)) => assert!(
+                errors.iter().any(|e| e.contains(want)),
+                "{name}: want {want:?}, got {errors:?}"
+            ),
+            (got, want) => panic!("{name}: want {want:?}, got {got:?}"),
+        }
+    }
+}
+
+fn scaleway(extra: Value) -> Value {
+    let mut provider = json!({
+        "region": "fr-par",
+        "projectId": "11111111-2222-3333-4444-555555555555",
+        "credentials": {"secretRef": {"name": "creds"}}
+    });
+    merge(&mut provider, extra);
+    provider
+}
+
+#[test]
+fn store_rules() {
+    let with_ns = json!({"credentials": {"secretRef": {"namespace": "keyward"}}});
+    let table: Vec<(&str, &str, Value, Option<&str>)> = vec![
+        (
+            "namespaced store",
+            "SecretStore",
+            json!({"provider": {"scaleway": scaleway(json!({}))}}),
+            None,
+        ),
+        (
+            "namespaced store with emulator url",
+            "SecretStore",
+            json!({"provider": {"scaleway": scaleway(json!({"apiUrl": "http://127.0.0.1:9090"}))}}),
+            None,
+        ),
+        (
+            "namespaced store naming a namespace",
+            "SecretStore",
+            json!({"provider": {"scaleway": scaleway(with_ns.clone())}}),
+            Some("reads its credentials Secret from its own namespace"),
+        ),
+        (
+            "no provider",
+            "SecretStore",
+            json!({"provider": {}}),
+            Some("exactly one provider"),
+        ),
+        (
+            "bad project id",
+            "SecretStore",
+            json!({"provider": {"scaleway": scaleway(json!({"projectId": "p"}))}}),
+            Some("projectId must be a UUID"),
+        ),
+        (
+            "api url without scheme",
+            "SecretStore",
+            json!({"provider": {"scaleway": scaleway(json!({"apiUrl": "api.scaleway.com"}))}}),
+            Some("apiUrl must be an http(s) URL"),
+        ),
+        (
+            "cluster store with namespace",
+            "ClusterSecretStore",
+            json!({"provider": {"scaleway": scaleway(with_ns.clone())}, "allowedNamespaces": {"names": ["a"]}}),
+            None,
+        ),
+        (
+            "cluster store without namespace",
+            "ClusterSecretStore",
+            json!({"provider": {"scaleway": scaleway(json!({}))}}),
+            Some("needs credentials.secretRef.namespace"),
+        ),
+        (
+            "cluster store with empty allowedNamespaces",
+            "ClusterSecretStore",
+            json!({"provider": {"scaleway": scaleway(with_ns)}, "allowedNamespaces": {}}),
+            Some("allowedNamespaces needs names, selector or both"),
+        ),
+    ];
+    for (name, kind, spec, want) in table {
+        match (check(&object(kind, spec), None), want) {
+            (Ok(()), None) => {}
+            (Err(errors), Some(want)) => assert!(
+                errors.iter().any(|e| e.contains(want)),
+                "{name}: want {want:?}, got {errors:?}"
+            ),
+            (got, want) => panic!("{name}: want {want:?}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn store_region_is_immutable() {
+    let old = object(
+        "SecretStore",
+        json!({"provider": {"scaleway": scaleway(json!({}))}}),
+    );
+    let moved = object(
+        "SecretStore",
+        json!({"provider": {"scaleway": scaleway(json!({"region": "nl-ams"}))}}),
+    );
+    let errors = check(&moved, Some(&old)).expect_err("region change");
+    assert!(
+        errors.iter().any(|e| e.contains("region is immutable")),
+        "{errors:?}"
+    );
+    let renamed_secret = object(
+        "SecretStore",
+        json!({"provider": {"scaleway": scaleway(json!({"credentials": {"secretRef": {"name": "other"}}}))}}),
+    );
+    assert_eq!(check(&renamed_secret, Some(&old)), Ok(()));
+}
