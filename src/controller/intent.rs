@@ -16,8 +16,7 @@ use crate::api::{
 };
 use crate::provider::{self, ExpiryAction, NewSecret, SecretId, SecretKind};
 
-/// Annotation whose new value asks for one rotation.
-pub const ROTATE_ANNOTATION: &str = "keyward.dev/rotate";
+pub use crate::rotation::ROTATE_ANNOTATION;
 /// Annotation whose new value forces a refresh and a rewrite of the target Secret.
 pub const FORCE_SYNC_ANNOTATION: &str = "keyward.dev/force-sync";
 

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use crate::api::validation::InvalidSpec;
 use crate::api::{ManagedSecretStatus, OperationCause, RotationSpec};
 use crate::provider::RemoteVersion;
+use crate::rotation::{JitterSeed, ManualTrigger, Schedule, manual_trigger, next_due};
 
 use super::intent::{Intent, SourceIntent};
 use super::plan::RotationDecision;
@@ -19,37 +20,34 @@ pub trait NextDue {
     fn next_due(&self, anchor: Timestamp) -> Option<Timestamp>;
 }
 
-/// A schedule parsed from `spec.rotation`.
+/// A schedule parsed from `spec.rotation` (interval and/or cron, see [`crate::rotation`]), with the
+/// object's deterministic jitter.
 pub struct RotationSchedule {
-    interval: Option<jiff::SignedDuration>,
+    schedule: Schedule,
+    seed: JitterSeed,
 }
 
 impl RotationSchedule {
-    pub fn parse(spec: &RotationSpec) -> Result<Self, InvalidSpec> {
-        check_rotation(spec)?;
-        let interval = spec
-            .interval
-            .as_deref()
-            .map(crate::api::duration::parse_duration)
-            .transpose()
-            .map_err(|e| InvalidSpec(format!("rotation.interval: {e}")))?
-            .map(|d| jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX));
-        Ok(Self { interval })
+    pub fn parse(spec: &RotationSpec, namespace: &str, name: &str) -> Result<Self, InvalidSpec> {
+        let schedule = Schedule::parse(spec.interval.as_deref(), spec.schedule.as_deref())
+            .map_err(|e| InvalidSpec(format!("rotation: {e}")))?;
+        Ok(Self {
+            schedule,
+            seed: JitterSeed::from_identity(namespace, name),
+        })
     }
 }
 
 impl NextDue for RotationSchedule {
     fn next_due(&self, anchor: Timestamp) -> Option<Timestamp> {
-        self.interval.and_then(|i| anchor.checked_add(i).ok())
+        let due = next_due(&self.schedule, None, anchor, self.seed);
+        (due != Timestamp::MAX).then_some(due)
     }
 }
 
-/// Check a rotation spec beyond what the CRD checks.
+/// Check a rotation spec beyond what the CRD checks (cron fields, interval bounds).
 pub fn check_rotation(spec: &RotationSpec) -> Result<(), InvalidSpec> {
-    if let Some(schedule) = &spec.schedule {
-        crate::api::validation::validate_cron_shape(schedule)?;
-    }
-    Ok(())
+    RotationSchedule::parse(spec, "", "").map(|_| ())
 }
 
 /// Decide whether to rotate now.
@@ -64,13 +62,14 @@ pub fn rotation_decision(
         return RotationDecision::NotScheduled;
     }
     let next_after = schedule.and_then(|s| s.next_due(now));
-    if let Some(request) = &intent.rotate_request
-        && status.handled_rotate_request.as_ref() != Some(request)
-    {
+    if let ManualTrigger::Requested { token } = manual_trigger(
+        intent.rotate_request.as_deref(),
+        status.handled_rotate_request.as_deref(),
+    ) {
         return RotationDecision::Due {
             cause: OperationCause::Request,
-            trigger: request.clone(),
-            request: Some(request.clone()),
+            trigger: token.clone(),
+            request: Some(token),
             next_after,
         };
     }
