@@ -9,6 +9,9 @@ pub mod plan;
 #[cfg(test)]
 mod plan_tests;
 pub mod schedule;
+pub mod store;
+pub mod target;
+pub mod values;
 
 /// Arguments of `keyward run`.
 #[derive(clap::Args, Debug)]

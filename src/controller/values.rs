@@ -1,0 +1,250 @@
+//! Where payloads come from and how they are compared: the generator policy of `spec.generate`,
+//! the payload built from a fromSecret source, the render spec of the target, and the keyed digest
+//! of a payload (so the planner compares digests, never values).
+
+use std::collections::BTreeMap;
+
+use crate::api::{GenerateSpec, PasswordPolicy as SpecPolicy, ScalewaySecretType};
+use crate::mirror::{HmacKey, PayloadFormat, RenderSpec, SecretType, Templates, data_hmac};
+use crate::rotation::ValuePolicy;
+use crate::rotation::generate::{GeneratorInput, KeyInput, KeyValuePolicy, PasswordPolicy};
+use crate::secret_value::SecretValue;
+
+use super::intent::Intent;
+
+fn generator_input(policy: &SpecPolicy) -> GeneratorInput<'_> {
+    GeneratorInput {
+        length: Some(policy.length),
+        lowercase: Some(policy.lowercase),
+        uppercase: Some(policy.uppercase),
+        digits: Some(policy.digits),
+        symbols: Some(policy.symbols),
+        symbol_set: policy.symbols.then(|| policy.symbol_set()),
+        ..Default::default()
+    }
+}
+
+/// The generator for `spec.generate`; errors are for an `InvalidSpec` message.
+pub fn value_policy(generate: &GenerateSpec) -> Result<ValuePolicy, String> {
+    match &generate.keys {
+        None => {
+            let policy = generate.policy();
+            PasswordPolicy::new(&generator_input(&policy))
+                .map(ValuePolicy::Single)
+                .map_err(|e| format!("generate: {e}"))
+        }
+        Some(keys) => {
+            let policies: Vec<(String, Option<SpecPolicy>, Option<&str>)> = keys
+                .iter()
+                .map(|(k, v)| (k.clone(), v.generate.clone(), v.value.as_deref()))
+                .collect();
+            let inputs = policies.iter().map(|(k, generate, value)| {
+                let input = match (generate, value) {
+                    (Some(p), _) => KeyInput::Generate(generator_input(p)),
+                    (None, v) => KeyInput::Fixed(v.unwrap_or("")),
+                };
+                (k.clone(), input)
+            });
+            KeyValuePolicy::from_inputs(inputs)
+                .map(ValuePolicy::KeyValue)
+                .map_err(|e| format!("generate.keys: {e}"))
+        }
+    }
+}
+
+/// The mirror module's secret type for a spec type.
+pub fn mirror_type(type_: ScalewaySecretType) -> SecretType {
+    match type_ {
+        ScalewaySecretType::Opaque => SecretType::Opaque,
+        ScalewaySecretType::Certificate => SecretType::Certificate,
+        ScalewaySecretType::KeyValue => SecretType::KeyValue,
+        ScalewaySecretType::BasicCredentials => SecretType::BasicCredentials,
+        ScalewaySecretType::DatabaseCredentials => SecretType::DatabaseCredentials,
+        ScalewaySecretType::SshKey => SecretType::SshKey,
+    }
+}
+
+/// How the target Secret's data is rendered from a payload.
+pub fn render_spec(intent: &Intent) -> Result<RenderSpec, String> {
+    let format = PayloadFormat::for_type(mirror_type(intent.secret_type), None)
+        .map_err(|e| e.to_string())?;
+    let templates = match &intent.target.template {
+        None => None,
+        Some(t) => Some(Templates::new(t.clone()).map_err(|e| format!("target.template: {e}"))?),
+    };
+    Ok(RenderSpec { format, templates })
+}
+
+/// Build the payload pushed from a source Secret's data. Single-value types take the one selected
+/// key's bytes; keyed types a JSON object of the selected keys (values must be UTF-8). Errors name
+/// keys, never values.
+pub fn source_payload(
+    type_: ScalewaySecretType,
+    data: &BTreeMap<String, Vec<u8>>,
+    keys: Option<&[String]>,
+    secret_name: &str,
+) -> Result<SecretValue, SourceProblem> {
+    let selected: BTreeMap<&str, &[u8]> = match keys {
+        None => data
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_slice()))
+            .collect(),
+        Some(keys) => {
+            let mut out = BTreeMap::new();
+            for key in keys {
+                let value = data.get(key).ok_or_else(|| {
+                    SourceProblem::Missing(format!(
+                        "source Secret {secret_name} has no key {key:?}"
+                    ))
+                })?;
+                out.insert(key.as_str(), value.as_slice());
+            }
+            out
+        }
+    };
+    if !type_.is_keyed() {
+        let mut values = selected.values();
+        return match (values.next(), values.next()) {
+            (Some(value), None) => Ok(SecretValue::new(value.to_vec())),
+            (None, _) => Err(SourceProblem::Invalid(format!(
+                "source Secret {secret_name} has no data to push"
+            ))),
+            _ => Err(SourceProblem::Invalid(format!(
+                "source Secret {secret_name} has {} keys; a {} secret holds one value, so select one key with fromSecret.keys",
+                selected.len(),
+                type_.as_str()
+            ))),
+        };
+    }
+    let mut object = serde_json::Map::new();
+    for (key, value) in selected {
+        let text = std::str::from_utf8(value).map_err(|_| {
+            SourceProblem::Invalid(format!(
+                "source Secret {secret_name} key {key:?} is not UTF-8 text, which a {} secret needs",
+                type_.as_str()
+            ))
+        })?;
+        object.insert(key.to_owned(), serde_json::Value::String(text.to_owned()));
+    }
+    for required in type_.required_keys() {
+        if !object.contains_key(*required) {
+            return Err(SourceProblem::Invalid(format!(
+                "source Secret {secret_name} lacks the key {required:?} that a {} secret needs",
+                type_.as_str()
+            )));
+        }
+    }
+    let bytes = serde_json::to_vec(&object).map_err(|_| {
+        SourceProblem::Invalid(format!(
+            "source Secret {secret_name} data cannot be encoded"
+        ))
+    })?;
+    Ok(SecretValue::new(bytes))
+}
+
+/// Why a source cannot be pushed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceProblem {
+    Missing(String),
+    Invalid(String),
+}
+
+/// The keyed digest of a payload (for comparing source and remote without keeping either).
+pub fn payload_digest(key: &HmacKey, payload: &SecretValue) -> String {
+    data_hmac(key, [("payload", payload.expose())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn source_payload_table() {
+        use ScalewaySecretType::*;
+        let one = data(&[("token", "abc")]);
+        let two = data(&[("username", "u"), ("password", "p")]);
+        let keys = vec!["password".to_string()];
+        assert_eq!(
+            source_payload(Opaque, &one, None, "s").unwrap().expose(),
+            b"abc"
+        );
+        assert_eq!(
+            source_payload(Opaque, &two, Some(&keys), "s")
+                .unwrap()
+                .expose(),
+            b"p"
+        );
+        assert!(matches!(
+            source_payload(Opaque, &two, None, "s"),
+            Err(SourceProblem::Invalid(m)) if m.contains("2 keys")
+        ));
+        assert!(matches!(
+            source_payload(Opaque, &one, Some(&keys), "s"),
+            Err(SourceProblem::Missing(m)) if m.contains("password")
+        ));
+        assert_eq!(
+            source_payload(BasicCredentials, &two, None, "s")
+                .unwrap()
+                .expose(),
+            br#"{"password":"p","username":"u"}"#
+        );
+        let err = source_payload(DatabaseCredentials, &two, None, "s").unwrap_err();
+        assert!(
+            matches!(err, SourceProblem::Invalid(ref m) if m.contains("dbname") || m.contains("engine"))
+        );
+        let binary: BTreeMap<String, Vec<u8>> = [("k".to_string(), vec![0xff, 0xfe])].into();
+        let err = source_payload(KeyValue, &binary, None, "s").unwrap_err();
+        assert!(matches!(err, SourceProblem::Invalid(ref m) if m.contains("UTF-8")));
+    }
+
+    #[test]
+    fn digests_compare_payloads_without_showing_them() {
+        let key = HmacKey::new(vec![7u8; 32]).unwrap();
+        let a = payload_digest(&key, &SecretValue::from("canary-1"));
+        assert_eq!(a, payload_digest(&key, &SecretValue::from("canary-1")));
+        assert_ne!(a, payload_digest(&key, &SecretValue::from("canary-2")));
+        assert!(!a.contains("canary"));
+    }
+
+    #[test]
+    fn generate_specs_become_policies() {
+        let single = value_policy(&GenerateSpec::default()).unwrap();
+        let ValuePolicy::Single(p) = &single else {
+            panic!("single");
+        };
+        assert_eq!(p.length(), 32);
+        let keyed = GenerateSpec {
+            keys: Some(BTreeMap::from([
+                (
+                    "username".to_string(),
+                    crate::api::KeyValueSource {
+                        value: Some("app".into()),
+                        generate: None,
+                    },
+                ),
+                (
+                    "password".to_string(),
+                    crate::api::KeyValueSource {
+                        value: None,
+                        generate: Some(Default::default()),
+                    },
+                ),
+            ])),
+            ..Default::default()
+        };
+        let ValuePolicy::KeyValue(kv) = value_policy(&keyed).unwrap() else {
+            panic!("keyed");
+        };
+        let value = kv.generate();
+        let parsed: BTreeMap<String, String> = serde_json::from_slice(value.expose()).unwrap();
+        assert_eq!(parsed["username"], "app");
+        assert_eq!(parsed["password"].len(), 32);
+    }
+}
