@@ -2,22 +2,257 @@
 //!
 //! - [`intent`]: a ManagedSecret spec resolved and checked (`InvalidSpec` otherwise);
 //! - [`schedule`]: whether a generated value rotates now;
-//! - [`plan`]: the pure planner (table-tested);
+//! - [`plan`]: the pure planner (table-tested), the heart of every decision;
+//! - [`store`]: storeRef → store → credentials → provider client;
+//! - [`target`], [`values`]: the target Secret's body and access, payload sources and digests;
+//! - [`execute`]: performs a plan's steps; [`report`]: status, conditions, Events;
+//! - [`reconcile`]: one reconcile and the finalizer; this file wires the kube-runtime Controller.
 
+pub mod execute;
 pub mod intent;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
+pub mod reconcile;
+pub mod report;
 pub mod schedule;
 pub mod store;
 pub mod target;
 pub mod values;
 
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Controller;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+
+use crate::api::{ClusterSecretStore, ManagedSecret, SecretStore, StoreKind};
+use crate::mirror::{CLAIM_ANNOTATION, HmacKey, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+use reconcile::{Context, error_policy, reconcile};
+
+/// Log line format.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Arguments of `keyward run`.
 #[derive(clap::Args, Debug)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// Kubeconfig context to use (default: in-cluster config, else the current context).
+    #[arg(long, env = "KEYWARD_KUBE_CONTEXT")]
+    pub context: Option<String>,
+    /// Namespaces to watch, comma-separated (default: all namespaces).
+    #[arg(long, env = "KEYWARD_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// Address of the metrics and health endpoints.
+    #[arg(long, env = "KEYWARD_METRICS_ADDR", default_value = "127.0.0.1:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Run only while holding the leader Lease (for more than one replica).
+    #[arg(long, env = "KEYWARD_LEADER_ELECTION", default_value_t = false)]
+    pub leader_election: bool,
+    /// Log format.
+    #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Key of the keyed HMAC that detects drift of target Secrets (at least 16 bytes). Keep it
+    /// stable across restarts; without it a random key is used and every Secret is rewritten once
+    /// after a restart.
+    #[arg(long, env = "KEYWARD_DATA_HMAC_KEY", hide_env_values = true)]
+    pub data_hmac_key: Option<String>,
+    /// How many ManagedSecrets are reconciled at once.
+    #[arg(long, env = "KEYWARD_CONCURRENCY", default_value_t = 8)]
+    pub concurrency: u16,
+}
 
-/// `keyward run`: run the operator.
-pub async fn run(_args: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
+    let config = match context {
+        Some(ctx) => {
+            let options = kube::config::KubeConfigOptions {
+                context: Some(ctx.to_owned()),
+                ..Default::default()
+            };
+            kube::Config::from_kubeconfig(&options)
+                .await
+                .with_context(|| format!("loading kubeconfig context {ctx}"))?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("finding a Kubernetes configuration")?,
+    };
+    Client::try_from(config).context("building the Kubernetes client")
+}
+
+fn hmac_key(configured: Option<&str>) -> anyhow::Result<HmacKey> {
+    match configured {
+        Some(key) => HmacKey::new(key.as_bytes().to_vec())
+            .map_err(|e| anyhow::anyhow!("KEYWARD_DATA_HMAC_KEY: {e}")),
+        None => {
+            tracing::warn!(
+                "no KEYWARD_DATA_HMAC_KEY: using a random drift key; target Secrets are rewritten once after each restart"
+            );
+            let bytes: [u8; 32] = rand::random();
+            Ok(HmacKey::new(bytes.to_vec()).expect("32 bytes"))
+        }
+    }
+}
+
+/// The ManagedSecrets a Secret matters to: the one that claims it, and those pushing from it.
+fn secret_to_managed(
+    store: &Store<ManagedSecret>,
+    secret: &Secret,
+) -> Vec<ObjectRef<ManagedSecret>> {
+    let namespace = secret.namespace().unwrap_or_default();
+    let mut refs: Vec<ObjectRef<ManagedSecret>> = Vec::new();
+    if let Some(owner) = secret.annotations().get(CLAIM_ANNOTATION) {
+        refs.push(ObjectRef::new(owner).within(&namespace));
+    }
+    let name = secret.name_any();
+    refs.extend(
+        store
+            .state()
+            .iter()
+            .filter(|ms| ms.namespace().as_deref() == Some(namespace.as_str()))
+            .filter(|ms| ms.spec.from_secret.as_ref().is_some_and(|f| f.name == name))
+            .map(|ms| ObjectRef::from_obj(ms.as_ref())),
+    );
+    refs
+}
+
+/// The ManagedSecrets using a store.
+fn store_to_managed(
+    store: &Store<ManagedSecret>,
+    kind: StoreKind,
+    name: &str,
+    namespace: Option<&str>,
+) -> Vec<ObjectRef<ManagedSecret>> {
+    store
+        .state()
+        .iter()
+        .filter(|ms| ms.spec.store_ref.kind == kind && ms.spec.store_ref.name == name)
+        .filter(|ms| namespace.is_none() || ms.namespace().as_deref() == namespace)
+        .map(|ms| ObjectRef::from_obj(ms.as_ref()))
+        .collect()
+}
+
+/// Run one Controller over one namespace (or all when `namespace` is `None`).
+async fn run_controller(ctx: Arc<Context>, namespace: Option<String>, concurrency: u16) {
+    let client = ctx.client.clone();
+    let (ms_api, secret_api, store_api): (Api<ManagedSecret>, Api<Secret>, Api<SecretStore>) =
+        match &namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+            ),
+            None => (
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+            ),
+        };
+    let cluster_store_api: Api<ClusterSecretStore> = Api::all(client.clone());
+
+    let managed =
+        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+    let controller = Controller::new(ms_api, watcher::Config::default().any_semantic());
+    let reader = controller.store();
+    let for_secrets = reader.clone();
+    let for_stores = reader.clone();
+    let for_cluster_stores = reader;
+    controller
+        .with_config(kube::runtime::Config::default().concurrency(concurrency))
+        .owns(secret_api.clone(), managed)
+        .watches(secret_api, watcher::Config::default(), move |secret| {
+            secret_to_managed(&for_secrets, &secret)
+        })
+        .watches(store_api, watcher::Config::default(), move |store| {
+            store_to_managed(
+                &for_stores,
+                StoreKind::SecretStore,
+                &store.name_any(),
+                store.namespace().as_deref(),
+            )
+        })
+        .watches(
+            cluster_store_api,
+            watcher::Config::default(),
+            move |store| {
+                store_to_managed(
+                    &for_cluster_stores,
+                    StoreKind::ClusterSecretStore,
+                    &store.name_any(),
+                    None,
+                )
+            },
+        )
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile error");
+            }
+        })
+        .await;
+}
+
+/// `keyward run`: run the operator until SIGTERM or Ctrl-C.
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    if args.leader_election {
+        tracing::warn!(
+            "leader election is not wired yet in this build; running as the only replica"
+        );
+    }
+    let client = kube_client(args.context.as_deref()).await?;
+    let hmac = hmac_key(args.data_hmac_key.as_deref())?;
+    let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
+        .ok()
+        .filter(|_| cfg!(debug_assertions));
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "keyward".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
+    );
+    let ctx = Arc::new(Context {
+        client,
+        recorder,
+        hmac,
+        providers: Default::default(),
+        payloads: Default::default(),
+        crash_after,
+    });
+    tracing::info!(namespaces = ?args.namespaces, "keyward operator starting");
+    if args.namespaces.is_empty() {
+        run_controller(ctx, None, args.concurrency).await;
+    } else {
+        futures::future::join_all(
+            args.namespaces
+                .iter()
+                .map(|ns| run_controller(ctx.clone(), Some(ns.clone()), args.concurrency)),
+        )
+        .await;
+    }
+    tracing::info!("keyward operator stopped");
+    Ok(())
 }
