@@ -323,14 +323,19 @@ impl LeaderElector {
                 () = stop.cancelled() => break,
             };
             match attempt {
-                Ok(Ok(true)) => {
+                Ok(Ok(Attempt::Holding)) => {
                     last_renewal_started = Some(started);
                     if set(true) {
                         metrics.set_leader(true);
                         tracing::info!(%identity, "became leader");
                     }
                 }
-                Ok(Ok(false)) => {
+                // A lost compare-and-swap says only that the object moved (maybe just its labels):
+                // a leader keeps leading until its deadline unless a read shows another holder.
+                Ok(Ok(Attempt::Conflict)) if last_renewal_started.is_some() => {
+                    tracing::debug!("lease renewal conflicted; retrying");
+                }
+                Ok(Ok(Attempt::Conflict | Attempt::HeldByOther)) => {
                     last_renewal_started = None;
                     if set(false) {
                         metrics.set_leader(false);
@@ -382,8 +387,8 @@ impl LeaderElector {
         }
     }
 
-    /// One read and at most one write. `Ok(true)`: we hold the lease now.
-    async fn try_acquire_or_renew(&mut self) -> anyhow::Result<bool> {
+    /// One read and at most one write.
+    async fn try_acquire_or_renew(&mut self) -> anyhow::Result<Attempt> {
         let name = &self.config.lease_name;
         let identity = &self.config.identity;
         let duration = self.config.timing.lease_duration_seconds();
@@ -410,7 +415,7 @@ impl LeaderElector {
             ),
             lease,
         ) {
-            (Action::Wait(_), _) => return Ok(false),
+            (Action::Wait(_), _) => return Ok(Attempt::HeldByOther),
             (Action::Create, _) | (_, None) => {
                 let lease = Lease {
                     metadata: ObjectMeta {
@@ -434,10 +439,10 @@ impl LeaderElector {
         match written {
             Ok(lease) => {
                 self.observed = Some((Some(lease.spec.unwrap_or_default()), Instant::now()));
-                Ok(true)
+                Ok(Attempt::Holding)
             }
-            // Someone else wrote first (create raced, or the resourceVersion moved): not ours.
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            // Someone else wrote first (create raced, or the resourceVersion moved).
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Attempt::Conflict),
             Err(error) => Err(error).context("writing the Lease"),
         }
     }
@@ -459,6 +464,17 @@ impl LeaderElector {
         self.api.replace(name, &pp, &lease).await?;
         Ok(())
     }
+}
+
+/// What one attempt to acquire or renew found.
+#[derive(Debug, PartialEq, Eq)]
+enum Attempt {
+    /// We hold the lease (just acquired or renewed).
+    Holding,
+    /// Another holder's lease is valid.
+    HeldByOther,
+    /// Our write lost a compare-and-swap.
+    Conflict,
 }
 
 /// The leadership state of this process, and the means to stop electing.
