@@ -3,7 +3,7 @@
 #   1. helm lint --strict with the default values and with every option on (keyward/ci/all-options-values.yaml)
 #   2. helm template with both (and the rendered objects must parse as YAML documents with a kind)
 #   3. charts/keyward/crds/ equals crds/ (charts/crds.sh check)
-#   4. deploy/keyward.yaml equals a fresh rendering (deploy/check.sh)
+#   4. deploy/keyward.yaml equals a fresh rendering (deploy/check.sh), and `kubectl kustomize deploy/` builds
 #   5. checkov on both renderings, with the skips explained in charts/.checkov.yaml
 # Prints one summary line per step and "N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
@@ -55,6 +55,7 @@ step "helm template (all options)" render all-options -f "$ALL_OPTIONS"
 step "values schema rejects an unknown value" bash -c "! '$HELM' template keyward '$CHART' --set notAValue=1"
 step "CRD copies equal crds/" "$ROOT/charts/crds.sh" check
 step "deploy/ matches the chart" "$ROOT/deploy/check.sh"
+step "kustomize builds deploy/" bash -c "'$(dirname "$HELM")/kubectl' kustomize '$ROOT/deploy' >/dev/null"
 step "checkov (default values and all options)" "$CHECKOV" --config-file "$ROOT/charts/.checkov.yaml" -d "$OUT/rendered"
 grep -E '^(Passed|Failed) checks' "$OUT/log" 2>/dev/null | sed 's/^/     /'
 # The same checkov settings must catch a weakened pod (so the step above can fail).

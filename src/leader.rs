@@ -323,14 +323,19 @@ impl LeaderElector {
                 () = stop.cancelled() => break,
             };
             match attempt {
-                Ok(Ok(true)) => {
+                Ok(Ok(Attempt::Holding)) => {
                     last_renewal_started = Some(started);
                     if set(true) {
                         metrics.set_leader(true);
                         tracing::info!(%identity, "became leader");
                     }
                 }
-                Ok(Ok(false)) => {
+                // A lost compare-and-swap says only that the object moved (maybe just its labels):
+                // a leader keeps leading until its deadline unless a read shows another holder.
+                Ok(Ok(Attempt::Conflict)) if last_renewal_started.is_some() => {
+                    tracing::debug!("lease renewal conflicted; retrying");
+                }
+                Ok(Ok(Attempt::Conflict | Attempt::HeldByOther)) => {
                     last_renewal_started = None;
                     if set(false) {
                         metrics.set_leader(false);
@@ -382,8 +387,8 @@ impl LeaderElector {
         }
     }
 
-    /// One read and at most one write. `Ok(true)`: we hold the lease now.
-    async fn try_acquire_or_renew(&mut self) -> anyhow::Result<bool> {
+    /// One read and at most one write.
+    async fn try_acquire_or_renew(&mut self) -> anyhow::Result<Attempt> {
         let name = &self.config.lease_name;
         let identity = &self.config.identity;
         let duration = self.config.timing.lease_duration_seconds();
@@ -410,7 +415,7 @@ impl LeaderElector {
             ),
             lease,
         ) {
-            (Action::Wait(_), _) => return Ok(false),
+            (Action::Wait(_), _) => return Ok(Attempt::HeldByOther),
             (Action::Create, _) | (_, None) => {
                 let lease = Lease {
                     metadata: ObjectMeta {
@@ -434,10 +439,10 @@ impl LeaderElector {
         match written {
             Ok(lease) => {
                 self.observed = Some((Some(lease.spec.unwrap_or_default()), Instant::now()));
-                Ok(true)
+                Ok(Attempt::Holding)
             }
-            // Someone else wrote first (create raced, or the resourceVersion moved): not ours.
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            // Someone else wrote first (create raced, or the resourceVersion moved).
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(Attempt::Conflict),
             Err(error) => Err(error).context("writing the Lease"),
         }
     }
@@ -459,6 +464,17 @@ impl LeaderElector {
         self.api.replace(name, &pp, &lease).await?;
         Ok(())
     }
+}
+
+/// What one attempt to acquire or renew found.
+#[derive(Debug, PartialEq, Eq)]
+enum Attempt {
+    /// We hold the lease (just acquired or renewed).
+    Holding,
+    /// Another holder's lease is valid.
+    HeldByOther,
+    /// Our write lost a compare-and-swap.
+    Conflict,
 }
 
 /// The leadership state of this process, and the means to stop electing.
@@ -545,7 +561,8 @@ pub fn start(
 /// not finished `stop_grace` after the token fired, it is dropped. Keep `stop_grace` below
 /// `lease_duration - renew_deadline` so work stops before another replica may lead.
 ///
-/// Returns when `shutdown` fires, when the leadership channel closes, or with the error of `work`.
+/// Returns `Ok` when `shutdown` fires, the error of `work` if it fails, or an error when the
+/// leadership channel closes (the elector died).
 pub async fn run_while_leader<F, Fut>(
     mut leadership: watch::Receiver<bool>,
     shutdown: CancellationToken,
@@ -561,19 +578,24 @@ where
             () = shutdown.cancelled() => return Ok(()),
             leading = leadership.wait_for(|leading| *leading) => {
                 if leading.is_err() {
-                    return Ok(());
+                    // Only an elector that died closes the channel before shutdown: let the process
+                    // fail (and restart) rather than sit idle.
+                    anyhow::bail!("leader election stopped unexpectedly");
                 }
             }
         }
         let term = CancellationToken::new();
         let mut running = std::pin::pin!(work(term.clone()).fuse());
-        let shutting_down = tokio::select! {
+        let end = tokio::select! {
             result = &mut running => {
                 // The work ended by itself while leading: an error, or a deliberate stop.
                 return result;
             }
-            () = shutdown.cancelled() => true,
-            _ = leadership.wait_for(|leading| !*leading) => false,
+            () = shutdown.cancelled() => TermEnd::Shutdown,
+            lost = leadership.wait_for(|leading| !*leading) => match lost {
+                Ok(_) => TermEnd::Lost,
+                Err(_) => TermEnd::ElectorDied,
+            },
         };
         term.cancel();
         match tokio::time::timeout(stop_grace, &mut running).await {
@@ -586,11 +608,20 @@ where
                 "work did not stop in time; dropped"
             ),
         }
-        if shutting_down {
-            return Ok(());
+        match end {
+            TermEnd::Shutdown => return Ok(()),
+            TermEnd::ElectorDied => anyhow::bail!("leader election stopped unexpectedly"),
+            TermEnd::Lost => tracing::info!("leadership lost: waiting to lead again"),
         }
-        tracing::info!("leadership lost: waiting to lead again");
     }
+}
+
+/// Why a term of leadership ended.
+enum TermEnd {
+    Shutdown,
+    Lost,
+    /// The leadership channel closed: no one can tell whether we still lead.
+    ElectorDied,
 }
 
 #[cfg(test)]
@@ -941,7 +972,36 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(dropped.load(Ordering::SeqCst), 1);
         drop(tx);
-        runner.await.unwrap().unwrap();
+        assert!(
+            runner.await.unwrap().is_err(),
+            "a closed channel is an error"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_elector_ends_the_run_with_an_error() {
+        let (tx, rx) = watch::channel(true);
+        let (started, stopped) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let runner = tokio::spawn(run_while_leader(
+            rx,
+            CancellationToken::new(),
+            Duration::from_secs(1),
+            counting_work(started.clone(), stopped.clone()),
+        ));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        drop(tx);
+        let result = runner.await.unwrap();
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            "leader election stopped unexpectedly"
+        );
+        assert_eq!(
+            (
+                started.load(Ordering::SeqCst),
+                stopped.load(Ordering::SeqCst)
+            ),
+            (1, 1)
+        );
     }
 
     #[tokio::test(start_paused = true)]

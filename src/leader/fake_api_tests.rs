@@ -24,6 +24,8 @@ struct FakeLeaseApi {
     lease: Mutex<Option<Lease>>,
     version: std::sync::atomic::AtomicU64,
     hang: AtomicBool,
+    /// Every update loses its compare-and-swap, as if the object kept being edited.
+    conflict: AtomicBool,
 }
 
 type Reply = (StatusCode, Json<serde_json::Value>);
@@ -87,6 +89,9 @@ async fn update(
     Json(lease): Json<Lease>,
 ) -> Reply {
     api.maybe_hang().await;
+    if api.conflict.load(Ordering::SeqCst) {
+        return status(409, "Conflict");
+    }
     let current = api.lease.lock().unwrap().clone();
     match current {
         None => status(404, "NotFound"),
@@ -222,5 +227,30 @@ async fn fake_lease_api_leader_steps_down_when_renewals_hang() {
     // The API answers again: the lease still names a, so a renews and leads again.
     fx.api.hang.store(false, Ordering::SeqCst);
     until(&mut a_rx, true, Duration::from_secs(5)).await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn fake_lease_api_leader_keeps_leading_through_brief_write_conflicts() {
+    let fx = Fixture::start().await;
+    let a = fx.elector("a").spawn(Metrics::new());
+    let mut a_rx = a.subscribe();
+    until(&mut a_rx, true, Duration::from_secs(5)).await;
+
+    // Renewals conflict for 1 s (less than the 2 s renew deadline): the lease still names a, so a
+    // must not drop its work over it.
+    fx.api.conflict.store(true, Ordering::SeqCst);
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(a.is_leader(), "stepped down on a conflict");
+    }
+    fx.api.conflict.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(a.is_leader());
+
+    // Conflicts that outlast the deadline do end the term.
+    fx.api.conflict.store(true, Ordering::SeqCst);
+    until(&mut a_rx, false, Duration::from_secs(4)).await;
+    fx.api.conflict.store(false, Ordering::SeqCst);
     a.stop().await;
 }

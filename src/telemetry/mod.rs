@@ -15,7 +15,7 @@ pub use logging::{LogFormat, init_logging};
 pub use metrics::{
     CALL_OK, MetricLabel, Metrics, ReconcileGuard, ReconcileOutcome, RotationTrigger, VersionCause,
 };
-pub use server::{Readiness, serve_http};
+pub use server::{Readiness, serve_http, spawn_http};
 
 use std::net::SocketAddr;
 

@@ -73,6 +73,29 @@ pub async fn serve_http(
         .await
 }
 
+/// Binds `address` and serves the endpoints in a background task until `shutdown` is cancelled.
+/// Returns the bound address (useful with port 0) and the task.
+pub async fn spawn_http(
+    address: std::net::SocketAddr,
+    metrics: Metrics,
+    readiness: Readiness,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<(
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let listener = TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "serving /metrics, /healthz and /readyz");
+    let task = tokio::spawn(serve_http(
+        listener,
+        metrics,
+        readiness,
+        shutdown.cancelled_owned(),
+    ));
+    Ok((bound, task))
+}
+
 async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)],
@@ -110,11 +133,15 @@ mod tests {
 
     impl Running {
         async fn start(metrics: Metrics, readiness: Readiness) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
             let stop = CancellationToken::new();
-            let signal = stop.clone().cancelled_owned();
-            let task = tokio::spawn(serve_http(listener, metrics, readiness, signal));
+            let (addr, task) = spawn_http(
+                "127.0.0.1:0".parse().unwrap(),
+                metrics,
+                readiness,
+                stop.clone(),
+            )
+            .await
+            .unwrap();
             Self {
                 addr,
                 stop,

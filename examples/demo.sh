@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Keyward on the embedded defaults, on one machine and without any cloud account:
+#   1. the local Kubernetes control plane (tests/controlplane/up.sh: real etcd + real apiserver libraries),
+#   2. the local Scaleway Secret Manager emulator on 127.0.0.1:9090 (`keyward emulator`),
+#   3. the CRDs from crds/, the operator (`keyward run`), and every example in examples/,
+# then prints the resulting Secrets' keys (never their values) and `kubectl get ms`, and keeps the
+# operator running until Ctrl-C. Logs go to $KEYWARD_DEMO_DIR (default /tmp/keyward-demo).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DEMO_DIR="${KEYWARD_DEMO_DIR:-/tmp/keyward-demo}"
+EMULATOR_ADDR=127.0.0.1:9090
+NAMESPACE=default
+mkdir -p "$DEMO_DIR"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+say "building keyward"
+cargo build --quiet --bin keyward
+KEYWARD="$ROOT/target/debug/keyward"
+
+say "starting the local control plane (the first start builds it: about 5 minutes)"
+kubeconfig_line=$(tests/controlplane/up.sh | tail -n 1)
+export "${kubeconfig_line?}"
+echo "$kubeconfig_line"
+
+pids=()
+cleanup() {
+  say "stopping the operator and the emulator"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "The control plane keeps running; stop it with tests/controlplane/down.sh"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+say "starting the Secret Manager emulator on $EMULATOR_ADDR"
+"$KEYWARD" emulator --listen "$EMULATOR_ADDR" --state "$DEMO_DIR/emulator-state.json" \
+  >"$DEMO_DIR/emulator.log" 2>&1 &
+pids+=($!)
+API="http://$EMULATOR_ADDR/secret-manager/v1beta1/regions/fr-par"
+for _ in $(seq 50); do curl -fsS -o /dev/null -H 'X-Auth-Token: demo' "$API/secrets?project_id=11111111-2222-3333-4444-555555555555" && break; sleep 0.2; done
+
+say "installing the CRDs"
+kubectl apply --server-side --field-manager=keyward-demo -f crds/ >/dev/null
+kubectl wait --for condition=Established --timeout=60s -f crds/ >/dev/null
+
+say "starting the operator (logs: $DEMO_DIR/operator.log)"
+"$KEYWARD" run --leader-election=false --log-format text --metrics-address 127.0.0.1:9464 \
+  >"$DEMO_DIR/operator.log" 2>&1 &
+pids+=($!)
+
+# The adoption examples name secrets that exist in someone's account; here they are made in the
+# emulator first (as a console user or Terraform would), and the examples point at their ids.
+say "creating two pre-existing secrets to adopt"
+make_secret() { # name, payload → id
+  local id
+  id=$(curl -fsS -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
+    -d "{\"project_id\":\"11111111-2222-3333-4444-555555555555\",\"name\":\"$1\",\"path\":\"/legacy\"}" \
+    "$API/secrets" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  curl -fsS -o /dev/null -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
+    -d "{\"data\":\"$(printf '%s' "$2" | base64)\"}" "$API/secrets/$id/versions"
+  echo "$id"
+}
+legacy_id=$(make_secret legacy-api-key "legacy-$RANDOM$RANDOM")
+smtp_id=$(make_secret smtp-password "smtp-$RANDOM$RANDOM")
+
+say "applying examples/"
+rendered="$DEMO_DIR/examples"
+rm -rf "$rendered" && mkdir -p "$rendered"
+cp examples/*.yaml "$rendered/"
+sed -i -E "s/secretId: .*/secretId: $legacy_id/" "$rendered/04-adopt-by-id.yaml"
+sed -i -E "s#terraformId: .*#terraformId: fr-par/$smtp_id/1#" "$rendered/05-adopt-by-terraform-id.yaml"
+kubectl -n "$NAMESPACE" apply --server-side --field-manager=keyward-demo -f "$rendered/"
+
+say "waiting for every ManagedSecret to be Ready"
+kubectl -n "$NAMESPACE" wait --for=condition=Ready --timeout=90s managedsecrets --all || true
+
+say "target Secrets (keys only)"
+for name in $(kubectl -n "$NAMESPACE" get secrets -l app.kubernetes.io/managed-by=keyward -o name); do
+  keys=$(kubectl -n "$NAMESPACE" get "$name" -o go-template='{{range $k, $v := .data}}{{$k}} {{end}}')
+  printf '%-40s %s\n' "$name" "$keys"
+done
+
+say "kubectl get ms"
+kubectl -n "$NAMESPACE" get ms
+
+say "Keyward is running. Try: kubectl annotate ms app-password keyward.dev/rotate=\$(date +%s) --overwrite"
+echo "Press Ctrl-C to stop."
+while true; do sleep 3600; done
