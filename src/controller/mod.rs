@@ -32,18 +32,14 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use crate::api::{ClusterSecretStore, ManagedSecret, SecretStore, StoreKind};
+use crate::leader::LeaderElectionArgs;
 use crate::mirror::{CLAIM_ANNOTATION, HmacKey, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::provider::{CallObserver, ProviderCall};
+use crate::telemetry::{Metrics, Readiness, TelemetryArgs, spawn_http};
+use store::ProviderCache;
+use tokio_util::sync::CancellationToken;
 
 use reconcile::{Context, error_policy, reconcile};
-
-/// Log line format.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// Arguments of `keyward run`.
 #[derive(clap::Args, Debug)]
@@ -54,15 +50,6 @@ pub struct RunArgs {
     /// Namespaces to watch, comma-separated (default: all namespaces).
     #[arg(long, env = "KEYWARD_NAMESPACES", value_delimiter = ',')]
     pub namespaces: Vec<String>,
-    /// Address of the metrics and health endpoints.
-    #[arg(long, env = "KEYWARD_METRICS_ADDR", default_value = "127.0.0.1:8080")]
-    pub metrics_addr: std::net::SocketAddr,
-    /// Run only while holding the leader Lease (for more than one replica).
-    #[arg(long, env = "KEYWARD_LEADER_ELECTION", default_value_t = false)]
-    pub leader_election: bool,
-    /// Log format.
-    #[arg(long, env = "KEYWARD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
     /// Key of the keyed HMAC that detects drift of target Secrets (at least 16 bytes). Keep it
     /// stable across restarts; without it a random key is used and every Secret is rewritten once
     /// after a restart.
@@ -71,16 +58,20 @@ pub struct RunArgs {
     /// How many ManagedSecrets are reconciled at once.
     #[arg(long, env = "KEYWARD_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub leader: LeaderElectionArgs,
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+/// Provider calls counted in the metrics registry.
+struct MetricsObserver(Metrics);
+
+impl CallObserver for MetricsObserver {
+    fn observe(&self, call: &ProviderCall) {
+        self.0
+            .provider_call(call.provider, call.operation, call.outcome, call.elapsed);
+    }
 }
 
 async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
@@ -154,7 +145,12 @@ fn store_to_managed(
 }
 
 /// Run one Controller over one namespace (or all when `namespace` is `None`).
-async fn run_controller(ctx: Arc<Context>, namespace: Option<String>, concurrency: u16) {
+async fn run_controller(
+    ctx: Arc<Context>,
+    namespace: Option<String>,
+    concurrency: u16,
+    term: CancellationToken,
+) {
     let client = ctx.client.clone();
     let (ms_api, secret_api, store_api): (Api<ManagedSecret>, Api<Secret>, Api<SecretStore>) =
         match &namespace {
@@ -204,7 +200,7 @@ async fn run_controller(ctx: Arc<Context>, namespace: Option<String>, concurrenc
                 )
             },
         )
-        .shutdown_on_signal()
+        .graceful_shutdown_on(term.cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
@@ -214,14 +210,20 @@ async fn run_controller(ctx: Arc<Context>, namespace: Option<String>, concurrenc
         .await;
 }
 
-/// `keyward run`: run the operator until SIGTERM or Ctrl-C.
+/// `keyward run`: run the operator until SIGTERM or Ctrl-C, reconciling only while leader.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
-    if args.leader_election {
-        tracing::warn!(
-            "leader election is not wired yet in this build; running as the only replica"
-        );
-    }
+    crate::telemetry::init_logging(args.telemetry.log_format, &args.telemetry.log_filter)?;
+    let shutdown = crate::shutdown::on_signals().context("installing signal handlers")?;
+    let metrics = Metrics::new();
+    let readiness = Readiness::new();
+    let (_, http) = spawn_http(
+        args.telemetry.metrics_address,
+        metrics.clone(),
+        readiness.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| format!("binding {}", args.telemetry.metrics_address))?;
     let client = kube_client(args.context.as_deref()).await?;
     let hmac = hmac_key(args.data_hmac_key.as_deref())?;
     let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
@@ -235,24 +237,45 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         },
     );
     let ctx = Arc::new(Context {
-        client,
+        client: client.clone(),
         recorder,
         hmac,
-        providers: Default::default(),
+        providers: ProviderCache::with_observer(Arc::new(MetricsObserver(metrics.clone()))),
         payloads: Default::default(),
+        metrics: metrics.clone(),
         crash_after,
     });
+    let leader = crate::leader::start(&args.leader, client, &metrics)?;
+    readiness.set_ready(true);
     tracing::info!(namespaces = ?args.namespaces, "keyward operator starting");
-    if args.namespaces.is_empty() {
-        run_controller(ctx, None, args.concurrency).await;
-    } else {
-        futures::future::join_all(
-            args.namespaces
-                .iter()
-                .map(|ns| run_controller(ctx.clone(), Some(ns.clone()), args.concurrency)),
-        )
-        .await;
-    }
+    let namespaces = args.namespaces.clone();
+    let concurrency = args.concurrency;
+    let result = crate::leader::run_while_leader(
+        leader.subscribe(),
+        shutdown.clone(),
+        std::time::Duration::from_secs(3),
+        |term| {
+            let ctx = ctx.clone();
+            let namespaces = namespaces.clone();
+            async move {
+                tracing::info!("leading: reconciling ManagedSecrets");
+                if namespaces.is_empty() {
+                    run_controller(ctx, None, concurrency, term).await;
+                } else {
+                    futures::future::join_all(namespaces.iter().map(|ns| {
+                        run_controller(ctx.clone(), Some(ns.clone()), concurrency, term.clone())
+                    }))
+                    .await;
+                }
+                Ok(())
+            }
+        },
+    )
+    .await;
+    readiness.set_ready(false);
+    leader.stop().await;
+    shutdown.cancel();
+    let _ = http.await;
     tracing::info!("keyward operator stopped");
-    Ok(())
+    result
 }

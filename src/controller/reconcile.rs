@@ -42,6 +42,7 @@ pub struct Context {
     pub hmac: HmacKey,
     pub providers: ProviderCache,
     pub payloads: PayloadCache,
+    pub metrics: crate::telemetry::Metrics,
     /// `KEYWARD_TEST_CRASH_AFTER` (honoured in debug builds only).
     pub crash_after: Option<String>,
 }
@@ -63,6 +64,7 @@ pub async fn reconcile(ms: Arc<ManagedSecret>, ctx: Arc<Context>) -> Result<Acti
     let namespace = ms.namespace().unwrap_or_default();
     let api: Api<ManagedSecret> = Api::namespaced(ctx.client.clone(), &namespace);
     let started = std::time::Instant::now();
+    let mut guard = ctx.metrics.reconcile_started();
     let result = finalizer::finalizer(&api, FINALIZER, ms.clone(), |event| async {
         match event {
             FinalizerEvent::Apply(ms) => apply(&ms, &api, &ctx).await,
@@ -74,6 +76,11 @@ pub async fn reconcile(ms: Arc<ManagedSecret>, ctx: Arc<Context>) -> Result<Acti
         finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
         other => Error::Finalizer(Box::new(other)),
     });
+    match &result {
+        Ok(_) => guard.succeeded(),
+        Err(Error::DeletionBlocked(_)) => guard.failed("DeletionBlocked"),
+        Err(_) => guard.failed("KubeApi"),
+    }
     tracing::debug!(
         namespace = %namespace,
         name = %ms.name_any(),
@@ -309,8 +316,32 @@ async fn apply(
     if new_status != status {
         patch_status(api, &name, &new_status).await?;
     }
+    record_metrics(&ctx.metrics, provider.provider(), &outcome.notes);
     publish(&ctx.recorder, ms, &outcome.notes).await;
     Ok(Action::requeue(requeue.max(Duration::from_secs(1))))
+}
+
+/// Count what the Events say happened.
+fn record_metrics(metrics: &crate::telemetry::Metrics, provider: &'static str, notes: &[Note]) {
+    use crate::telemetry::{RotationTrigger, VersionCause};
+    for note in notes {
+        match (note.reason, note.note.contains("on request")) {
+            ("Created", _) if note.action == "CreateVersion" => {
+                metrics.version_created(provider, VersionCause::Initial)
+            }
+            ("Rotated", on_request) => {
+                metrics.version_created(provider, VersionCause::Rotation);
+                metrics.rotation(if on_request {
+                    RotationTrigger::Annotation
+                } else {
+                    RotationTrigger::Schedule
+                });
+            }
+            ("Pushed", _) => metrics.version_created(provider, VersionCause::Push),
+            ("DriftRepaired", _) => metrics.drift_repaired(),
+            _ => {}
+        }
+    }
 }
 
 fn step_name(step: &super::plan::Step) -> &'static str {

@@ -14,8 +14,8 @@ use crate::api::validation::cluster_store_allows_namespace;
 use crate::api::{
     ClusterSecretStore, ProviderSpec, ScalewayProvider, SecretStore, StoreKind, StoreRef,
 };
-use crate::provider::SecretManager;
 use crate::provider::scaleway::{ScalewayClient, ScalewayConfig};
+use crate::provider::{CallObserver, SecretManager};
 
 /// A store that cannot be used, with the reason reported on the ManagedSecret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,9 +44,18 @@ pub struct ResolvedStore {
 #[derive(Default)]
 pub struct ProviderCache {
     clients: Mutex<HashMap<String, Arc<dyn SecretManager>>>,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl ProviderCache {
+    /// A cache whose clients report every call to `observer` (metrics).
+    pub fn with_observer(observer: Arc<dyn CallObserver>) -> Self {
+        Self {
+            clients: Default::default(),
+            observer: Some(observer),
+        }
+    }
+
     fn scaleway(
         &self,
         provider: &ScalewayProvider,
@@ -75,8 +84,11 @@ impl ProviderCache {
             secret_key,
         )
         .map_err(|e| e.to_string())?;
-        let client: Arc<dyn SecretManager> =
-            Arc::new(ScalewayClient::new(config).map_err(|e| e.to_string())?);
+        let mut scaleway = ScalewayClient::new(config).map_err(|e| e.to_string())?;
+        if let Some(observer) = &self.observer {
+            scaleway = scaleway.with_observer(observer.clone());
+        }
+        let client: Arc<dyn SecretManager> = Arc::new(scaleway);
         if clients.len() > 256 {
             clients.clear();
         }
