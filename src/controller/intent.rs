@@ -84,6 +84,9 @@ pub struct Intent {
     pub refresh_interval: Duration,
     pub target: TargetIntent,
     pub remote_deletion: RemoteDeletionPolicy,
+    /// When the ManagedSecret was created: with an adopted Terraform revision, versions created
+    /// after this are followed, older ones are not.
+    pub created_at: Option<jiff::Timestamp>,
     /// Current value of `keyward.dev/rotate`, trimmed, when not empty.
     pub rotate_request: Option<String>,
     /// Current value of `keyward.dev/force-sync`, trimmed, when not empty.
@@ -190,6 +193,7 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
     };
     Ok(Intent {
         generation: ms.metadata.generation,
+        created_at: ms.metadata.creation_timestamp.as_ref().map(|t| t.0),
         rotate_request: annotation(ms, ROTATE_ANNOTATION),
         force_sync: annotation(ms, FORCE_SYNC_ANNOTATION),
         namespace,

@@ -571,30 +571,35 @@ fn pending_request(input: &PlanInput<'_>, cause: OperationCause) -> Option<Strin
     }
 }
 
-/// The revision to mirror when no version is created: the adopted revision on first sight, else the
-/// highest enabled one.
+/// The revision to mirror when no version is created: with an adopted Terraform revision, that
+/// revision until a version newer than the ManagedSecret appears; otherwise the highest enabled one.
 fn revision_to_mirror(input: &PlanInput<'_>, versions: &[RemoteVersion]) -> Option<u64> {
-    if input.status.current_revision.is_none()
-        && let RemoteIntent::Adopt {
-            first_revision: Some(selector),
-            ..
-        } = &input.intent.remote
+    let latest_enabled = |after: Option<Timestamp>| {
+        versions
+            .iter()
+            .filter(|v| v.status == VersionStatus::Enabled)
+            .filter(|v| match (after, v.created_at) {
+                (Some(after), Some(created)) => created > after,
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
+            .map(|v| v.revision)
+            .max()
+    };
+    if let RemoteIntent::Adopt {
+        first_revision: Some(crate::api::remote_id::RevisionSelector::Number(n)),
+        ..
+    } = &input.intent.remote
     {
-        use crate::api::remote_id::RevisionSelector as Sel;
-        let chosen = match selector {
-            Sel::Number(n) => versions.iter().find(|v| v.revision == u64::from(*n)),
-            Sel::Latest => versions.iter().max_by_key(|v| v.revision),
-            Sel::LatestEnabled => None,
-        };
-        if let Some(v) = chosen.filter(|v| v.status == VersionStatus::Enabled) {
-            return Some(v.revision);
-        }
+        let pinned = versions
+            .iter()
+            .find(|v| v.revision == u64::from(*n) && v.status == VersionStatus::Enabled)
+            .map(|v| v.revision);
+        return latest_enabled(Some(input.intent.created_at.unwrap_or(Timestamp::MAX)))
+            .or(pinned)
+            .or_else(|| latest_enabled(None));
     }
-    versions
-        .iter()
-        .filter(|v| v.status == VersionStatus::Enabled)
-        .map(|v| v.revision)
-        .max()
+    latest_enabled(None)
 }
 
 fn metadata_update(intent: &Intent, secret: &RemoteSecret) -> SecretUpdate {

@@ -62,6 +62,7 @@ fn intent() -> Intent {
             deletion_policy: TargetDeletionPolicy::Delete,
         },
         remote_deletion: RemoteDeletionPolicy::Retain,
+        created_at: Some(now()),
         rotate_request: None,
         force_sync: None,
     }
@@ -563,8 +564,26 @@ fn rows() -> Vec<Row> {
             remote: found(enabled(&[1, 2])),
             status: synced_status(1),
             target: target_ok(1),
-            steps: vec![apply(TargetRevision::Number(2))],
-            ..row("adopt by Terraform id: afterwards follow the latest")
+            ..row("adopt by Terraform id: the revision stays while no newer version appears")
+        },
+        Row {
+            intent: adopt_intent(Some(RevisionSelector::Number(1))),
+            remote: found(vec![
+                RemoteVersion {
+                    created_at: Some(
+                        now()
+                            .checked_add(jiff::SignedDuration::from_secs(5))
+                            .unwrap(),
+                    ),
+                    ..version(3, VersionStatus::Enabled, "")
+                },
+                version(2, VersionStatus::Enabled, ""),
+                version(1, VersionStatus::Enabled, ""),
+            ]),
+            status: synced_status(1),
+            target: target_ok(1),
+            steps: vec![apply(TargetRevision::Number(3))],
+            ..row("adopt by Terraform id: afterwards follow versions created later")
         },
         Row {
             remote: RemoteObservation::Absent,
