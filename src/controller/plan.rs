@@ -595,7 +595,13 @@ fn revision_to_mirror(input: &PlanInput<'_>, versions: &[RemoteVersion]) -> Opti
             .iter()
             .find(|v| v.revision == u64::from(*n) && v.status == VersionStatus::Enabled)
             .map(|v| v.revision);
-        return latest_enabled(Some(input.intent.created_at.unwrap_or(Timestamp::MAX)))
+        // creationTimestamp has whole seconds: a version of the same second predates it.
+        let adopted_at = input
+            .intent
+            .created_at
+            .and_then(|t| t.checked_add(jiff::SignedDuration::from_secs(1)).ok())
+            .unwrap_or(Timestamp::MAX);
+        return latest_enabled(Some(adopted_at))
             .or(pinned)
             .or_else(|| latest_enabled(None));
     }
