@@ -707,3 +707,58 @@ async fn helm_template_applies_with_server_side_dry_run() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn kube_event_recorder_writes_events_k8s_io_events() {
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::events::v1::Event as EventV1;
+    use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+    let client = controlplane::client().await;
+    let ns = TestNamespace::new(&client, "smoke-events").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+    let target = secrets
+        .create(&PostParams::default(), &secret("evented", &[], json!({})))
+        .await
+        .unwrap();
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "keyward-smoke".into(),
+            instance: None,
+        },
+    );
+    let event = Event {
+        type_: EventType::Normal,
+        reason: "Synced".into(),
+        note: Some("mirrored revision 1".into()),
+        action: "Sync".into(),
+        secondary: None,
+    };
+    let reference = ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Secret".into()),
+        name: target.metadata.name.clone(),
+        namespace: target.metadata.namespace.clone(),
+        uid: target.metadata.uid.clone(),
+        ..ObjectReference::default()
+    };
+    // The second publication of the same event patches it into a series.
+    recorder.publish(&event, &reference).await.unwrap();
+    recorder.publish(&event, &reference).await.unwrap();
+
+    let events: Api<EventV1> = Api::namespaced(client, ns.name());
+    let listed = events.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let stored = &listed[0];
+    assert_eq!(stored.reason.as_deref(), Some("Synced"));
+    assert_eq!(
+        stored.reporting_controller.as_deref(),
+        Some("keyward-smoke")
+    );
+    assert_eq!(
+        stored.regarding.as_ref().and_then(|r| r.name.as_deref()),
+        Some("evented")
+    );
+    assert_eq!(stored.series.as_ref().map(|s| s.count), Some(2));
+}
