@@ -528,7 +528,7 @@ async fn audit_log_records_each_request() {
         .await
         .unwrap();
 
-    let path = controlplane::audit_log_path();
+    let path = controlplane::audit_log_path().await;
     let found = tokio::time::timeout(WAIT, async {
         loop {
             let log = std::fs::read_to_string(&path).unwrap_or_default();

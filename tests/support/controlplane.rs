@@ -81,17 +81,19 @@ pub async fn client() -> Client {
     Client::try_from(config).expect("kube client")
 }
 
-/// The state folder of the control plane that up.sh started (audit log, logs, pids).
-pub fn state_dir() -> PathBuf {
-    std::env::var_os("KEYWARD_STATE")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/keyward-controlplane"))
+/// The state folder of the control plane (audit log, logs, pids): up.sh writes the kubeconfig
+/// into it, so it is the kubeconfig's folder.
+pub async fn state_dir() -> PathBuf {
+    let kubeconfig = kubeconfig_path().await;
+    kubeconfig
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The audit log (level Metadata, one JSON event per line) of the control plane.
-pub fn audit_log_path() -> PathBuf {
-    state_dir().join("audit.log")
+pub async fn audit_log_path() -> PathBuf {
+    state_dir().await.join("audit.log")
 }
 
 /// A namespace for one test, named `<prefix>-<random>`, deleted when dropped (best effort).
