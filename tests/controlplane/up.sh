@@ -30,10 +30,21 @@ flock 9
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
+# The binary for the recorded packages and the current sources (the build cache key).
+server_binary() {
+  local pkg_key src_key
+  pkg_key=$(sha256sum "$CACHE/packages.lock" | cut -c1-16)
+  src_key=$(cat "$HERE"/server/*.go "$HERE/build.sh" | sha256sum | cut -c1-16)
+  echo "$CACHE/bin/keyward-controlplane-$pkg_key-$src_key"
+}
+
 if controlplane_running "$STATE"; then
-  log "already running (etcd pid $(cat "$STATE/etcd.pid"), apiserver pid $(cat "$STATE/apiserver.pid"))"
-  echo "KUBECONFIG=$KUBECONFIG_OUT"
-  exit 0
+  if [ "$(cat "$STATE/apiserver.binary")" = "$(server_binary)" ]; then
+    log "already running (etcd pid $(cat "$STATE/etcd.pid"), apiserver pid $(cat "$STATE/apiserver.pid"))"
+    echo "KUBECONFIG=$KUBECONFIG_OUT"
+    exit 0
+  fi
+  log "the running server is older than the sources or packages; restarting"
 fi
 # Leftovers of a crashed or half-started run.
 stop_controlplane "$STATE"
@@ -124,8 +135,7 @@ done
 # ---------------------------------------------------------------------------------------------
 ETCD=$ROOT/usr/bin/etcd
 GOROOT_DIR=$(ls -d "$ROOT"/usr/lib/go-1.* | sort -V | tail -n1)
-SRC_KEY=$(cat "$HERE"/server/*.go "$HERE/build.sh" | sha256sum | cut -c1-16)
-SERVER=$CACHE/bin/keyward-controlplane-$PKG_KEY-$SRC_KEY
+SERVER=$(server_binary)
 if [ ! -x "$SERVER" ]; then
   K8S_VERSION=$(sed -n 's/^golang-k8s-apiserver-dev_\([0-9.]*\)-.*/v1.\1/p' "$CACHE/packages.lock" | sed 's/^v1\.0\./v1./' | head -n1)
   bash "$HERE/build.sh" "$ROOT" "$GOROOT_DIR" "$CACHE" "$SERVER" "${K8S_VERSION:-$K8S_VERSION_FALLBACK}" >&2
