@@ -97,6 +97,7 @@ while read -r file _url; do
 done <"$CACHE/packages.lock"
 if [ ${#missing[@]} -gt 0 ]; then
   log "downloading ${#missing[@]} packages"
+  t=$SECONDS
   names=()
   for f in "${missing[@]}"; do
     # PKG_VERSION_ARCH.deb -> PKG=VERSION (versions are %-escaped in file names)
@@ -109,6 +110,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exec 9>&-
     exec "$0" "$@"
   fi
+  log "downloaded in $((SECONDS - t)) s"
 fi
 
 PKG_KEY=$(sha256sum "$CACHE/packages.lock" | cut -c1-16)
@@ -117,12 +119,14 @@ PKG_KEY=$(sha256sum "$CACHE/packages.lock" | cut -c1-16)
 ROOT=$CACHE/root
 if [ "$(cat "$ROOT/.complete" 2>/dev/null)" != "$PKG_KEY" ]; then
   log "extracting packages into $ROOT"
+  t=$SECONDS
   rm -rf "$ROOT"
   mkdir -p "$ROOT"
   while read -r file _url; do
     dpkg-deb -x "$CACHE/debs/$file" "$ROOT"
   done <"$CACHE/packages.lock"
   echo "$PKG_KEY" >"$ROOT/.complete"
+  log "extracted in $((SECONDS - t)) s"
 fi
 # Debs no longer in the lock are dead weight.
 for deb in "$CACHE"/debs/*.deb; do
