@@ -105,10 +105,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     names+=("$n=${v//%3a/:}")
   done
   if ! (cd "$CACHE/debs" && apt-get "${APT_OPTS[@]}" download "${names[@]}" >&2); then
+    [ -z "${KEYWARD_CONTROLPLANE_RETRIED:-}" ] || die "downloading packages failed"
     log "recorded versions are gone from sid; resolving again"
     resolve_packages
     exec 9>&-
-    exec "$0" "$@"
+    KEYWARD_CONTROLPLANE_RETRIED=1 exec bash "$HERE/up.sh" "$@"
   fi
   log "downloaded in $((SECONDS - t)) s"
 fi
