@@ -618,3 +618,25 @@ async fn state_file_survives_a_restart() {
     assert!(spawn(config()).await.is_err());
     assert_eq!(std::fs::read(&path).unwrap(), b"{ broken");
 }
+
+#[tokio::test]
+async fn a_policy_without_action_echoes_the_zero_value() {
+    let (_emu, api) = emulator().await;
+    let id = api
+        .create_secret(
+            "no-action",
+            json!({"ephemeral_policy": {"time_to_live": "90s"}}),
+        )
+        .await;
+    let secret = api.get(&format!("/secrets/{id}")).await.body;
+    assert_eq!(
+        secret["ephemeral_policy"],
+        json!({"time_to_live": "90s", "expires_once_accessed": null, "action": "unknown_action"})
+    );
+    let v = api.add_version(&id, b"x").await.body;
+    assert_eq!(v["ephemeral_properties"]["action"], "unknown_action");
+    assert_eq!(
+        v["ephemeral_properties"]["expires_at"],
+        "2026-07-03T12:01:30.000000Z"
+    );
+}

@@ -880,7 +880,7 @@ fn expire(v: &mut VersionRecord, action: Option<EphemeralAction>, at: Timestamp)
             v.deleted_at = Some(at);
             v.payload = Payload::default();
         }
-        // A policy without action is refused on input; `disable` is the harmless reading of a stored one.
+        // A policy without an action (`unknown_action`) expires the harmless way.
         Some(EphemeralAction::Disable) | None => v.status = VersionStatus::Disabled,
     }
     v.updated_at = at;
