@@ -580,15 +580,17 @@ fn access(
     let secret = store.secret(region, id)?;
     caller.check_project(secret.project_id, "secret", "access")?;
     check_key(shared, secret.id, secret.key_id.as_deref())?;
-    let (revision, data, data_crc32, secret_type) = store.access(region, id, sel, now)?;
+    let accessed = store.access(region, id, sel, now)?;
     drop(store);
-    shared.changed();
+    if accessed.expired {
+        shared.changed();
+    }
     let view = AccessView {
         secret_id: id,
-        revision,
-        data: base64::engine::general_purpose::STANDARD.encode(data.expose()),
-        data_crc32,
-        secret_type: secret_type.as_str(),
+        revision: accessed.revision,
+        data: base64::engine::general_purpose::STANDARD.encode(accessed.data.expose()),
+        data_crc32: accessed.data_crc32,
+        secret_type: accessed.secret_type.as_str(),
     };
     Ok(json_reply(&view))
 }

@@ -198,6 +198,17 @@ impl SecretFilter {
     }
 }
 
+/// What an access returns: the resolved revision, the payload, and whether the read expired it.
+#[derive(Debug, Clone)]
+pub struct Accessed {
+    pub revision: u32,
+    pub data: SecretValue,
+    pub data_crc32: Option<u32>,
+    pub secret_type: SecretType,
+    /// The version had `expires_once_accessed` and has just expired (state changed).
+    pub expired: bool,
+}
+
 /// One entry of a Browse answer.
 #[derive(Debug, Clone)]
 pub enum BrowseItem<'a> {
@@ -738,7 +749,7 @@ impl Store {
         id: Uuid,
         selector: RevisionSelector,
         now: Timestamp,
-    ) -> Result<(u32, SecretValue, Option<u32>, SecretType), ApiError> {
+    ) -> Result<Accessed, ApiError> {
         let secret = self.live_secret_mut(region, id)?;
         let revision = Self::resolve(secret, selector)?;
         let secret_type = secret.secret_type;
@@ -756,14 +767,22 @@ impl Store {
             }
         }
         let data = version.payload.0.clone();
-        let crc = version.data_crc32;
+        let data_crc32 = version.data_crc32;
+        let mut expired = false;
         if let Some(props) = &version.ephemeral_properties
             && props.expires_once_accessed == Some(true)
         {
             let action = props.action;
             expire(version, action, now);
+            expired = true;
         }
-        Ok((revision, data, crc, secret_type))
+        Ok(Accessed {
+            revision,
+            data,
+            data_crc32,
+            secret_type,
+            expired,
+        })
     }
 
     pub fn list_versions(
