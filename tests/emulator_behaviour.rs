@@ -9,6 +9,15 @@ use jiff::SignedDuration;
 use keyward::emulator::{EmulatorConfig, StoreOptions, spawn};
 use serde_json::{Value, json};
 
+/// method, path, body, expected status, expected error `type`.
+type BadInputCase = (
+    &'static str,
+    String,
+    Option<&'static [u8]>,
+    u16,
+    &'static str,
+);
+
 async fn emulator() -> (keyward::emulator::EmulatorHandle, Api) {
     let emu = spawn(EmulatorConfig {
         frozen_clock_at: Some("2026-07-03T12:00:00Z".parse().unwrap()),
@@ -26,7 +35,7 @@ async fn bad_input_gets_api_errors_and_never_loses_state() {
     let id = api.create_secret("keep-me", json!({})).await;
     assert_eq!(api.add_version(&id, b"precious").await.status, 200);
 
-    let cases: Vec<(&str, String, Option<&[u8]>, u16, &str)> = vec![
+    let cases: Vec<BadInputCase> = vec![
         ("POST", "/secrets".into(), Some(b"{not json"), 400, "invalid_arguments"),
         ("POST", "/secrets".into(), Some(b"[1,2]"), 400, "invalid_arguments"),
         ("POST", "/secrets".into(), Some(br#"{"project_id":"105bdce1-64c0-48ab-899d-868455867ecf","name":"x","colour":"red"}"#), 400, "invalid_arguments"),
@@ -608,4 +617,26 @@ async fn state_file_survives_a_restart() {
     std::fs::write(&path, b"{ broken").unwrap();
     assert!(spawn(config()).await.is_err());
     assert_eq!(std::fs::read(&path).unwrap(), b"{ broken");
+}
+
+#[tokio::test]
+async fn a_policy_without_action_echoes_the_zero_value() {
+    let (_emu, api) = emulator().await;
+    let id = api
+        .create_secret(
+            "no-action",
+            json!({"ephemeral_policy": {"time_to_live": "90s"}}),
+        )
+        .await;
+    let secret = api.get(&format!("/secrets/{id}")).await.body;
+    assert_eq!(
+        secret["ephemeral_policy"],
+        json!({"time_to_live": "90s", "expires_once_accessed": null, "action": "unknown_action"})
+    );
+    let v = api.add_version(&id, b"x").await.body;
+    assert_eq!(v["ephemeral_properties"]["action"], "unknown_action");
+    assert_eq!(
+        v["ephemeral_properties"]["expires_at"],
+        "2026-07-03T12:01:30.000000Z"
+    );
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body as HttpBody;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use jiff::Timestamp;
@@ -85,11 +85,10 @@ fn json_reply<T: Serialize>(value: &T) -> Reply {
 /// The single entry point for every request under the API prefix (and any unknown path).
 pub async fn handle(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: HttpBody,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let routed = route(&method, uri.path());
     let endpoint = match &routed {
         Ok(r) => r.endpoint,
@@ -192,7 +191,14 @@ fn finish(
         header::SERVER,
         HeaderValue::from_static("Scaleway API Gateway (keyward-emulator)"),
     );
-    if let Ok(v) = HeaderValue::from_str(&Uuid::new_v4().to_string()) {
+    // A fresh random id per answer, as the gateway sends; drawn from the thread-local generator rather
+    // than the OS so that it costs the hot path next to nothing.
+    let request_id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    if let Ok(v) = HeaderValue::from_str(
+        request_id
+            .hyphenated()
+            .encode_lower(&mut Uuid::encode_buffer()),
+    ) {
         h.insert("x-request-id", v);
     }
     if let Some(d) = rate {
@@ -574,15 +580,17 @@ fn access(
     let secret = store.secret(region, id)?;
     caller.check_project(secret.project_id, "secret", "access")?;
     check_key(shared, secret.id, secret.key_id.as_deref())?;
-    let (revision, data, data_crc32, secret_type) = store.access(region, id, sel, now)?;
+    let accessed = store.access(region, id, sel, now)?;
     drop(store);
-    shared.changed();
+    if accessed.expired {
+        shared.changed();
+    }
     let view = AccessView {
         secret_id: id,
-        revision,
-        data: base64::engine::general_purpose::STANDARD.encode(data.expose()),
-        data_crc32,
-        secret_type: secret_type.as_str(),
+        revision: accessed.revision,
+        data: base64::engine::general_purpose::STANDARD.encode(accessed.data.expose()),
+        data_crc32: accessed.data_crc32,
+        secret_type: accessed.secret_type.as_str(),
     };
     Ok(json_reply(&view))
 }

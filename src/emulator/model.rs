@@ -214,7 +214,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 pub struct EphemeralPolicyView {
     pub time_to_live: Option<String>,
     pub expires_once_accessed: Option<bool>,
-    pub action: Option<&'static str>,
+    pub action: &'static str,
 }
 
 #[derive(Serialize)]
@@ -267,7 +267,7 @@ impl<'a> SecretView<'a> {
             ephemeral_policy: s.ephemeral_policy.as_ref().map(|p| EphemeralPolicyView {
                 time_to_live: p.time_to_live.map(format_duration),
                 expires_once_accessed: p.expires_once_accessed,
-                action: p.action.map(EphemeralAction::as_str),
+                action: p.action.map_or("unknown_action", EphemeralAction::as_str),
             }),
             used_by: s.used_by.iter().map(|p| p.as_str()).collect(),
             deletion_requested_at: s.deletion_requested_at.map(format_timestamp),

@@ -181,17 +181,17 @@ pub fn parse_policy(value: Value) -> Result<Option<EphemeralPolicy>, ApiError> {
     Ok(Some(EphemeralPolicy {
         time_to_live,
         expires_once_accessed,
-        action: Some(action),
+        action,
     }))
 }
 
-/// UNCONFIRMED whether `action` is required; the CLI requires it, and so does the emulator.
-fn parse_action(text: Option<&str>, argument: &str) -> Result<EphemeralAction, ApiError> {
+/// UNCONFIRMED whether `action` is required (the CLI requires it client-side). The emulator accepts a
+/// missing or `unknown_action` value and echoes `unknown_action`, the enum's zero value, as the SDK's
+/// non-pointer field would read it; such a version is disabled when it expires.
+fn parse_action(text: Option<&str>, argument: &str) -> Result<Option<EphemeralAction>, ApiError> {
     match text {
-        None | Some("unknown_action") => {
-            Err(ApiError::invalid(argument, "required", "is required"))
-        }
-        Some(a) => EphemeralAction::parse(a).ok_or_else(|| {
+        None | Some("unknown_action") => Ok(None),
+        Some(a) => EphemeralAction::parse(a).map(Some).ok_or_else(|| {
             ApiError::invalid(argument, "constraint", "must be \"delete\" or \"disable\"")
         }),
     }
@@ -228,7 +228,7 @@ pub fn parse_properties(value: Value) -> Result<Option<EphemeralProperties>, Api
     Ok(Some(EphemeralProperties {
         expires_at,
         expires_once_accessed,
-        action: Some(action),
+        action,
     }))
 }
 
@@ -463,7 +463,10 @@ mod tests {
             parse_policy(serde_json::json!({"time_to_live":"31536001s","action":"delete"}))
                 .is_err()
         );
-        assert!(parse_policy(serde_json::json!({"time_to_live":"60s"})).is_err());
+        let no_action = parse_policy(serde_json::json!({"time_to_live":"60s"}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(no_action.action, None);
         assert!(parse_policy(serde_json::json!({"time_to_live":"60s","action":"x"})).is_err());
         assert!(parse_policy(serde_json::Value::Null).unwrap().is_none());
         assert!(parse_uuid("id", "not-a-uuid").is_err());

@@ -198,6 +198,17 @@ impl SecretFilter {
     }
 }
 
+/// What an access returns: the resolved revision, the payload, and whether the read expired it.
+#[derive(Debug, Clone)]
+pub struct Accessed {
+    pub revision: u32,
+    pub data: SecretValue,
+    pub data_crc32: Option<u32>,
+    pub secret_type: SecretType,
+    /// The version had `expires_once_accessed` and has just expired (state changed).
+    pub expired: bool,
+}
+
 /// One entry of a Browse answer.
 #[derive(Debug, Clone)]
 pub enum BrowseItem<'a> {
@@ -738,7 +749,7 @@ impl Store {
         id: Uuid,
         selector: RevisionSelector,
         now: Timestamp,
-    ) -> Result<(u32, SecretValue, Option<u32>, SecretType), ApiError> {
+    ) -> Result<Accessed, ApiError> {
         let secret = self.live_secret_mut(region, id)?;
         let revision = Self::resolve(secret, selector)?;
         let secret_type = secret.secret_type;
@@ -756,14 +767,22 @@ impl Store {
             }
         }
         let data = version.payload.0.clone();
-        let crc = version.data_crc32;
+        let data_crc32 = version.data_crc32;
+        let mut expired = false;
         if let Some(props) = &version.ephemeral_properties
             && props.expires_once_accessed == Some(true)
         {
             let action = props.action;
             expire(version, action, now);
+            expired = true;
         }
-        Ok((revision, data, crc, secret_type))
+        Ok(Accessed {
+            revision,
+            data,
+            data_crc32,
+            secret_type,
+            expired,
+        })
     }
 
     pub fn list_versions(
@@ -880,7 +899,7 @@ fn expire(v: &mut VersionRecord, action: Option<EphemeralAction>, at: Timestamp)
             v.deleted_at = Some(at);
             v.payload = Payload::default();
         }
-        // A policy without action is refused on input; `disable` is the harmless reading of a stored one.
+        // A policy without an action (`unknown_action`) expires the harmless way.
         Some(EphemeralAction::Disable) | None => v.status = VersionStatus::Disabled,
     }
     v.updated_at = at;
@@ -909,5 +928,150 @@ fn child_of<'a>(prefix: &str, path: &'a str) -> Option<&'a str> {
         path.strip_prefix(prefix)?
             .strip_prefix('/')
             .filter(|r| !r.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGION: &str = "fr-par";
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn new_secret(name: &str, policy: Option<EphemeralPolicy>) -> NewSecret {
+        NewSecret {
+            project_id: Uuid::from_u128(7),
+            name: name.into(),
+            tags: vec![],
+            description: String::new(),
+            secret_type: SecretType::Opaque,
+            path: "/".into(),
+            ephemeral_policy: policy,
+            protected: false,
+            key_id: None,
+        }
+    }
+
+    fn version(data: &str) -> NewVersion {
+        NewVersion {
+            payload: SecretValue::from(data),
+            description: String::new(),
+            disable_previous: false,
+            data_crc32: None,
+        }
+    }
+
+    #[test]
+    fn path_normalisation() {
+        for (input, want) in [
+            ("/", "/"),
+            ("", "/"),
+            ("/x/", "/x"),
+            ("x", "/x"),
+            ("/a/b//", "/a/b"),
+            ("///", "/"),
+        ] {
+            assert_eq!(normalize_path(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn revisions_are_never_reused_and_version_count_never_drops() {
+        let mut s = Store::new();
+        let id = Uuid::from_u128(1);
+        let t0 = at("2026-07-03T15:00:00Z");
+        s.create_secret(REGION, id, new_secret("a", None), t0)
+            .unwrap();
+        let (_, r1) = s.create_version(REGION, id, version("one"), t0).unwrap();
+        s.delete_version(REGION, id, RevisionSelector::Number(r1), t0)
+            .unwrap();
+        let (secret, r2) = s.create_version(REGION, id, version("two"), t0).unwrap();
+        assert_eq!((r1, r2, secret.versions.len()), (1, 2, 2));
+        s.delete_version(REGION, id, RevisionSelector::Latest, t0)
+            .unwrap();
+        s.delete_secret(REGION, id, t0, StoreOptions::default())
+            .unwrap();
+        assert_eq!(s.secret(REGION, id).unwrap().versions.len(), 2);
+        assert_eq!(
+            s.secret("nl-ams", id).unwrap_err().status(),
+            404,
+            "secrets live in one region"
+        );
+    }
+
+    #[test]
+    fn secret_updated_at_rules() {
+        let mut s = Store::new();
+        let id = Uuid::from_u128(1);
+        let (t0, t1, t2, t3) = (
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-01T00:00:01Z"),
+            at("2026-01-01T00:00:02Z"),
+            at("2026-01-01T00:00:03Z"),
+        );
+        s.create_secret(REGION, id, new_secret("a", None), t0)
+            .unwrap();
+        s.create_version(REGION, id, version("v"), t1).unwrap();
+        s.set_protected(REGION, id, false).unwrap();
+        assert_eq!(
+            s.secret(REGION, id).unwrap().updated_at,
+            t0,
+            "versions and unprotect leave it alone"
+        );
+        s.update_secret(
+            REGION,
+            id,
+            SecretPatch {
+                description: Some("d".into()),
+                ..Default::default()
+            },
+            t2,
+        )
+        .unwrap();
+        assert_eq!(s.secret(REGION, id).unwrap().updated_at, t2);
+        s.delete_secret(REGION, id, t3, StoreOptions::default())
+            .unwrap();
+        let secret = s.secret(REGION, id).unwrap();
+        assert_eq!(
+            (secret.updated_at, secret.deletion_requested_at),
+            (t3, Some(t3))
+        );
+    }
+
+    #[test]
+    fn sweep_applies_ttl_and_purges_after_grace() {
+        let mut s = Store::new();
+        let id = Uuid::from_u128(1);
+        let t0 = at("2026-01-01T00:00:00Z");
+        let policy = EphemeralPolicy {
+            time_to_live: Some(std::time::Duration::from_secs(60)),
+            expires_once_accessed: None,
+            action: Some(EphemeralAction::Disable),
+        };
+        s.create_secret(REGION, id, new_secret("a", Some(policy)), t0)
+            .unwrap();
+        s.create_version(REGION, id, version("v"), t0).unwrap();
+        assert!(!s.sweep(at("2026-01-01T00:00:59Z")));
+        assert!(s.sweep(at("2026-01-01T00:01:00Z")));
+        assert_eq!(
+            s.secret(REGION, id).unwrap().versions[0].status,
+            VersionStatus::Disabled
+        );
+        assert!(
+            !s.sweep_due(at("2030-01-01T00:00:00Z")),
+            "nothing left to do"
+        );
+
+        let plain = Uuid::from_u128(2);
+        s.create_secret(REGION, plain, new_secret("b", None), t0)
+            .unwrap();
+        s.delete_secret(REGION, plain, t0, StoreOptions::default())
+            .unwrap();
+        assert!(!s.sweep(at("2026-01-07T23:59:59Z")));
+        assert!(s.sweep(at("2026-01-08T00:00:00Z")));
+        assert!(s.secret(REGION, plain).is_err());
     }
 }

@@ -51,6 +51,9 @@ fn kind_from_type(err: &WireError) -> Option<ErrorKind> {
     let kind = match err.kind.as_str() {
         "not_found" if mentions_key(err) => ErrorKind::KeyUnavailable,
         "not_found" => ErrorKind::NotFound,
+        // Seed 003: a disabled or deleted Key Manager key makes payload operations answer 400; the
+        // body names the key among the arguments.
+        "invalid_arguments" | "invalid_argument" if mentions_key(err) => ErrorKind::KeyUnavailable,
         "invalid_arguments" | "invalid_argument" => ErrorKind::InvalidArgument {
             details: argument_problems(err),
         },
@@ -107,6 +110,10 @@ fn mentions_key(err: &WireError) -> bool {
     };
     err.resource.as_deref().is_some_and(names_key)
         || err.argument_name.as_deref().is_some_and(names_key)
+        || err
+            .details
+            .iter()
+            .any(|d| d.argument_name.as_deref().is_some_and(names_key))
         || err.precondition.as_deref().is_some_and(names_key)
         || err.help_message.as_deref().is_some_and(text_names_key)
         || text_names_key(&err.message)
@@ -219,6 +226,11 @@ mod tests {
             (
                 412,
                 r#"{"message":"precondition is not respected","precondition":"key_disabled","help_message":"the encryption key is disabled","type":"precondition_failed"}"#,
+                ErrorKind::KeyUnavailable,
+            ),
+            (
+                400,
+                r#"{"details":[{"argument_name":"key_id","help_message":"the key protecting this secret is disabled or pending deletion","reason":"constraint"}],"message":"invalid argument(s)","type":"invalid_arguments"}"#,
                 ErrorKind::KeyUnavailable,
             ),
             (
