@@ -1,0 +1,507 @@
+//! End to end, on the local control plane with the emulator and the operator running as in
+//! production (the `keyward run` binary as a child process): create, refresh, rotation, push,
+//! adoption, delete and recreate, bad inputs, a crash between a remote write and its record, and a
+//! canary value that must never leave the Secret it belongs in.
+
+mod e2e_support;
+mod support;
+
+use std::time::Duration;
+
+use keyward::provider::{NewSecret, NewVersion, RevisionSelector, SecretId, SecretManager};
+use serde_json::json;
+
+use e2e_support::{World, ready_reason};
+
+fn generated() -> serde_json::Value {
+    json!({"storeRef": {"name": e2e_support::STORE}, "generate": {"length": 24}, "refreshInterval": "10s"})
+}
+
+#[tokio::test]
+async fn create_mirrors_the_emulator_value_and_reports_ready() {
+    let w = World::new("e2e-create").await;
+    w.apply_ms("db", generated()).await;
+    let ms = w.wait_ready("db", 1).await;
+    let status = ms.status.unwrap();
+    let id = status.secret_id.clone().expect("secret id in status");
+    assert_eq!(status.region.as_deref(), Some("fr-par"));
+    assert_eq!(status.managed_revisions, vec![1]);
+    let remote = w
+        .scw
+        .access_version(&SecretId::new(&id), RevisionSelector::Latest)
+        .await
+        .unwrap();
+    let data = w.secret_data("db").await.expect("target Secret");
+    assert_eq!(data["value"], remote.value.expose());
+    assert_eq!(data["value"].len(), 24);
+    assert_eq!(w.versions(&id).await.len(), 1);
+    let secret = w.secrets().get("db").await.unwrap();
+    let labels = secret.metadata.labels.unwrap();
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "keyward");
+    assert_eq!(labels["keyward.dev/managed-secret"], "db");
+    assert_eq!(secret.metadata.owner_references.unwrap()[0].name, "db");
+    let reasons = w.event_reasons("db").await;
+    for want in ["Created", "Mirrored"] {
+        assert!(reasons.iter().any(|r| r == want), "{want} in {reasons:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_version_created_in_the_emulator_is_mirrored_within_one_refresh() {
+    let w = World::new("e2e-refresh").await;
+    w.apply_ms("db", generated()).await;
+    let ms = w.wait_ready("db", 1).await;
+    let id = ms.status.unwrap().secret_id.unwrap();
+    w.scw
+        .create_version(
+            &SecretId::new(&id),
+            &NewVersion {
+                value: "set-in-the-console".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    w.wait_ms("db", "revision 2 mirrored", Duration::from_secs(20), |ms| {
+        ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
+    })
+    .await;
+    assert!(
+        started.elapsed() <= Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        w.secret_data("db").await.unwrap()["value"],
+        b"set-in-the-console"
+    );
+    assert_eq!(
+        w.versions(&id).await.len(),
+        2,
+        "Keyward created no version of its own"
+    );
+}
+
+#[tokio::test]
+async fn rotation_by_annotation_creates_exactly_one_version() {
+    let w = World::new("e2e-rotate").await;
+    w.apply_ms("db", generated()).await;
+    let ms = w.wait_ready("db", 1).await;
+    let id = ms.status.unwrap().secret_id.unwrap();
+    let before = w.secret_data("db").await.unwrap()["value"].clone();
+    w.annotate("db", "keyward.dev/rotate", "2026-11-25T01:00:00Z")
+        .await;
+    let ms = w.wait_ready("db", 2).await;
+    let status = ms.status.unwrap();
+    assert_eq!(
+        status.handled_rotate_request.as_deref(),
+        Some("2026-11-25T01:00:00Z")
+    );
+    assert_eq!(status.managed_revisions, vec![1, 2]);
+    let after = w.secret_data("db").await.unwrap()["value"].clone();
+    assert_ne!(before, after);
+    // Later reconciles (status writes, refreshes) do not rotate again for the same value.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let versions = w.versions(&id).await;
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert!(versions[0].description.starts_with("keyward:"));
+    assert!(w.event_reasons("db").await.iter().any(|r| r == "Rotated"));
+}
+
+#[tokio::test]
+async fn push_creates_one_version_per_change_of_the_source() {
+    let w = World::new("e2e-push").await;
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-one"}}))
+        .await;
+    w.apply_ms(
+        "pushed",
+        json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"}, "refreshInterval": "10s"}),
+    )
+    .await;
+    let ms = w.wait_ready("pushed", 1).await;
+    let id = ms.status.unwrap().secret_id.unwrap();
+    assert_eq!(w.secret_data("pushed").await.unwrap()["value"], b"push-one");
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-two"}}))
+        .await;
+    w.wait_ready("pushed", 2).await;
+    assert_eq!(w.secret_data("pushed").await.unwrap()["value"], b"push-two");
+    // A change of the source's metadata only is not a change of its data.
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src", "labels": {"x": "y"}}, "stringData": {"token": "push-two"}}))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(w.versions(&id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn adoption_by_id_and_by_terraform_id() {
+    let w = World::new("e2e-adopt").await;
+    let created = SecretManager::create_secret(
+        &w.scw,
+        &NewSecret {
+            name: "legacy".into(),
+            path: "/legacy".into(),
+            ..Default::default()
+        },
+        Some(&NewVersion {
+            value: "legacy-one".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .unwrap();
+    let id = created.secret.id.0.clone();
+    w.scw
+        .create_version(
+            &created.secret.id,
+            &NewVersion {
+                value: "legacy-two".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    w.apply_ms(
+        "by-id",
+        json!({"storeRef": {"name": e2e_support::STORE}, "remote": {"adopt": {"secretId": id}}}),
+    )
+    .await;
+    w.apply_ms(
+        "by-tf",
+        json!({"storeRef": {"name": e2e_support::STORE}, "remote": {"adopt": {"terraformId": format!("fr-par/{id}/1")}}, "refreshInterval": "10s"}),
+    )
+    .await;
+    let by_id = w.wait_ready("by-id", 2).await;
+    assert_eq!(
+        by_id.status.unwrap().secret_id.as_deref(),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        w.secret_data("by-id").await.unwrap()["value"],
+        b"legacy-two"
+    );
+    w.wait_ready("by-tf", 1).await;
+    assert_eq!(
+        w.secret_data("by-tf").await.unwrap()["value"],
+        b"legacy-one"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        w.secret_data("by-tf").await.unwrap()["value"],
+        b"legacy-one"
+    );
+    assert_eq!(
+        w.versions(&id).await.len(),
+        2,
+        "adoption creates no version"
+    );
+    assert_eq!(w.emu.secret_count(), 1, "adoption creates no secret");
+}
+
+#[tokio::test]
+async fn delete_and_recreate_finds_the_same_secret_without_a_new_version() {
+    let w = World::new("e2e-recreate").await;
+    w.apply_ms("db", generated()).await;
+    let ms = w.wait_ready("db", 1).await;
+    let id = ms.status.unwrap().secret_id.unwrap();
+    let value = w.secret_data("db").await.unwrap()["value"].clone();
+    w.delete_ms("db").await;
+    w.wait_gone("db").await;
+    assert!(
+        w.secret_data("db").await.is_none(),
+        "target deleted (policy Delete)"
+    );
+    w.apply_ms("db", generated()).await;
+    let ms = w.wait_ready("db", 1).await;
+    assert_eq!(ms.status.unwrap().secret_id.unwrap(), id);
+    assert_eq!(w.versions(&id).await.len(), 1);
+    assert_eq!(w.secret_data("db").await.unwrap()["value"], value);
+    assert_eq!(w.emu.secret_count(), 1);
+}
+
+#[tokio::test]
+async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
+    let w = World::new("e2e-bad").await;
+    let store = json!({"name": e2e_support::STORE});
+
+    // Rejected by the API server at apply.
+    let rejected = [
+        (
+            "bad-path",
+            json!({"storeRef": store, "remote": {"path": "no-slash"}}),
+            "must start with '/'",
+        ),
+        (
+            "two-sources",
+            json!({"storeRef": store, "generate": {}, "fromSecret": {"name": "x"}}),
+            "at most one source",
+        ),
+        (
+            "bad-refresh",
+            json!({"storeRef": store, "refreshInterval": "1s"}),
+            "at least 10s",
+        ),
+    ];
+    for (name, spec, message) in rejected {
+        let err = w.try_create_ms(name, spec).await.expect_err(name);
+        assert!(err.contains(message), "{name}: {err}");
+    }
+    // Immutable after creation.
+    w.apply_ms(
+        "immutable",
+        json!({"storeRef": store, "remote": {"type": "opaque"}}),
+    )
+    .await;
+    let err = w
+        .ms_api()
+        .patch(
+            "immutable",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"remote": {"type": "key_value"}}})),
+        )
+        .await
+        .expect_err("type change");
+    assert!(err.to_string().contains("immutable"), "{err}");
+
+    // Reported as Ready=False with a specific reason.
+    let other = support::controlplane::TestNamespace::new(&w.client, "e2e-bad-other").await;
+    e2e_support::apply(
+        &w.client,
+        other.name(),
+        e2e_support::store_json("elsewhere", &w.emu.base_url(), "scw-creds"),
+    )
+    .await;
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "wrong-creds"}, "stringData": {"SCW_SECRET_KEY": "99999999-9999-4999-8999-999999999999"}}))
+        .await;
+    w.apply(e2e_support::store_json(
+        "refused",
+        &w.emu.base_url(),
+        "wrong-creds",
+    ))
+    .await;
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "someone-elses"}, "stringData": {"mine": "keep-me"}}))
+        .await;
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "huge"}, "stringData": {"blob": "x".repeat(70 * 1024)}}))
+        .await;
+    w.apply(json!({
+        "apiVersion": "keyward.dev/v1alpha1", "kind": "ClusterSecretStore",
+        "metadata": {"name": format!("{}-closed", w.ns())},
+        "spec": {"allowedNamespaces": {"names": ["not-this-one"]}, "provider": {"scaleway": {
+            "region": "fr-par", "projectId": e2e_support::PROJECT, "apiUrl": w.emu.base_url(),
+            "credentials": {"secretRef": {"name": "scw-creds", "namespace": w.ns()}}}}},
+    }))
+    .await;
+    let reported = [
+        (
+            "unknown-store",
+            json!({"storeRef": {"name": "nope"}, "generate": {}}),
+            "StoreNotReady",
+        ),
+        (
+            "foreign-store",
+            json!({"storeRef": {"name": "elsewhere"}, "generate": {}}),
+            "StoreNotReady",
+        ),
+        (
+            "not-allowed",
+            json!({"storeRef": {"kind": "ClusterSecretStore", "name": format!("{}-closed", w.ns())}, "generate": {}}),
+            "StoreNotAllowed",
+        ),
+        (
+            "bad-creds",
+            json!({"storeRef": {"name": "refused"}, "generate": {}}),
+            "AuthFailed",
+        ),
+        (
+            "bad-cron",
+            json!({"storeRef": store, "generate": {}, "rotation": {"schedule": "61 * * * *"}}),
+            "InvalidSpec",
+        ),
+        (
+            "taken-target",
+            json!({"storeRef": store, "generate": {}, "target": {"name": "someone-elses"}}),
+            "Conflict",
+        ),
+        (
+            "oversize",
+            json!({"storeRef": store, "fromSecret": {"name": "huge"}}),
+            "InvalidArgument",
+        ),
+        (
+            "missing-source",
+            json!({"storeRef": store, "fromSecret": {"name": "absent"}}),
+            "SourceNotFound",
+        ),
+    ];
+    for (name, spec, _) in &reported {
+        w.apply_ms(name, spec.clone()).await;
+    }
+    for (name, _, reason) in &reported {
+        let ms = w.wait_reason(name, reason).await;
+        let condition = ms.status.unwrap().conditions[0].clone();
+        assert!(!condition.message.is_empty(), "{name}");
+    }
+    assert_eq!(
+        w.secret_data("someone-elses").await.unwrap(),
+        [("mine".to_string(), b"keep-me".to_vec())].into(),
+        "a Secret owned by someone else is untouched"
+    );
+
+    // Two ManagedSecrets for one target: the later one reports Conflict and writes nothing.
+    w.apply_ms(
+        "first",
+        json!({"storeRef": store, "generate": {}, "target": {"name": "shared"}}),
+    )
+    .await;
+    w.wait_ready("first", 1).await;
+    let shared = w.secret_data("shared").await.unwrap();
+    let secrets_before = w.emu.secret_count();
+    w.apply_ms(
+        "second",
+        json!({"storeRef": store, "generate": {}, "target": {"name": "shared"}}),
+    )
+    .await;
+    w.wait_reason("second", "Conflict").await;
+    assert_eq!(w.secret_data("shared").await.unwrap(), shared);
+    assert_eq!(
+        w.emu.secret_count(),
+        secrets_before,
+        "no remote write either"
+    );
+
+    // Key disabled: rotation fails with KeyUnavailable, the last good Secret stays.
+    let id = w
+        .ms_api()
+        .get("first")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .secret_id
+        .unwrap();
+    w.emu.disable_key(id.clone());
+    w.annotate("first", "keyward.dev/rotate", "now").await;
+    w.wait_reason("first", "KeyUnavailable").await;
+    assert_eq!(w.secret_data("shared").await.unwrap(), shared);
+    w.emu.enable_key(&id);
+
+    // Protected remote secret with remote deletion policy Delete: a clear condition, no loop.
+    w.apply_ms(
+        "guarded",
+        json!({"storeRef": store, "generate": {}, "remote": {"protected": true}, "remoteDeletionPolicy": "Delete"}),
+    )
+    .await;
+    w.wait_ready("guarded", 1).await;
+    let guarded = w.secret_data("guarded").await.unwrap();
+    w.delete_ms("guarded").await;
+    let ms = w.wait_reason("guarded", "Protected").await;
+    assert!(ms.metadata.deletion_timestamp.is_some());
+    assert_eq!(w.secret_data("guarded").await.unwrap(), guarded);
+    let ms_id = ms.status.unwrap().secret_id.unwrap();
+    assert!(
+        w.scw.get_secret(&SecretId::new(&ms_id)).await.is_ok(),
+        "the protected secret still exists"
+    );
+    // Changing the policy to Retain lets the deletion finish.
+    w.ms_api()
+        .patch(
+            "guarded",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"remoteDeletionPolicy": "Retain"}})),
+        )
+        .await
+        .unwrap();
+    w.wait_gone("guarded").await;
+}
+
+#[tokio::test]
+async fn a_crash_between_creating_a_version_and_recording_it_leaves_exactly_one_new_version() {
+    let mut w = World::new("e2e-crash").await;
+    w.apply_ms("db", generated()).await;
+    let ms = w.wait_ready("db", 1).await;
+    let id = ms.status.unwrap().secret_id.unwrap();
+    // The operator aborts right after the provider confirmed the new version, before status
+    // records it.
+    w.op.restart(&[("KEYWARD_TEST_CRASH_AFTER", "create_version")])
+        .await;
+    w.annotate("db", "keyward.dev/rotate", "crash-1").await;
+    assert!(
+        w.op.wait_exit(Duration::from_secs(30)).await,
+        "the operator should have aborted at the crash point"
+    );
+    assert_eq!(w.versions(&id).await.len(), 2, "the version was written");
+    let ms = w.ms_api().get("db").await.unwrap();
+    let status = ms.status.unwrap();
+    assert_eq!(status.current_revision, Some(1), "not yet recorded");
+    assert!(
+        status.pending_operation.is_some(),
+        "the write was announced in status"
+    );
+
+    w.op.restart(&[]).await;
+    let ms = w.wait_ready("db", 2).await;
+    let status = ms.status.unwrap();
+    assert!(status.pending_operation.is_none());
+    assert_eq!(status.handled_rotate_request.as_deref(), Some("crash-1"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(w.versions(&id).await.len(), 2, "exactly one new version");
+    let remote = w
+        .scw
+        .access_version(&SecretId::new(&id), RevisionSelector::Number(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.secret_data("db").await.unwrap()["value"],
+        remote.value.expose()
+    );
+}
+
+#[tokio::test]
+async fn a_canary_value_never_appears_in_logs_events_or_status() {
+    const CANARY: &str = "canary-7f3a9c1e-do-not-leak";
+    let w = World::new("e2e-canary").await;
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"password": CANARY}}))
+        .await;
+    w.apply_ms(
+        "canary",
+        json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"},
+               "remote": {"type": "key_value"},
+               "target": {"template": {"url": "postgres://app:{{ password }}@db/app"}}}),
+    )
+    .await;
+    w.wait_ready("canary", 1).await;
+    let data = w.secret_data("canary").await.unwrap();
+    assert_eq!(
+        data["url"],
+        format!("postgres://app:{CANARY}@db/app").as_bytes(),
+        "the canary did reach its Secret"
+    );
+    // A failure path too: a template that cannot render.
+    w.apply_ms(
+        "canary-bad",
+        json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"},
+               "remote": {"type": "key_value", "name": "canary-bad"},
+               "target": {"template": {"url": "{{ password | nosuchfilter }}"}}}),
+    )
+    .await;
+    w.wait_ms("canary-bad", "a failure", Duration::from_secs(30), |ms| {
+        ready_reason(ms).is_some_and(|r| r.starts_with("False/"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let log = w.op.log_text();
+    assert!(!log.is_empty());
+    assert!(!log.contains(CANARY), "operator log leaks the canary");
+    for name in ["canary", "canary-bad"] {
+        let ms = w.ms_api().get(name).await.unwrap();
+        let status = serde_json::to_string(&ms.status).unwrap();
+        assert!(
+            !status.contains(CANARY),
+            "status of {name} leaks the canary"
+        );
+        for event in w.events(name).await {
+            let text = serde_json::to_string(&event).unwrap();
+            assert!(!text.contains(CANARY), "an Event leaks the canary: {text}");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! End-to-end test world: the local control plane (tests/support), a Scaleway emulator on loopback,
+//! a namespace with credentials and a SecretStore, and the operator running as in production: the
+//! `keyward run` binary as a child process watching that namespace, its logs captured to a file.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use keyward::api::ManagedSecret;
+use keyward::emulator::{EmulatorConfig, EmulatorHandle};
+use keyward::provider::scaleway::{ScalewayClient, ScalewayConfig};
+use keyward::provider::{RemoteVersion, SecretId};
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::support::controlplane::{TestNamespace, client, install_crds, kubeconfig_path};
+
+pub const PROJECT: &str = "11111111-2222-3333-4444-555555555555";
+pub const TOKEN: &str = "0b0e4a5e-1111-4222-8333-944444444444";
+pub const STORE: &str = "emu";
+pub const HMAC_KEY: &str = "e2e-drift-key-0123456789";
+
+/// The operator as a child process.
+pub struct Operator {
+    child: Option<Child>,
+    pub log: PathBuf,
+    namespace: String,
+}
+
+impl Operator {
+    /// Starts `keyward run` for one namespace; `env` adds variables (e.g. the crash hook).
+    pub async fn start(namespace: &str, log: PathBuf, env: &[(&str, &str)]) -> Self {
+        let kubeconfig = kubeconfig_path().await;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("operator log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+        command
+            .args([
+                "run",
+                "--leader-election=false",
+                "--log-format",
+                "json",
+                "--metrics-address",
+                "127.0.0.1:0",
+                "--namespaces",
+                namespace,
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .env("KEYWARD_DATA_HMAC_KEY", HMAC_KEY)
+            .env("RUST_LOG", "info,keyward=debug")
+            .env_remove("KEYWARD_TEST_CRASH_AFTER")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("starting keyward run");
+        Self {
+            child: Some(child),
+            log,
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    /// Everything the operator logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, as a crashed node would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits for the process to exit on its own (e.g. the crash hook); true when it did.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                self.child = None;
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    pub async fn restart(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        let namespace = self.namespace.clone();
+        *self = Operator::start(&namespace, self.log.clone(), env).await;
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Everything one test needs.
+pub struct World {
+    pub client: Client,
+    pub ns: TestNamespace,
+    pub emu: EmulatorHandle,
+    pub op: Operator,
+    /// A client talking to the emulator directly (as a console user or Terraform would).
+    pub scw: ScalewayClient,
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn new(prefix: &str) -> Self {
+        Self::with_env(prefix, &[]).await
+    }
+
+    pub async fn with_env(prefix: &str, env: &[(&str, &str)]) -> Self {
+        let client = client().await;
+        install_crds(&client).await;
+        let ns = TestNamespace::new(&client, prefix).await;
+        let emu = keyward::emulator::spawn(EmulatorConfig {
+            tokens: vec![(TOKEN.to_owned(), PROJECT.parse().unwrap())],
+            ..EmulatorConfig::for_tests()
+        })
+        .await
+        .expect("emulator");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let world_ns = ns.name().to_owned();
+        apply(
+            &client,
+            &world_ns,
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "scw-creds"},
+                "stringData": {"SCW_ACCESS_KEY": "SCWXXXXXXXXXXXXXXXXX", "SCW_SECRET_KEY": TOKEN},
+            }),
+        )
+        .await;
+        apply(
+            &client,
+            &world_ns,
+            store_json(STORE, &emu.base_url(), "scw-creds"),
+        )
+        .await;
+        let op = Operator::start(&world_ns, dir.path().join("operator.log"), env).await;
+        let scw = ScalewayClient::new(
+            ScalewayConfig::new(Some(&emu.base_url()), "fr-par", PROJECT, None, TOKEN).unwrap(),
+        )
+        .unwrap();
+        Self {
+            client,
+            ns,
+            emu,
+            op,
+            scw,
+            dir,
+        }
+    }
+
+    pub fn ns(&self) -> &str {
+        self.ns.name()
+    }
+
+    pub fn ms_api(&self) -> Api<ManagedSecret> {
+        Api::namespaced(self.client.clone(), self.ns())
+    }
+
+    pub fn secrets(&self) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), self.ns())
+    }
+
+    /// Server-side applies an object in the test namespace.
+    pub async fn apply(&self, object: serde_json::Value) {
+        apply(&self.client, self.ns(), object).await
+    }
+
+    /// Applies a ManagedSecret with this spec.
+    pub async fn apply_ms(&self, name: &str, spec: serde_json::Value) {
+        self.apply(json!({
+            "apiVersion": "keyward.dev/v1alpha1", "kind": "ManagedSecret",
+            "metadata": {"name": name}, "spec": spec,
+        }))
+        .await
+    }
+
+    /// Creates a ManagedSecret and returns the API server's refusal, if any.
+    pub async fn try_create_ms(&self, name: &str, spec: serde_json::Value) -> Result<(), String> {
+        let ms: ManagedSecret = serde_json::from_value(json!({
+            "apiVersion": "keyward.dev/v1alpha1", "kind": "ManagedSecret",
+            "metadata": {"name": name}, "spec": spec,
+        }))
+        .map_err(|e| e.to_string())?;
+        self.ms_api()
+            .create(&PostParams::default(), &ms)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    pub async fn annotate(&self, name: &str, key: &str, value: &str) {
+        self.ms_api()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})),
+            )
+            .await
+            .expect("annotating");
+    }
+
+    pub async fn delete_ms(&self, name: &str) {
+        self.ms_api()
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("deleting");
+    }
+
+    /// Waits until the ManagedSecret satisfies `check`.
+    pub async fn wait_ms(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&ManagedSecret) -> bool,
+    ) -> ManagedSecret {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        while Instant::now() < deadline {
+            if let Ok(Some(ms)) = self.ms_api().get_opt(name).await {
+                if check(&ms) {
+                    return ms;
+                }
+                last = Some(ms);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!(
+            "ManagedSecret {name}: {what} not reached within {timeout:?}; last status: {:?}\n--- operator log tail ---\n{}",
+            last.and_then(|m| m.status),
+            tail(&self.op.log_text(), 30)
+        );
+    }
+
+    /// Waits for Ready=True with the given revision.
+    pub async fn wait_ready(&self, name: &str, revision: u32) -> ManagedSecret {
+        self.wait_ms(
+            name,
+            &format!("Ready at revision {revision}"),
+            Duration::from_secs(30),
+            |ms| {
+                ready_reason(ms).as_deref() == Some("True/Synced")
+                    && ms.status.as_ref().and_then(|s| s.current_revision) == Some(revision)
+            },
+        )
+        .await
+    }
+
+    /// Waits for Ready=False with `reason`.
+    pub async fn wait_reason(&self, name: &str, reason: &str) -> ManagedSecret {
+        let want = format!("False/{reason}");
+        self.wait_ms(name, &want, Duration::from_secs(30), |ms| {
+            ready_reason(ms).as_deref() == Some(want.as_str())
+        })
+        .await
+    }
+
+    pub async fn wait_gone(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.ms_api().get_opt(name).await.unwrap().is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("ManagedSecret {name} still exists");
+    }
+
+    /// The target Secret's data.
+    pub async fn secret_data(
+        &self,
+        name: &str,
+    ) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+        self.secrets().get_opt(name).await.unwrap().map(|s| {
+            s.data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect()
+        })
+    }
+
+    /// Versions of a remote secret, highest first.
+    pub async fn versions(&self, id: &str) -> Vec<RemoteVersion> {
+        self.scw.list_versions(&SecretId::new(id)).await.unwrap()
+    }
+
+    /// Reasons of the Events about a ManagedSecret.
+    pub async fn event_reasons(&self, name: &str) -> Vec<String> {
+        self.events(name)
+            .await
+            .into_iter()
+            .filter_map(|e| e.reason)
+            .collect()
+    }
+
+    pub async fn events(&self, name: &str) -> Vec<Event> {
+        let api: Api<Event> = Api::namespaced(self.client.clone(), self.ns());
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .collect()
+    }
+}
+
+pub async fn apply(client: &Client, ns: &str, mut object: serde_json::Value) {
+    let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+    let api_version = object["apiVersion"].as_str().unwrap().to_owned();
+    let kind = object["kind"].as_str().unwrap().to_owned();
+    let gvk = kube::api::GroupVersionKind::gvk(
+        api_version.split_once('/').map_or("", |(g, _)| g),
+        api_version.rsplit('/').next().unwrap(),
+        &kind,
+    );
+    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .expect("discovering the kind");
+    let api: Api<kube::api::DynamicObject> =
+        if capabilities.scope == kube::discovery::Scope::Cluster {
+            Api::all_with(client.clone(), &resource)
+        } else {
+            object["metadata"]["namespace"] = json!(ns);
+            Api::namespaced_with(client.clone(), ns, &resource)
+        };
+    api.patch(
+        &name,
+        &PatchParams::apply("e2e-tests").force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+}
+
+pub fn store_json(name: &str, api_url: &str, creds: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "keyward.dev/v1alpha1", "kind": "SecretStore",
+        "metadata": {"name": name},
+        "spec": {"provider": {"scaleway": {
+            "region": "fr-par", "projectId": PROJECT, "apiUrl": api_url,
+            "credentials": {"secretRef": {"name": creds}},
+        }}},
+    })
+}
+
+/// `Status/Reason` of the Ready condition.
+pub fn ready_reason(ms: &ManagedSecret) -> Option<String> {
+    ms.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| format!("{}/{}", c.status, c.reason))
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
