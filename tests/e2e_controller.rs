@@ -505,3 +505,132 @@ async fn a_canary_value_never_appears_in_logs_events_or_status() {
         }
     }
 }
+
+#[tokio::test]
+async fn rotation_by_interval_creates_one_version_when_due() {
+    let w = World::new("e2e-interval").await;
+    w.apply_ms(
+        "db",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "rotation": {"interval": "1m"}}),
+    )
+    .await;
+    let ms = w.wait_ready("db", 1).await;
+    let status = ms.status.unwrap();
+    let id = status.secret_id.unwrap();
+    let next = status
+        .next_rotation_time
+        .expect("next rotation in status")
+        .0;
+    let created = status.last_rotation_time.unwrap().0;
+    let wait = created.duration_until(next);
+    assert!(
+        wait >= jiff::SignedDuration::from_secs(60) && wait <= jiff::SignedDuration::from_secs(67),
+        "interval plus at most a tenth of jitter: {wait:?}"
+    );
+    // Interval 1m plus jitter (at most 6s): due within 70s of the first version.
+    w.wait_ms("db", "rotated on schedule", Duration::from_secs(90), |ms| {
+        ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
+    })
+    .await;
+    let versions = w.versions(&id).await;
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert!(versions[0].description.contains(":rotation:"));
+    let ms = w.ms_api().get("db").await.unwrap();
+    assert!(ms.status.unwrap().next_rotation_time.unwrap().0 > next);
+}
+
+#[tokio::test]
+async fn a_hand_edited_target_is_repaired() {
+    let w = World::new("e2e-drift").await;
+    w.apply_ms("db", generated()).await;
+    w.wait_ready("db", 1).await;
+    let good = w.secret_data("db").await.unwrap();
+    w.secrets()
+        .patch(
+            "db",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"stringData": {"value": "hand-edited"}})),
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while w.secret_data("db").await.unwrap() != good {
+        assert!(std::time::Instant::now() < deadline, "drift not repaired");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reasons = w.event_reasons("db").await;
+    assert!(reasons.iter().any(|r| r == "DriftRepaired"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn merge_writes_only_its_keys_and_removes_them_on_deletion() {
+    let w = World::new("e2e-merge").await;
+    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app"}, "stringData": {"theirs": "kept"}}))
+        .await;
+    w.apply_ms(
+        "db",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {},
+               "target": {"name": "app", "creationPolicy": "Merge", "template": {"db-password": "{{ value }}"}}}),
+    )
+    .await;
+    w.wait_ready("db", 1).await;
+    let data = w.secret_data("app").await.unwrap();
+    assert_eq!(data["theirs"], b"kept");
+    assert_eq!(data["db-password"].len(), 32);
+    w.delete_ms("db").await;
+    w.wait_gone("db").await;
+    let data = w
+        .secret_data("app")
+        .await
+        .expect("someone else's Secret stays");
+    assert_eq!(data, [("theirs".to_string(), b"kept".to_vec())].into());
+}
+
+#[tokio::test]
+async fn rate_limited_is_reported_and_the_last_good_secret_stays() {
+    let w = World::new("e2e-ratelimit").await;
+    w.apply_ms("db", generated()).await;
+    w.wait_ready("db", 1).await;
+    let good = w.secret_data("db").await.unwrap();
+    w.emu
+        .update_faults(|f| f.rate_limit_per_second = Some(1))
+        .unwrap();
+    // Another client of the same API key uses up the budget, as a busy account would.
+    let hog = {
+        let scw = keyward::provider::scaleway::ScalewayClient::new(
+            keyward::provider::scaleway::ScalewayConfig::new(
+                Some(&w.emu.base_url()),
+                "fr-par",
+                e2e_support::PROJECT,
+                None,
+                e2e_support::TOKEN,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        tokio::spawn(async move {
+            loop {
+                let _ = scw.find_secret("nothing", "/").await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    w.annotate("db", "keyward.dev/rotate", "while-limited")
+        .await;
+    let ms = w
+        .wait_ms("db", "RateLimited", Duration::from_secs(60), |ms| {
+            ready_reason(ms).as_deref() == Some("False/RateLimited")
+        })
+        .await;
+    hog.abort();
+    assert!(
+        ms.status.unwrap().conditions[0]
+            .message
+            .contains("RateLimited")
+    );
+    assert_eq!(w.secret_data("db").await.unwrap(), good);
+    w.emu
+        .update_faults(|f| f.rate_limit_per_second = None)
+        .unwrap();
+    w.wait_ready("db", 2).await;
+}
