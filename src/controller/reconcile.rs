@@ -24,9 +24,7 @@ use crate::secret_value::SecretValue;
 use super::execute::{Execution, PayloadCache, execute};
 use super::intent::{Intent, RemoteIntent, SourceIntent, intent_from};
 use super::plan::{PlanInput, RemoteObservation, SourceObservation, TargetAccess, plan};
-use super::report::{
-    FIELD_MANAGER, Failure, Note, patch_status, provider_failure, publish, set_ready, time,
-};
+use super::report::{Failure, Note, patch_status, provider_failure, publish, set_ready, time};
 use super::schedule::{NextDue, RotationSchedule, rotation_decision};
 use super::store::{ProviderCache, resolve_store};
 use super::target::{is_ours, secret_data, target_access};
