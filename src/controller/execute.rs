@@ -13,7 +13,8 @@ use kube::{Api, ResourceExt};
 
 use crate::api::conditions::Reason;
 use crate::api::{
-    ManagedSecret, ManagedSecretStatus, OperationCause, OperationKind, PendingOperation,
+    CreationPolicy, ManagedSecret, ManagedSecretStatus, OperationCause, OperationKind,
+    PendingOperation,
 };
 use crate::mirror::{RenderSpec, check_target_type, render};
 use crate::provider::{NewVersion, RevisionSelector, SecretId, SecretManager};
@@ -400,7 +401,15 @@ async fn run_step(
             if let Some(secret) = exec.secrets.get_opt(old).await?
                 && is_ours(&secret, name)
             {
-                exec.secrets.delete(old, &DeleteParams::default()).await?;
+                if exec.intent.target.creation_policy == CreationPolicy::Merge {
+                    // Someone else's Secret: take back only what Keyward wrote.
+                    let patch = super::target::release_patch(&secret);
+                    exec.secrets
+                        .patch(old, &PatchParams::default(), &Patch::Merge(&patch))
+                        .await?;
+                } else {
+                    exec.secrets.delete(old, &DeleteParams::default()).await?;
+                }
             }
         }
     }

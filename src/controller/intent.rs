@@ -214,3 +214,112 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
         remote_deletion: spec.remote_deletion_policy.unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ms(spec: serde_json::Value, annotations: serde_json::Value) -> ManagedSecret {
+        serde_json::from_value(json!({
+            "apiVersion": "keyward.dev/v1alpha1", "kind": "ManagedSecret",
+            "metadata": {"name": "db", "namespace": "team", "generation": 3, "annotations": annotations},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_are_applied() {
+        let intent = intent_from(&ms(
+            json!({"storeRef": {"name": "s"}, "generate": {}}),
+            json!({}),
+        ))
+        .unwrap();
+        assert_eq!(intent.source, SourceIntent::Generate);
+        assert_eq!(intent.refresh_interval, DEFAULT_REFRESH_INTERVAL);
+        assert_eq!(intent.target.name, "db");
+        assert_eq!(intent.target.type_, "Opaque");
+        assert_eq!(intent.target.creation_policy, CreationPolicy::Owner);
+        assert_eq!(intent.remote_deletion, RemoteDeletionPolicy::Retain);
+        assert_eq!(intent.generation, Some(3));
+        let RemoteIntent::ByName {
+            name,
+            path,
+            new_secret,
+        } = &intent.remote
+        else {
+            panic!("by name");
+        };
+        assert_eq!((name.as_str(), path.as_str()), ("db", "/"));
+        assert!(!new_secret.protected);
+    }
+
+    #[test]
+    fn annotations_are_trimmed_and_empty_ones_ignored() {
+        let spec = json!({"storeRef": {"name": "s"}, "generate": {}});
+        let intent = intent_from(&ms(
+            spec.clone(),
+            json!({"keyward.dev/rotate": " r1\n", "keyward.dev/force-sync": ""}),
+        ))
+        .unwrap();
+        assert_eq!(intent.rotate_request.as_deref(), Some("r1"));
+        assert_eq!(intent.force_sync, None);
+    }
+
+    #[test]
+    fn invalid_specs_say_why() {
+        let rows = [
+            (
+                json!({"storeRef": {"name": "s"}, "generate": {}, "rotation": {"schedule": "61 * * * *"}}),
+                "rotation",
+            ),
+            (
+                json!({"storeRef": {"name": "s"}, "generate": {}, "rotation": {"interval": "10s"}}),
+                "rotation.interval",
+            ),
+            (
+                json!({"storeRef": {"name": "s"}, "rotation": {"interval": "1h"}}),
+                "needs spec.generate",
+            ),
+            (
+                json!({"storeRef": {"name": "s"}, "remote": {"path": "x"}}),
+                "must start with '/'",
+            ),
+            (
+                json!({"storeRef": {"name": "s"}, "refreshInterval": "soon"}),
+                "refreshInterval",
+            ),
+            (
+                json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": "fr-par/nope"}}}),
+                "terraformId",
+            ),
+            (
+                json!({"storeRef": {"name": "s"}, "generate": {}, "fromSecret": {"name": "x"}}),
+                "at most one source",
+            ),
+        ];
+        for (spec, want) in rows {
+            let err = intent_from(&ms(spec.clone(), json!({}))).expect_err(&spec.to_string());
+            assert!(err.0.contains(want), "{spec}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn adoption_by_terraform_id_keeps_region_and_revision() {
+        let intent = intent_from(&ms(
+            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": "nl-ams/11111111-1111-1111-1111-111111111111/2"}}}),
+            json!({}),
+        ))
+        .unwrap();
+        assert_eq!(intent.source, SourceIntent::Follow);
+        assert_eq!(
+            intent.remote,
+            RemoteIntent::Adopt {
+                secret_id: SecretId::new("11111111-1111-1111-1111-111111111111"),
+                first_revision: Some(RevisionSelector::Number(2)),
+                region: Some(crate::api::ScalewayRegion::NlAms),
+            }
+        );
+    }
+}

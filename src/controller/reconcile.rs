@@ -574,7 +574,7 @@ async fn cleanup(
                 // Remove exactly Keyward's keys, labels and annotations. (Releasing them through an
                 // empty server-side apply would drop the whole data map when its other keys have no
                 // field owner, as with Secrets written from stringData.)
-                let patch = merge_release_patch(&secret);
+                let patch = super::target::release_patch(&secret);
                 secrets
                     .patch(&target_name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
@@ -593,38 +593,4 @@ async fn cleanup(
         }
     }
     Ok(Action::await_change())
-}
-
-/// A JSON merge patch removing what Keyward wrote into someone else's Secret: its keys (from the
-/// owned-keys annotation) and its own labels and annotations.
-fn merge_release_patch(secret: &Secret) -> serde_json::Value {
-    use crate::mirror::ownership::parse_owned_keys;
-    use crate::mirror::{
-        CLAIM_ANNOTATION, DATA_HMAC_ANNOTATION, MANAGED_BY_LABEL, OWNED_KEYS_ANNOTATION,
-    };
-    let annotations = secret.metadata.annotations.clone().unwrap_or_default();
-    let owned = parse_owned_keys(annotations.get(OWNED_KEYS_ANNOTATION).map(String::as_str));
-    let data: serde_json::Map<String, serde_json::Value> = owned
-        .into_iter()
-        .map(|k| (k, serde_json::Value::Null))
-        .collect();
-    let mut ours = serde_json::Map::new();
-    for key in [
-        CLAIM_ANNOTATION,
-        DATA_HMAC_ANNOTATION,
-        OWNED_KEYS_ANNOTATION,
-        super::target::REVISION_ANNOTATION,
-    ] {
-        ours.insert(key.to_owned(), serde_json::Value::Null);
-    }
-    serde_json::json!({
-        "data": data,
-        "metadata": {
-            "annotations": ours,
-            "labels": {
-                MANAGED_BY_LABEL: null,
-                super::target::MANAGED_SECRET_LABEL: null,
-            },
-        },
-    })
 }

@@ -158,6 +158,37 @@ pub fn desired_secret(
     }
 }
 
+/// A JSON merge patch removing what Keyward wrote into someone else's Secret: its keys (from the
+/// owned-keys annotation) and its own labels and annotations.
+pub fn release_patch(secret: &Secret) -> serde_json::Value {
+    use crate::mirror::{CLAIM_ANNOTATION, MANAGED_BY_LABEL};
+    let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+    let owned = parse_owned_keys(annotations.get(OWNED_KEYS_ANNOTATION).map(String::as_str));
+    let data: serde_json::Map<String, serde_json::Value> = owned
+        .into_iter()
+        .map(|k| (k, serde_json::Value::Null))
+        .collect();
+    let mut ours = serde_json::Map::new();
+    for key in [
+        CLAIM_ANNOTATION,
+        DATA_HMAC_ANNOTATION,
+        OWNED_KEYS_ANNOTATION,
+        REVISION_ANNOTATION,
+    ] {
+        ours.insert(key.to_owned(), serde_json::Value::Null);
+    }
+    serde_json::json!({
+        "data": data,
+        "metadata": {
+            "annotations": ours,
+            "labels": {
+                MANAGED_BY_LABEL: null,
+                MANAGED_SECRET_LABEL: null,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,5 +324,35 @@ mod tests {
         );
         assert!(merged.type_.is_none());
         assert!(merged.metadata.owner_references.is_none());
+    }
+
+    #[test]
+    fn release_patch_removes_only_what_keyward_wrote() {
+        let k = key();
+        let mut secret = desired_secret(
+            &ms("db"),
+            &intent(CreationPolicy::Merge),
+            rendered("v"),
+            1,
+            &k,
+        );
+        secret
+            .metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .insert("theirs".into(), "x".into());
+        let patch = release_patch(&secret);
+        assert_eq!(patch["data"], serde_json::json!({"value": null}));
+        let annotations = patch["metadata"]["annotations"].as_object().unwrap();
+        assert!(annotations.contains_key("keyward.dev/managed-secret"));
+        assert!(annotations.contains_key("keyward.dev/data-hmac"));
+        assert!(!annotations.contains_key("theirs"));
+        assert!(
+            patch["metadata"]["labels"]
+                .as_object()
+                .unwrap()
+                .contains_key("app.kubernetes.io/managed-by")
+        );
     }
 }
