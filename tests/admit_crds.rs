@@ -185,6 +185,102 @@ async fn crds_install_established_and_served_as_written() {
     }
 }
 
+/// Objects using every field the rules constrain are admitted (the rules are not stricter on
+/// the API server than they are meant to be), with the schema defaults filled in.
+#[tokio::test]
+async fn valid_objects_are_admitted_with_defaults() {
+    let (client, ns) = setup("admit-valid").await;
+    let table: Vec<(&str, Kind, Value)> = vec![
+        (
+            "follow only",
+            Kind::ManagedSecret,
+            json!({"storeRef": {"name": "s"}}),
+        ),
+        (
+            "push",
+            Kind::ManagedSecret,
+            json!({"storeRef": {"name": "s"}, "fromSecret": {"name": "src", "keys": ["a"]}}),
+        ),
+        (
+            "every field of a created secret",
+            Kind::ManagedSecret,
+            ms_spec(json!({
+                "remote": {
+                    "name": "app.pass_1", "path": "/apps/shop", "description": "d",
+                    "tags": ["a", "b"], "type": "key_value", "protected": true, "keyId": UUID,
+                    "ephemeralPolicy": {"timeToLive": "8760h", "action": "disable"}
+                },
+                "generate": {"length": 4096, "symbols": true, "symbolCharacters": "!@#",
+                    "keys": {"user": {"value": "app"}, "pass": {"generate": {"length": 1}}}},
+                "rotation": {"interval": "1m", "schedule": "*/15 3 * * 1-5"},
+                "refreshInterval": "10s",
+                "target": {"name": "t", "type": "Opaque", "template": {"URL": "{{ pass }}"},
+                    "creationPolicy": "Merge", "deletionPolicy": "Retain"},
+                "remoteDeletionPolicy": "Delete"
+            })),
+        ),
+        (
+            "root path and cron macro",
+            Kind::ManagedSecret,
+            ms_spec(json!({"remote": {"path": "/"}, "rotation": {"schedule": "@weekly"}})),
+        ),
+        (
+            "expires once accessed",
+            Kind::ManagedSecret,
+            ms_spec(
+                json!({"remote": {"ephemeralPolicy": {"expiresOnceAccessed": true, "action": "delete"}}}),
+            ),
+        ),
+        (
+            "adopt by terraform id at latest_enabled",
+            Kind::ManagedSecret,
+            json!({"storeRef": {"name": "s", "kind": "ClusterSecretStore"},
+                "remote": {"adopt": {"terraformId": format!("pl-waw/{UUID}/latest_enabled")},
+                    "description": "adopted", "tags": ["t"], "protected": true}}),
+        ),
+        (
+            "SecretStore reaching the emulator",
+            Kind::SecretStore,
+            json!({"provider": {"scaleway": scaleway(json!({"apiUrl": "http://127.0.0.1:9090"}))}}),
+        ),
+        (
+            "ClusterSecretStore for selected namespaces",
+            Kind::ClusterSecretStore,
+            json!({"provider": {"scaleway": cluster_scaleway(json!({}))},
+                "allowedNamespaces": {"names": ["a"], "selector": {"matchLabels": {"team": "x"}}}}),
+        ),
+    ];
+    for (what, kind, spec) in table {
+        let api = kind.api(&client, &ns);
+        let name = cluster_name(&ns, "valid");
+        let store_kind = spec["storeRef"]["kind"]
+            .as_str()
+            .unwrap_or("SecretStore")
+            .to_string();
+        let admitted = api
+            .patch(
+                &name,
+                &PatchParams::apply(FIELD_MANAGER)
+                    .validation_strict()
+                    .dry_run(),
+                &Patch::Apply(&kind.object(&name, spec)),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what} is refused: {e}"));
+        let spec = &admitted.data["spec"];
+        match kind {
+            Kind::ManagedSecret => {
+                assert_eq!(spec["storeRef"]["kind"], store_kind.as_str(), "{what}");
+                assert!(spec["remote"].is_object(), "{what}: {spec}");
+            }
+            _ => assert_eq!(
+                spec["provider"]["scaleway"]["credentials"]["secretKeyKey"], "SCW_SECRET_KEY",
+                "{what}"
+            ),
+        }
+    }
+}
+
 struct BadRow {
     name: &'static str,
     kind: Kind,
