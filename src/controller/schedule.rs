@@ -58,8 +58,15 @@ pub fn rotation_decision(
     schedule: Option<&dyn NextDue>,
     now: Timestamp,
 ) -> RotationDecision {
-    if intent.source != SourceIntent::Generate || versions.is_empty() {
+    if intent.source != SourceIntent::Generate {
         return RotationDecision::NotScheduled;
+    }
+    if versions.is_empty() {
+        // The first version is about to be created now: the schedule starts from it.
+        return match schedule.and_then(|s| s.next_due(now)) {
+            Some(next) => RotationDecision::NotDue { next },
+            None => RotationDecision::NotScheduled,
+        };
     }
     let next_after = schedule.and_then(|s| s.next_due(now));
     if let ManualTrigger::Requested { token } = manual_trigger(
@@ -132,13 +139,13 @@ mod tests {
         );
         let rows: Vec<Row> = vec![
             (
-                "no versions: the initial version is not a rotation",
-                intent_with(SourceIntent::Generate, None),
+                "no versions: the initial version is not a rotation; the schedule starts now",
+                intent_with(SourceIntent::Generate, Some("r9")),
                 &none,
                 vec![],
                 true,
                 0,
-                R::NotScheduled,
+                R::NotDue { next: t(3600) },
             ),
             (
                 "follow never rotates",
