@@ -634,3 +634,44 @@ async fn rate_limited_is_reported_and_the_last_good_secret_stays() {
         .unwrap();
     w.wait_ready("db", 2).await;
 }
+
+#[tokio::test]
+async fn a_key_dropped_from_the_template_leaves_the_secret() {
+    let w = World::new("e2e-template").await;
+    let spec = |template: serde_json::Value| json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "target": {"template": template}});
+    w.apply_ms(
+        "db",
+        spec(json!({"password": "{{ value }}", "dsn": "db://u:{{ value }}@h"})),
+    )
+    .await;
+    w.wait_ready("db", 1).await;
+    let keys = |d: std::collections::BTreeMap<String, Vec<u8>>| d.into_keys().collect::<Vec<_>>();
+    assert_eq!(
+        keys(w.secret_data("db").await.unwrap()),
+        ["dsn", "password"]
+    );
+    w.apply_ms("db", spec(json!({"password": "{{ value }}"})))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while keys(w.secret_data("db").await.unwrap()) != ["password"] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dsn still in the Secret"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let id = w
+        .ms_api()
+        .get("db")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .secret_id
+        .unwrap();
+    assert_eq!(
+        w.versions(&id).await.len(),
+        1,
+        "a template change is not a rotation"
+    );
+}

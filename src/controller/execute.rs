@@ -83,6 +83,8 @@ pub struct Execution<'a> {
     pub source_payload: Option<&'a SecretValue>,
     pub secret_id: Option<SecretId>,
     pub target_exists: bool,
+    /// Keys Keyward wrote into the target before (removed when a render no longer has them).
+    pub previous_keys: &'a std::collections::BTreeSet<String>,
     pub now: jiff::Timestamp,
     /// Debug builds only: abort the process right after this step (`create_version`), to test
     /// crash safety.
@@ -350,6 +352,11 @@ async fn run_step(
                     std::time::Duration::from_secs(300),
                 )));
             }
+            let dropped: Vec<String> = exec
+                .previous_keys
+                .difference(&data.keys())
+                .cloned()
+                .collect();
             let secret = desired_secret(exec.ms, &exec.intent.target, data, revision, exec.hmac);
             let target_name = exec.intent.target.name.clone();
             if exec.target_exists {
@@ -360,6 +367,21 @@ async fn run_step(
                         &Patch::Apply(&secret),
                     )
                     .await?;
+                if !dropped.is_empty() {
+                    // Keys a render no longer produces; server-side apply alone would keep the
+                    // ones first written by the create below.
+                    let removal: serde_json::Map<String, serde_json::Value> = dropped
+                        .into_iter()
+                        .map(|k| (k, serde_json::Value::Null))
+                        .collect();
+                    exec.secrets
+                        .patch(
+                            &target_name,
+                            &PatchParams::default(),
+                            &Patch::Merge(serde_json::json!({ "data": removal })),
+                        )
+                        .await?;
+                }
             } else {
                 let params = PostParams {
                     field_manager: Some(FIELD_MANAGER.into()),

@@ -146,6 +146,8 @@ fn invalid(message: impl Into<String>) -> Failure {
 
 /// Everything observed for one reconcile.
 struct Observed {
+    /// Keys Keyward wrote into the existing target (its owned-keys annotation).
+    owned_keys: std::collections::BTreeSet<String>,
     remote: RemoteObservation,
     source: SourceObservation,
     source_payload: Option<SecretValue>,
@@ -251,6 +253,7 @@ async fn apply(
             source_payload: observed.source_payload.as_ref(),
             secret_id,
             target_exists,
+            previous_keys: &observed.owned_keys,
             now,
             crash_after: ctx.crash_after.as_deref(),
         },
@@ -368,8 +371,13 @@ async fn observe(
     // The target first: a refusal means no remote call at all.
     let existing = secrets.get_opt(&intent.target.name).await?;
     let target = target_access(existing.as_ref(), &intent.target, &intent.name, &ctx.hmac);
+    let owned_keys = existing
+        .as_ref()
+        .map(super::target::owned_keys)
+        .unwrap_or_default();
     if !matches!(target, TargetAccess::Writable { .. }) {
         return Ok(Ok(Observed {
+            owned_keys,
             remote: RemoteObservation::Absent,
             source: SourceObservation::NotUsed,
             source_payload: None,
@@ -438,6 +446,7 @@ async fn observe(
         },
     };
     Ok(Ok(Observed {
+        owned_keys,
         remote,
         source,
         source_payload,

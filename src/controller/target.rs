@@ -65,6 +65,18 @@ pub fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// The keys Keyward recorded as written into this Secret.
+pub fn owned_keys(secret: &Secret) -> std::collections::BTreeSet<String> {
+    parse_owned_keys(
+        secret
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(OWNED_KEYS_ANNOTATION))
+            .map(String::as_str),
+    )
+}
+
 /// Whether this Secret is claimed by the ManagedSecret `name`.
 pub fn is_ours(secret: &Secret, name: &str) -> bool {
     ownership::claim(Some(&target_meta(secret)), name) == ownership::Claim::Ours
