@@ -1,6 +1,15 @@
 //! One reconcile: resolve the intent and the store, observe the remote secret, the source and the
 //! target, plan, execute, report. Expected problems (bad spec, store, provider) end as a `Ready=False`
 //! condition and a requeue; only Kubernetes API failures become errors (retried with backoff).
+//!
+//! Deletion (the finalizer `keyward.dev/cleanup`): the remote deletion policy is applied first, then
+//! the target deletion policy. When the remote secret is protected and the policy is `Delete`, the
+//! provider refuses; the ManagedSecret then reports `Ready=False, reason Protected`, keeps its
+//! finalizer (it stays Terminating, and so does its target Secret, untouched), and Keyward looks again
+//! every 5 minutes and at every change of the object. What happens next is up to a person: remove the
+//! protection in the Secret Manager (the next attempt deletes the secret and finishes), or set
+//! `spec.remoteDeletionPolicy: Retain` (allowed while Terminating; the deletion finishes at once and
+//! the remote secret stays). No retry loop hammers the provider meanwhile.
 
 use std::sync::Arc;
 use std::time::Duration;
