@@ -1,0 +1,407 @@
+//! Leader election (`keyward::leader`) against the real local control plane: real Leases,
+//! real resourceVersion conflicts, real MicroTime round trips.
+//!
+//! Timings are short (lease 3 s, renew deadline 2 s, retry 0.5 s) so the suite is quick, but no
+//! assertion depends on how fast the machine is: the tests assert the order of events (never two
+//! leaders, release before takeover, takeover only after expiry) with generous timeouts. The
+//! handover times are printed (`--nocapture`) as measurements, not asserted as upper bounds.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use keyward::leader::{LeaderElector, LeaderHandle, LeaseConfig, LeaseTiming};
+use keyward::telemetry::Metrics;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client};
+use support::controlplane::{self, TestNamespace};
+use tokio::sync::watch;
+
+const LEASE: &str = "keyward-leader";
+/// Generous bound for anything that should happen within a few retry periods.
+const WAIT: Duration = Duration::from_secs(30);
+/// Sampling interval of the "never two leaders" checks.
+const SAMPLE: Duration = Duration::from_millis(25);
+
+fn timing() -> LeaseTiming {
+    LeaseTiming {
+        lease_duration: Duration::from_secs(3),
+        renew_deadline: Duration::from_secs(2),
+        retry_period: Duration::from_millis(500),
+    }
+}
+
+fn config(namespace: &str, identity: &str) -> LeaseConfig {
+    LeaseConfig {
+        namespace: namespace.to_owned(),
+        lease_name: LEASE.to_owned(),
+        identity: identity.to_owned(),
+        timing: timing(),
+    }
+}
+
+/// An elector spawned on the calling test's runtime.
+fn elector(client: &Client, namespace: &str, identity: &str, metrics: &Metrics) -> LeaderHandle {
+    LeaderElector::new(client.clone(), config(namespace, identity))
+        .expect("valid timing")
+        .spawn(metrics.clone())
+}
+
+/// An elector on a runtime of its own, on its own thread, so it can "crash": [`Crashable::crash`]
+/// drops that runtime, which drops the election task wherever it is (mid-request or asleep)
+/// without running its release, like a killed process.
+struct Crashable {
+    leading: watch::Receiver<bool>,
+    crash: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Crashable {
+    fn spawn(namespace: &str, identity: &str) -> Self {
+        let config = config(namespace, identity);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (crash_tx, crash_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                // The client's connections must belong to this runtime.
+                let client = controlplane::client().await;
+                let handle = LeaderElector::new(client, config)
+                    .expect("valid timing")
+                    .spawn(Metrics::new());
+                ready_tx.send(handle.subscribe()).expect("test is waiting");
+                let _ = crash_rx.await;
+                // Dropping the handle neither cancels nor releases; the runtime drop below
+                // kills the task.
+                drop(handle);
+            });
+            drop(runtime);
+        });
+        let leading = ready_rx.recv().expect("crashable elector started");
+        Self {
+            leading,
+            crash: Some(crash_tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn is_leader(&self) -> bool {
+        *self.leading.borrow()
+    }
+
+    /// Kills the elector and waits until its runtime is gone.
+    fn crash(&mut self) {
+        if let Some(crash) = self.crash.take() {
+            let _ = crash.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("crashable elector thread");
+        }
+    }
+}
+
+impl Drop for Crashable {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
+/// One observed state of the Lease, in the order the watch delivered them.
+#[derive(Clone, Debug)]
+struct Seen {
+    holder: Option<String>,
+    transitions: i32,
+    spec: LeaseSpec,
+}
+
+/// Every state of the Lease seen through a watch, from the start of the test.
+struct LeaseHistory {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LeaseHistory {
+    fn start(client: &Client, namespace: &str) -> Self {
+        let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let task = tokio::spawn(async move {
+            let config = watcher::Config::default().fields(&format!("metadata.name={LEASE}"));
+            let stream = watcher(api, config).applied_objects();
+            let mut stream = std::pin::pin!(stream);
+            while let Ok(Some(lease)) = stream.try_next().await {
+                let spec = lease.spec.unwrap_or_default();
+                let mut seen = sink.lock().unwrap();
+                // A re-list after a watch restart repeats the current state: keep changes only.
+                if seen.last().is_some_and(|last: &Seen| last.spec == spec) {
+                    continue;
+                }
+                seen.push(Seen {
+                    holder: spec.holder_identity.clone().filter(|h| !h.is_empty()),
+                    transitions: spec.lease_transitions.unwrap_or(0),
+                    spec,
+                });
+            }
+        });
+        Self { seen, task }
+    }
+
+    fn snapshot(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until the watch has delivered a state matching `pick`.
+    async fn wait_for(&self, what: &str, pick: impl Fn(&Seen) -> bool) -> Seen {
+        tokio::time::timeout(WAIT, async {
+            loop {
+                if let Some(found) = self.snapshot().into_iter().rev().find(|s| pick(s)) {
+                    return found;
+                }
+                tokio::time::sleep(SAMPLE).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the Lease never showed {what}: {:#?}", self.snapshot()))
+    }
+}
+
+impl Drop for LeaseHistory {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Samples `leaders` (one closure per elector) every [`SAMPLE`] until `done` returns true,
+/// panicking if two ever lead at once or `done` stays false for [`WAIT`]. Returns how many
+/// samples were taken.
+async fn never_two_leaders(
+    leaders: &[(&str, &dyn Fn() -> bool)],
+    mut done: impl FnMut(&[&str]) -> bool,
+) -> usize {
+    let mut samples = 0;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let leading: Vec<&str> = leaders
+                .iter()
+                .filter(|(_, is_leader)| is_leader())
+                .map(|(name, _)| *name)
+                .collect();
+            assert!(leading.len() <= 1, "two leaders at once: {leading:?}");
+            samples += 1;
+            if done(&leading) {
+                return;
+            }
+            tokio::time::sleep(SAMPLE).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("condition not reached within {WAIT:?}"));
+    samples
+}
+
+fn micros(spec: &LeaseSpec, field: &str) -> jiff::Timestamp {
+    let time = match field {
+        "renewTime" => spec.renew_time.as_ref(),
+        "acquireTime" => spec.acquire_time.as_ref(),
+        _ => unreachable!(),
+    };
+    time.unwrap_or_else(|| panic!("{field} missing in {spec:?}"))
+        .0
+}
+
+async fn lease_spec(client: &Client, namespace: &str) -> LeaseSpec {
+    Api::<Lease>::namespaced(client.clone(), namespace)
+        .get(LEASE)
+        .await
+        .expect("the Lease exists")
+        .spec
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn two_electors_never_lead_together_and_a_released_lease_is_taken_at_once() {
+    let client = controlplane::client().await;
+    let ns = TestNamespace::new(&client, "leader-release").await;
+    let history = LeaseHistory::start(&client, ns.name());
+    let (metrics_a, metrics_b) = (Metrics::new(), Metrics::new());
+    // Both start together with no Lease: their creates race, one gets 409 AlreadyExists.
+    let a = elector(&client, ns.name(), "elector-a", &metrics_a);
+    let b = elector(&client, ns.name(), "elector-b", &metrics_b);
+
+    let mut first = None;
+    never_two_leaders(
+        &[
+            ("elector-a", &|| a.is_leader()),
+            ("elector-b", &|| b.is_leader()),
+        ],
+        |leading| {
+            first = leading.first().map(|l| l.to_string());
+            first.is_some()
+        },
+    )
+    .await;
+    let first = first.unwrap();
+    let (leader, follower, follower_name) = if first == "elector-a" {
+        (a, b, "elector-b")
+    } else {
+        (b, a, "elector-a")
+    };
+    let acquired = history
+        .wait_for("the first holder", |s| s.holder.as_deref() == Some(&first))
+        .await;
+    let leader_metrics = if first == "elector-a" {
+        &metrics_a
+    } else {
+        &metrics_b
+    };
+    assert!(
+        leader_metrics
+            .encode()
+            .lines()
+            .any(|l| l.starts_with("keyward_leader ") && l.ends_with(" 1")),
+        "leader gauge not set:\n{}",
+        leader_metrics.encode()
+    );
+
+    // Steady state for longer than a lease: the same leader renews, the follower waits.
+    let steady_until = Instant::now() + timing().lease_duration + Duration::from_secs(1);
+    let samples = never_two_leaders(
+        &[
+            (first.as_str(), &|| leader.is_leader()),
+            (follower_name, &|| follower.is_leader()),
+        ],
+        |leading| {
+            assert_eq!(leading, [first.as_str()], "leadership moved while renewing");
+            Instant::now() >= steady_until
+        },
+    )
+    .await;
+    let renewed = lease_spec(&client, ns.name()).await;
+    assert_eq!(renewed.holder_identity.as_deref(), Some(first.as_str()));
+    assert_eq!(renewed.lease_transitions, Some(acquired.transitions));
+    assert_eq!(renewed.lease_duration_seconds, Some(3));
+    assert_eq!(
+        micros(&renewed, "acquireTime"),
+        micros(&acquired.spec, "acquireTime"),
+        "renewals keep acquireTime"
+    );
+    assert!(
+        micros(&renewed, "renewTime") > micros(&acquired.spec, "renewTime"),
+        "renewals advance renewTime"
+    );
+
+    // Stop the leader: it steps down, then releases; the follower takes over at its next try.
+    let stopping = Instant::now();
+    leader.stop().await;
+    let released_after = stopping.elapsed();
+    let released = lease_spec(&client, ns.name()).await;
+    assert_eq!(released.holder_identity, None, "stop() releases the Lease");
+    let samples_handover = never_two_leaders(&[(follower_name, &|| follower.is_leader())], |l| {
+        !l.is_empty()
+    })
+    .await;
+    let handover = stopping.elapsed();
+    let taken = history
+        .wait_for("the follower as holder", |s| {
+            s.holder.as_deref() == Some(follower_name)
+        })
+        .await;
+    assert_eq!(taken.transitions, acquired.transitions + 1);
+
+    // The order on the Lease: first holder, then no holder (release), then the follower.
+    let holders: Vec<Option<String>> = history.snapshot().into_iter().map(|s| s.holder).collect();
+    let mut compact = holders.clone();
+    compact.dedup();
+    assert_eq!(
+        compact,
+        [Some(first.clone()), None, Some(follower_name.to_owned())],
+        "{holders:?}"
+    );
+    eprintln!(
+        "measured: release took {released_after:?}; follower led {handover:?} after stop() \
+         began ({samples} + {samples_handover} samples, never two leaders)"
+    );
+    follower.stop().await;
+}
+
+#[tokio::test]
+async fn a_crashed_leader_is_replaced_only_after_its_lease_expires() {
+    let client = controlplane::client().await;
+    let ns = TestNamespace::new(&client, "leader-crash").await;
+    let history = LeaseHistory::start(&client, ns.name());
+
+    let mut crashing = Crashable::spawn(ns.name(), "elector-crashing");
+    tokio::time::timeout(WAIT, async {
+        while !crashing.is_leader() {
+            tokio::time::sleep(SAMPLE).await;
+        }
+    })
+    .await
+    .expect("the first elector leads");
+    let metrics = Metrics::new();
+    let survivor = elector(&client, ns.name(), "elector-survivor", &metrics);
+
+    // While the first one renews, the survivor only waits (for longer than a lease).
+    let steady_until = Instant::now() + timing().lease_duration + Duration::from_secs(1);
+    never_two_leaders(
+        &[
+            ("elector-crashing", &|| crashing.is_leader()),
+            ("elector-survivor", &|| survivor.is_leader()),
+        ],
+        |leading| {
+            assert_eq!(leading, ["elector-crashing"]);
+            Instant::now() >= steady_until
+        },
+    )
+    .await;
+
+    let crashed_at = Instant::now();
+    crashing.crash();
+    let last_renewal = history
+        .wait_for("the crashed holder", |s| {
+            s.holder.as_deref() == Some("elector-crashing")
+        })
+        .await;
+    tokio::time::timeout(WAIT, async {
+        while !survivor.is_leader() {
+            tokio::time::sleep(SAMPLE).await;
+        }
+    })
+    .await
+    .expect("the survivor takes over once the lease expires");
+    let handover = crashed_at.elapsed();
+
+    let history_now = history.snapshot();
+    let takeover_index = history_now
+        .iter()
+        .position(|s| s.holder.as_deref() == Some("elector-survivor"))
+        .expect("the survivor's acquisition was watched");
+    // Nobody released: the crashed holder's last renewal is followed directly by the takeover.
+    let before = &history_now[takeover_index - 1];
+    assert_eq!(before.holder.as_deref(), Some("elector-crashing"));
+    assert_eq!(before.spec, last_renewal.spec, "{history_now:#?}");
+    let taken = &history_now[takeover_index];
+    assert_eq!(taken.transitions, before.transitions + 1);
+    // The takeover waited out the lease: the survivor acquired at least leaseDurationSeconds
+    // after the crashed holder's last renewTime (both written by this machine's clock).
+    let waited =
+        micros(&taken.spec, "acquireTime").duration_since(micros(&before.spec, "renewTime"));
+    assert!(
+        waited >= jiff::SignedDuration::from_secs(3),
+        "taken over {waited:?} after the last renewal, before the 3 s lease expired"
+    );
+    let stored = lease_spec(&client, ns.name()).await;
+    assert_eq!(stored.holder_identity.as_deref(), Some("elector-survivor"));
+    assert_eq!(stored.lease_transitions, Some(taken.transitions));
+    eprintln!(
+        "measured: survivor led {handover:?} after the crash; acquireTime - last renewTime = {waited:?}"
+    );
+    survivor.stop().await;
+}
