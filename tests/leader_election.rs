@@ -405,3 +405,92 @@ async fn a_crashed_leader_is_replaced_only_after_its_lease_expires() {
     );
     survivor.stop().await;
 }
+
+/// Another party (a replica with other settings, or an operator by hand) writes itself into the
+/// Lease: the leader must notice at its next renewal, step down, and honour the other holder's
+/// `leaseDurationSeconds` (not its own) before taking the Lease back.
+#[tokio::test]
+async fn a_leader_steps_down_when_another_holder_writes_the_lease() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+    use kube::api::PostParams;
+
+    let client = controlplane::client().await;
+    let ns = TestNamespace::new(&client, "leader-intruder").await;
+    let history = LeaseHistory::start(&client, ns.name());
+    let metrics = Metrics::new();
+    let leader = elector(&client, ns.name(), "elector-a", &metrics);
+    let mut leading = leader.subscribe();
+    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
+        .await
+        .expect("the elector leads")
+        .unwrap();
+
+    // A compare-and-swap write, retried while it races the leader's renewals (409 Conflict).
+    let api: Api<Lease> = Api::namespaced(client.clone(), ns.name());
+    let intruder_duration = 4;
+    let intruded_at = Instant::now();
+    let mut conflicts = 0;
+    loop {
+        let mut lease = api.get(LEASE).await.unwrap();
+        let spec = lease.spec.get_or_insert_with(Default::default);
+        let now = MicroTime(jiff::Timestamp::now());
+        spec.holder_identity = Some("intruder".into());
+        spec.lease_duration_seconds = Some(intruder_duration);
+        spec.acquire_time = Some(now.clone());
+        spec.renew_time = Some(now);
+        spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
+        match api.replace(LEASE, &PostParams::default(), &lease).await {
+            Ok(_) => break,
+            Err(kube::Error::Api(status)) if status.code == 409 => conflicts += 1,
+            Err(error) => panic!("writing the Lease: {error}"),
+        }
+    }
+    tokio::time::timeout(WAIT, leading.wait_for(|l| !*l))
+        .await
+        .expect("the elector steps down")
+        .unwrap();
+    let stepped_down = intruded_at.elapsed();
+    assert!(
+        metrics
+            .encode()
+            .lines()
+            .any(|l| l.starts_with("keyward_leader ") && l.ends_with(" 0")),
+        "leader gauge still set"
+    );
+
+    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
+        .await
+        .expect("the elector takes the Lease back once the intruder's lease expired")
+        .unwrap();
+    let retaken = intruded_at.elapsed();
+
+    let seen = history.snapshot();
+    let intruder = seen
+        .iter()
+        .position(|s| s.holder.as_deref() == Some("intruder"))
+        .expect("the intruder's write was watched");
+    let back = &seen[intruder + 1..]
+        .iter()
+        .find(|s| s.holder.is_some())
+        .expect("a holder after the intruder");
+    assert_eq!(back.holder.as_deref(), Some("elector-a"), "{seen:#?}");
+    // While the intruder held a valid lease, nobody wrote the Lease.
+    assert_eq!(
+        seen[intruder + 1].holder.as_deref(),
+        Some("elector-a"),
+        "{seen:#?}"
+    );
+    assert_eq!(back.transitions, seen[intruder].transitions + 1);
+    let waited =
+        micros(&back.spec, "acquireTime").duration_since(micros(&seen[intruder].spec, "renewTime"));
+    assert!(
+        waited >= jiff::SignedDuration::from_secs(intruder_duration.into()),
+        "took the Lease back {waited:?} after the intruder's renewal, within its \
+         {intruder_duration} s lease"
+    );
+    eprintln!(
+        "measured: stepped down {stepped_down:?} after the foreign write ({conflicts} conflicts), \
+         took it back after {retaken:?} (acquireTime - intruder's renewTime = {waited:?})"
+    );
+    leader.stop().await;
+}
