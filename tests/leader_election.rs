@@ -509,3 +509,156 @@ async fn a_leader_steps_down_when_another_holder_writes_the_lease() {
     );
     leader.stop().await;
 }
+
+/// The Role the chart renders for leader election, as (apiGroups, resources, resourceNames,
+/// verbs) rules, from the real `helm` of `tests/tools/install.sh`.
+fn chart_leader_election_rules() -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
+    use k8s_openapi::api::rbac::v1::Role;
+    use serde::Deserialize as _;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = |cmd: &mut std::process::Command| {
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("command");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bin = output(std::process::Command::new("bash").arg(root.join("tests/tools/install.sh")));
+    let helm = std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm");
+    let rendered = output(
+        std::process::Command::new(helm)
+            .args(["template", "keyward"])
+            .arg(root.join("charts/keyward"))
+            .args(["--show-only", "templates/rbac.yaml"]),
+    );
+    serde_yaml::Deserializer::from_str(&rendered)
+        .filter_map(|doc| {
+            let value = serde_yaml::Value::deserialize(doc).ok()?;
+            (value.get("kind")?.as_str()? == "Role").then_some(value)
+        })
+        .map(|value| serde_yaml::from_value::<Role>(value).expect("a Role"))
+        .find(|role| {
+            role.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.ends_with("-leader-election"))
+        })
+        .expect("the chart renders a leader-election Role")
+        .rules
+        .unwrap_or_default()
+}
+
+/// Every request two electors made (acquire, renew, release, take over) is granted by the chart's
+/// leader-election Role, and the Role grants no verb on Leases they never used. The requests come
+/// from the control plane's audit log (the control plane has no RBAC authorizer).
+#[tokio::test]
+async fn elector_requests_are_exactly_what_the_charts_leader_election_role_grants() {
+    use std::collections::BTreeSet;
+
+    let client = controlplane::client().await;
+    // Nothing else in this test touches Leases in this namespace.
+    let ns = TestNamespace::new(&client, "leader-rbac").await;
+    let (metrics_a, metrics_b) = (Metrics::new(), Metrics::new());
+    let a = elector(&client, ns.name(), "elector-a", &metrics_a);
+    let b = elector(&client, ns.name(), "elector-b", &metrics_b);
+    let mut first = None;
+    never_two_leaders(
+        &[("a", &|| a.is_leader()), ("b", &|| b.is_leader())],
+        |leading| {
+            first = leading.first().map(|l| l.to_string());
+            first.is_some()
+        },
+    )
+    .await;
+    let (leader, follower) = if first.as_deref() == Some("a") {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    // Let the leader renew at least once, then hand over by release and stop the other too.
+    tokio::time::sleep(timing().retry_period * 3).await;
+    leader.stop().await;
+    let mut leading = follower.subscribe();
+    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
+        .await
+        .expect("the follower takes over")
+        .unwrap();
+    follower.stop().await;
+
+    // (verb, apiGroup, resource, name) of each Lease request in this namespace.
+    let audit = controlplane::audit_log_path().await;
+    let wanted: BTreeSet<&str> = ["create", "get", "update"].into();
+    let used = tokio::time::timeout(WAIT, async {
+        loop {
+            let text = std::fs::read_to_string(&audit).unwrap_or_default();
+            let used: BTreeSet<(String, String, String, String)> = text
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .filter(|e| {
+                    e["stage"] == "ResponseComplete" && e["objectRef"]["namespace"] == ns.name()
+                })
+                .map(|e| {
+                    let field = |f: &str| e["objectRef"][f].as_str().unwrap_or("").to_owned();
+                    (
+                        e["verb"].as_str().unwrap_or("").to_owned(),
+                        field("apiGroup"),
+                        field("resource"),
+                        field("name"),
+                    )
+                })
+                .collect();
+            let verbs: BTreeSet<&str> = used.iter().map(|(v, ..)| v.as_str()).collect();
+            // The audit log is written asynchronously: wait for the release's update to land.
+            if wanted.is_subset(&verbs) {
+                return used;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the electors' create, get and update requests in the audit log");
+
+    let rules = chart_leader_election_rules();
+    let grants = |verb: &str, group: &str, resource: &str, name: &str| {
+        rules.iter().any(|rule| {
+            let has = |list: &Option<Vec<String>>, want: &str| {
+                list.as_deref()
+                    .is_some_and(|l| l.iter().any(|x| x == want || x == "*"))
+            };
+            let names_ok = match rule.resource_names.as_deref() {
+                None | Some([]) => true,
+                // A create request carries no name when it is authorized.
+                Some(names) => verb != "create" && names.iter().any(|n| n == name),
+            };
+            has(&rule.api_groups, group)
+                && has(&rule.resources, resource)
+                && rule.verbs.iter().any(|v| v == verb || v == "*")
+                && names_ok
+        })
+    };
+    for (verb, group, resource, name) in &used {
+        assert_eq!(
+            (group.as_str(), resource.as_str(), name.as_str()),
+            ("coordination.k8s.io", "leases", LEASE),
+            "an unexpected request: {verb}"
+        );
+        assert!(
+            grants(verb, group, resource, name),
+            "the chart's leader-election Role does not grant {verb} {resource}/{name}: {rules:#?}"
+        );
+    }
+    let granted: BTreeSet<&str> = rules
+        .iter()
+        .flat_map(|r| r.verbs.iter().map(String::as_str))
+        .collect();
+    let used_verbs: BTreeSet<&str> = used.iter().map(|(v, ..)| v.as_str()).collect();
+    assert_eq!(
+        granted, used_verbs,
+        "the Role should grant exactly the verbs the electors use"
+    );
+}
