@@ -662,3 +662,88 @@ async fn elector_requests_are_exactly_what_the_charts_leader_election_role_grant
         "the Role should grant exactly the verbs the electors use"
     );
 }
+
+/// The leader-election settings the chart's Deployment passes (as environment variables) are the
+/// ones `keyward run` reads, and make a valid timing, with default values and with all options.
+#[test]
+fn charts_leader_election_environment_is_read_by_the_binary_and_valid() {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    use k8s_openapi::api::apps::v1::Deployment;
+    use keyward::leader::LeaderElectionArgs;
+
+    #[derive(clap::Parser)]
+    struct Run {
+        #[command(flatten)]
+        leader_election: LeaderElectionArgs,
+    }
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |cmd: &mut std::process::Command| {
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("command");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bin = run(std::process::Command::new("bash").arg(root.join("tests/tools/install.sh")));
+    let helm = std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm");
+    let all_options = root.join("charts/keyward/ci/all-options-values.yaml");
+    for (values, lease_name) in [
+        (None, "keyward-leader"),
+        (Some(&all_options), "keyward-operator-leader"),
+    ] {
+        let mut template = std::process::Command::new(&helm);
+        template
+            .args(["template", "keyward"])
+            .arg(root.join("charts/keyward"))
+            .args(["--show-only", "templates/deployment.yaml"]);
+        if let Some(values) = values {
+            template.arg("-f").arg(values);
+        }
+        let deployment: Deployment = serde_yaml::from_str(&run(&mut template)).unwrap();
+        let container = &deployment.spec.unwrap().template.spec.unwrap().containers[0];
+        let env: Vec<(String, String)> = container
+            .env
+            .iter()
+            .flatten()
+            .filter(|e| e.name.starts_with("KEYWARD_LEADER_ELECTION"))
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect();
+        assert!(env.len() >= 5, "{env:?}");
+
+        // Turn each variable into the flag that declares it; an unknown one is a chart bug.
+        let command = Run::command();
+        let mut argv = vec!["run".to_owned()];
+        for (name, value) in &env {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_env().is_some_and(|e| e == name.as_str()))
+                .unwrap_or_else(|| panic!("the chart sets {name}, which keyward does not read"));
+            argv.push(format!("--{}={value}", arg.get_long().unwrap()));
+        }
+        let matches = command.try_get_matches_from(&argv).unwrap();
+        let args = Run::from_arg_matches(&matches).unwrap().leader_election;
+        assert!(args.enabled, "leader election is on by default");
+        assert_eq!(args.lease_name, lease_name);
+        LeaseTiming {
+            lease_duration: args.lease_duration,
+            renew_deadline: args.renew_deadline,
+            retry_period: args.retry_period,
+        }
+        .validate()
+        .unwrap_or_else(|e| panic!("{values:?}: {e}"));
+        // The pod's identity and namespace come from the downward API.
+        for name in ["POD_NAME", "POD_NAMESPACE"] {
+            assert!(
+                container.env.iter().flatten().any(|e| e.name == name
+                    && e.value_from.as_ref().is_some_and(|v| v.field_ref.is_some())),
+                "{name} not set from the downward API"
+            );
+        }
+    }
+}
