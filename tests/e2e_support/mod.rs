@@ -271,14 +271,14 @@ impl World {
     /// Waits for Ready=False with `reason`.
     pub async fn wait_reason(&self, name: &str, reason: &str) -> ManagedSecret {
         let want = format!("False/{reason}");
-        self.wait_ms(name, &want, Duration::from_secs(30), |ms| {
+        self.wait_ms(name, &want, Duration::from_secs(60), |ms| {
             ready_reason(ms).as_deref() == Some(want.as_str())
         })
         .await
     }
 
     pub async fn wait_gone(&self, name: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if self.ms_api().get_opt(name).await.unwrap().is_none() {
                 return;
@@ -304,7 +304,16 @@ impl World {
 
     /// Versions of a remote secret, highest first.
     pub async fn versions(&self, id: &str) -> Vec<RemoteVersion> {
-        self.scw.list_versions(&SecretId::new(id)).await.unwrap()
+        // A loaded machine can time a request out; the question is the list, not the first try.
+        let mut last = None;
+        for _ in 0..3 {
+            match self.scw.list_versions(&SecretId::new(id)).await {
+                Ok(v) => return v,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("listing versions of {id}: {:?}", last);
     }
 
     /// Reasons of the Events about a ManagedSecret.
