@@ -259,7 +259,7 @@ impl World {
         self.wait_ms(
             name,
             &format!("Ready at revision {revision}"),
-            Duration::from_secs(30),
+            Duration::from_secs(60),
             |ms| {
                 ready_reason(ms).as_deref() == Some("True/Synced")
                     && ms.status.as_ref().and_then(|s| s.current_revision) == Some(revision)
