@@ -59,7 +59,9 @@ pub const UUID_PATTERN: &str = uuid_pattern!();
     ),
     printcolumn(
         name = "Next Rotation",
-        type_ = "date",
+        // A string, not a date: kubectl renders date columns as an age, and a future instant
+        // as `<invalid>`.
+        type_ = "string",
         json_path = ".status.nextRotationTime",
         description = "When Keyward next generates a new version"
     ),
