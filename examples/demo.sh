@@ -39,10 +39,10 @@ say "starting the Secret Manager emulator on $EMULATOR_ADDR"
   >"$DEMO_DIR/emulator.log" 2>&1 &
 pids+=($!)
 API="http://$EMULATOR_ADDR/secret-manager/v1beta1/regions/fr-par"
-for _ in $(seq 50); do curl -fsS -o /dev/null -H 'X-Auth-Token: demo' "$API/secrets?project_id=11111111-2222-3333-4444-555555555555" && break; sleep 0.2; done
+for _ in $(seq 50); do curl -fsS -o /dev/null 2>/dev/null -H 'X-Auth-Token: demo' "$API/secrets?project_id=11111111-2222-3333-4444-555555555555" && break; sleep 0.2; done
 
 say "installing the CRDs"
-kubectl apply --server-side --field-manager=keyward-demo -f crds/ >/dev/null
+kubectl apply --server-side --force-conflicts --field-manager=keyward-demo -f crds/ >/dev/null
 kubectl wait --for condition=Established --timeout=60s -f crds/ >/dev/null
 
 say "starting the operator (logs: $DEMO_DIR/operator.log)"
