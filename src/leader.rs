@@ -33,7 +33,7 @@ use tokio::{sync::watch, task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 /// The field manager Keyward writes the Lease with.
-const FIELD_MANAGER: &str = "keyward";
+use crate::api::well_known::FIELD_MANAGER;
 
 /// Command-line and environment settings for leader election (flattened into `keyward run`).
 #[derive(clap::Args, Debug, Clone)]

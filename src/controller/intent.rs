@@ -16,9 +16,7 @@ use crate::api::{
 };
 use crate::provider::{self, ExpiryAction, NewSecret, SecretId, SecretKind};
 
-pub use crate::rotation::ROTATE_ANNOTATION;
-/// Annotation whose new value forces a refresh and a rewrite of the target Secret.
-pub const FORCE_SYNC_ANNOTATION: &str = "keyward.dev/force-sync";
+pub use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 
 /// Which remote secret, resolved.
 #[derive(Clone, Debug, PartialEq)]

@@ -39,8 +39,7 @@ use super::store::{ProviderCache, resolve_store};
 use super::target::{is_ours, secret_data, target_access};
 use super::values::{SourceProblem, payload_digest, render_spec, source_payload, value_policy};
 
-/// The finalizer Keyward puts on every ManagedSecret.
-pub const FINALIZER: &str = "keyward.dev/cleanup";
+pub use crate::api::well_known::FINALIZER;
 
 /// Shared state of every reconcile.
 pub struct Context {

@@ -14,7 +14,7 @@ use crate::api::{ManagedSecret, ManagedSecretStatus};
 use crate::provider::{ErrorKind, ProviderError};
 
 /// The field manager of every write Keyward makes.
-pub const FIELD_MANAGER: &str = "keyward";
+pub use crate::api::well_known::FIELD_MANAGER;
 
 /// Why a reconcile stopped short, for the Ready condition, and when to try again.
 #[derive(Clone, Debug, PartialEq, Eq)]

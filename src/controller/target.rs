@@ -21,11 +21,7 @@ use crate::mirror::{DATA_HMAC_ANNOTATION, HmacKey, OWNED_KEYS_ANNOTATION, Render
 use super::intent::TargetIntent;
 use super::plan::TargetAccess;
 
-/// Annotation with the remote revision the Secret holds.
-pub const REVISION_ANNOTATION: &str = "keyward.dev/revision";
-/// Label naming the ManagedSecret (when the name fits a label value), for selecting a
-/// ManagedSecret's Secrets with kubectl.
-pub const MANAGED_SECRET_LABEL: &str = "keyward.dev/managed-secret";
+pub use crate::api::well_known::{MANAGED_SECRET_LABEL, REVISION_ANNOTATION};
 
 fn policy(p: CreationPolicy) -> ownership::CreationPolicy {
     match p {

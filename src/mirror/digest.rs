@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The annotation that holds the HMAC of the data Keyward last wrote.
-pub const DATA_HMAC_ANNOTATION: &str = "keyward.dev/data-hmac";
+pub use crate::api::well_known::DATA_HMAC_ANNOTATION;
 /// Prefix of the annotation value, so the encoding can change later without confusion.
 const VERSION_PREFIX: &str = "v1:";
 const DOMAIN_TAG: &[u8] = b"keyward/data-hmac/v1\0";

@@ -21,10 +21,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY_VALUE: &str = "keyward";
-pub const CLAIM_ANNOTATION: &str = "keyward.dev/managed-secret";
-pub const OWNED_KEYS_ANNOTATION: &str = "keyward.dev/owned-keys";
+pub use crate::api::well_known::{
+    CLAIM_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNED_KEYS_ANNOTATION,
+};
 /// The API group of ManagedSecret, as it appears in owner references (`keyward.dev/v1alpha1`).
 pub const API_GROUP: &str = "keyward.dev";
 pub const MANAGED_SECRET_KIND: &str = "ManagedSecret";

@@ -7,7 +7,7 @@
 //! set does not rotate straight after creation.
 
 /// The annotation a person sets to ask for one rotation.
-pub const ROTATE_ANNOTATION: &str = "keyward.dev/rotate";
+pub use crate::api::well_known::ROTATE_ANNOTATION;
 
 /// What the annotation asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
