@@ -580,7 +580,7 @@ pub struct TargetSpec {
     #[schemars(length(min = 1, max = 253))]
     pub type_: Option<String>,
 
-    /// Labels added to the Secret (Keyward adds its own `keyward.dev/managed-by` label too).
+    /// Labels added to the Secret (Keyward adds its own `app.kubernetes.io/managed-by: keyward` and `keyward.dev/managed-secret` labels too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxProperties" = 64))]
     pub labels: Option<BTreeMap<String, String>>,
