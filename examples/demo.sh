@@ -87,4 +87,5 @@ kubectl -n "$NAMESPACE" get ms
 
 say "Keyward is running. Try: kubectl annotate ms app-password keyward.dev/rotate=\$(date +%s) --overwrite"
 echo "Press Ctrl-C to stop."
-while true; do sleep 3600; done
+# `wait` on a background sleep lets the INT/TERM trap run at once (a foreground sleep would delay it).
+while true; do sleep 3600 & wait $!; done

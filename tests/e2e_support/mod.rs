@@ -70,6 +70,11 @@ impl Operator {
         }
     }
 
+    /// The process id, while it runs (benchmarks read its memory from /proc).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Everything the operator logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
