@@ -291,6 +291,25 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
     w.annotate("gen", "keyward.dev/rotate", "rbac-1").await;
     w.wait_ready("gen", 2).await;
 
+    // Hand edits of the target, repaired twice: the same Event twice (the recorder patches the
+    // repeated Event's series instead of creating a second one).
+    let good = w.secret_data("gen").await.unwrap();
+    for edit in ["hand-edited-1", "hand-edited-2"] {
+        w.secrets()
+            .patch(
+                "gen",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"stringData": {"value": edit}})),
+            )
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while w.secret_data("gen").await.unwrap() != good {
+            assert!(std::time::Instant::now() < deadline, "drift not repaired");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     // Pushed from a Secret.
     w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-one"}}))
         .await;
