@@ -64,6 +64,26 @@ fn metrics_address(log: &str) -> Option<String> {
         .and_then(|e| e["address"].as_str().map(str::to_owned))
 }
 
+async fn scrape(log: &str) -> String {
+    let address = metrics_address(log).expect("the operator logs its metrics address");
+    reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .expect("scraping /metrics")
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The sum of `keyward_reconciles_total` over its outcomes (0 when no series exists yet).
+async fn reconciles_counted(log: &str) -> f64 {
+    scrape(log)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("keyward_reconciles_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 #[tokio::test]
 async fn only_the_leader_reconciles_and_a_killed_leader_hands_over_without_duplicate_versions() {
     let mut w = World::new("e2e-ha").await;
@@ -113,6 +133,15 @@ async fn only_the_leader_reconciles_and_a_killed_leader_hands_over_without_dupli
         tail(&follower_log, 20)
     );
 
+    // The metrics agree: reconciles are counted by the leader only.
+    let leader_reconciles = reconciles_counted(&leader_log).await;
+    let follower_reconciles = reconciles_counted(&follower_log).await;
+    assert!(
+        leader_reconciles > 0.0,
+        "leader counted {leader_reconciles}"
+    );
+    assert_eq!(follower_reconciles, 0.0, "the follower counted reconciles");
+
     // Request a rotation and kill the leader right away: whichever of the two performs it, there
     // is exactly one new version.
     w.annotate("db", "keyward.dev/rotate", "ha-1").await;
@@ -158,13 +187,7 @@ async fn only_the_leader_reconciles_and_a_killed_leader_hands_over_without_dupli
     w.wait_ready("db2", 1).await;
     assert_eq!(w.versions(&id).await.len(), 3);
 
-    let address = metrics_address(&survivor.log_text()).expect("the survivor logs its address");
-    let text = reqwest::get(format!("http://{address}/metrics"))
-        .await
-        .expect("scraping /metrics")
-        .text()
-        .await
-        .unwrap();
+    let text = scrape(&survivor.log_text()).await;
     let calls: BTreeSet<(String, String)> = text
         .lines()
         .filter(|l| l.starts_with("keyward_provider_calls_total{"))
