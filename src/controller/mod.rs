@@ -47,8 +47,14 @@ pub struct RunArgs {
     /// Kubeconfig context to use (default: in-cluster config, else the current context).
     #[arg(long, env = "KEYWARD_KUBE_CONTEXT")]
     pub context: Option<String>,
-    /// Namespaces to watch, comma-separated (default: all namespaces).
-    #[arg(long, env = "KEYWARD_NAMESPACES", value_delimiter = ',')]
+    /// Namespaces to watch, comma-separated (default: all namespaces). `--namespaces` is an older
+    /// spelling kept as an alias.
+    #[arg(
+        long = "watch-namespaces",
+        alias = "namespaces",
+        env = "KEYWARD_WATCH_NAMESPACES",
+        value_delimiter = ','
+    )]
     pub namespaces: Vec<String>,
     /// Key of the keyed HMAC that detects drift of target Secrets (at least 16 bytes). Keep it
     /// stable across restarts; without it a random key is used and every Secret is rewritten once

@@ -44,16 +44,17 @@ impl Operator {
         command
             .args([
                 "run",
-                "--leader-election=false",
                 "--log-format",
                 "json",
                 "--metrics-address",
                 "127.0.0.1:0",
-                "--namespaces",
+                "--watch-namespaces",
                 namespace,
             ])
             .env("KUBECONFIG", kubeconfig)
             .env("KEYWARD_DATA_HMAC_KEY", HMAC_KEY)
+            // Off unless `env` turns it on (by environment, so that it can).
+            .env("KEYWARD_LEADER_ELECTION", "false")
             .env("RUST_LOG", "info,keyward=debug")
             .env_remove("KEYWARD_TEST_CRASH_AFTER")
             .stdin(Stdio::null())

@@ -69,7 +69,7 @@ by one Role per watched namespace. Each verb is one the operator calls:
 {{- define "keyward.namespacedRules" -}}
 - apiGroups: ["keyward.dev"]
   resources: ["managedsecrets"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["keyward.dev"]
   resources: ["managedsecrets/status"]
   verbs: ["patch"]
@@ -79,9 +79,6 @@ by one Role per watched namespace. Each verb is one the operator calls:
 - apiGroups: ["keyward.dev"]
   resources: ["secretstores"]
   verbs: ["get", "list", "watch"]
-- apiGroups: ["keyward.dev"]
-  resources: ["secretstores/status"]
-  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
