@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -13,6 +14,10 @@ struct Run {
     #[command(flatten)]
     run: RunArgs,
 }
+
+/// clap reads the process environment while parsing, so a test that sets a variable and a test
+/// that parses must not overlap (cargo runs the tests of one binary on parallel threads).
+static ENVIRONMENT: Mutex<()> = Mutex::new(());
 
 fn stdout(cmd: &mut Command) -> String {
     let out = cmd.stdin(Stdio::null()).output().expect("command");
@@ -92,10 +97,13 @@ fn every_variable_the_chart_sets_is_read_by_keyward_run() {
                 });
             argv.push(format!("--{}={value}", arg.get_long().unwrap()));
         }
-        let matches = command
-            .clone()
-            .try_get_matches_from(&argv)
-            .unwrap_or_else(|e| panic!("{values:?}: {argv:?}: {e}"));
+        let matches = {
+            let _environment = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
+            command
+                .clone()
+                .try_get_matches_from(&argv)
+                .unwrap_or_else(|e| panic!("{values:?}: {argv:?}: {e}"))
+        };
         let args = Run::from_arg_matches(&matches).unwrap().run;
         assert!(
             names.iter().any(|n| n == "KEYWARD_DATA_HMAC_KEY"),
@@ -113,7 +121,8 @@ fn every_variable_the_chart_sets_is_read_by_keyward_run() {
 /// The environment variable really reaches the parsed arguments (not only a flag of that name).
 #[test]
 fn watch_namespaces_are_read_comma_separated_from_the_environment() {
-    // SAFETY: no other test in this binary reads or writes this variable.
+    let _environment = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: every test in this binary that reads the environment holds `ENVIRONMENT`.
     unsafe { std::env::set_var("KEYWARD_WATCH_NAMESPACES", "team-a,team-b") };
     let matches = Run::command().try_get_matches_from(["run"]).unwrap();
     let args = Run::from_arg_matches(&matches).unwrap().run;
