@@ -37,9 +37,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use keyward::provider::scaleway::{ListSecretsFilter, RetryPolicy, ScalewayClient, ScalewayConfig};
 use keyward::provider::{
     EphemeralPolicy, ErrorKind, ExpiryAction, NewSecret, NewVersion, ProviderError, RemoteSecret,
-    RemoteVersion, RevisionSelector, SecretId, SecretKind, SecretManager, SecretUpdate,
-    VersionStatus,
+    RemoteVersion, RevisionSelector, SecretId, SecretManager, SecretUpdate, VersionStatus,
 };
+use keyward::remote_types::SecretType;
 use keyward::secret_value::SecretValue;
 use serde::Deserialize;
 use serde_json::Value;
@@ -203,7 +203,7 @@ enum Outcome {
         secret_id: SecretId,
         revision: u64,
         value: SecretValue,
-        kind: SecretKind,
+        kind: Option<SecretType>,
     },
     Done,
 }
@@ -222,15 +222,11 @@ fn selector(text: &str) -> RevisionSelector {
     }
 }
 
-fn kind_from_name(name: &str) -> SecretKind {
+/// The type the client should report for a recorded `type` (`None` for one this build does not know).
+fn kind_from_name(name: &str) -> Option<SecretType> {
     match name {
-        "opaque" | "unknown_type" | "" => SecretKind::Opaque,
-        "certificate" => SecretKind::Certificate,
-        "key_value" => SecretKind::KeyValue,
-        "basic_credentials" => SecretKind::BasicCredentials,
-        "database_credentials" => SecretKind::DatabaseCredentials,
-        "ssh_key" => SecretKind::SshKey,
-        _ => SecretKind::Unknown,
+        "unknown_type" | "" => Some(SecretType::Opaque),
+        other => other.parse().ok(),
     }
 }
 
@@ -284,7 +280,7 @@ async fn drive(
                 path: body["path"].as_str().unwrap_or("/").to_string(),
                 description: body["description"].as_str().map(str::to_string),
                 tags: string_list(&body["tags"]),
-                kind: kind_from_name(body["type"].as_str().unwrap_or_default()),
+                kind: kind_from_name(body["type"].as_str().unwrap_or_default()).unwrap_or_default(),
                 protected: body["protected"].as_bool().unwrap_or(false),
                 ephemeral_policy: policy_from_json(&body["ephemeral_policy"]),
                 key_id: body["key_id"].as_str().map(str::to_string),

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use keyward::mirror::{
-    HmacKey, PayloadError, PayloadFormat, RenderError, RenderSpec, SecretType, Templates,
-    check_target_type, data_hmac, digest::entries, drifted, render,
+    HmacKey, PayloadError, PayloadFormat, RenderError, RenderSpec, Templates, check_target_type,
+    data_hmac, digest::entries, drifted, render,
 };
+use keyward::remote_types::SecretType;
 use keyward::rotation::generate::{GeneratorInput, KeyInput, KeyValuePolicy};
 use keyward::secret_value::SecretValue;
 

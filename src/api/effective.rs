@@ -6,9 +6,10 @@ use std::time::Duration;
 use super::duration::{DEFAULT_REFRESH_INTERVAL, parse_duration};
 use super::managed_secret::{
     CreationPolicy, FromSecretSpec, GenerateSpec, ManagedSecretSpec, RemoteDeletionPolicy,
-    ScalewaySecretType, TargetDeletionPolicy,
+    TargetDeletionPolicy,
 };
 use super::validation::InvalidSpec;
+use crate::remote_types::SecretType;
 
 /// Where new versions come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl ManagedSecretSpec {
 
     /// The secret type Keyward creates with (opaque when unset). For an adopted secret the remote's
     /// own type is what counts.
-    pub fn secret_type(&self) -> ScalewaySecretType {
+    pub fn secret_type(&self) -> SecretType {
         self.remote.type_.unwrap_or_default()
     }
 
@@ -122,7 +123,7 @@ mod tests {
             }
         );
         assert_eq!(spec.source(), Source::FollowRemote);
-        assert_eq!(spec.secret_type(), ScalewaySecretType::Opaque);
+        assert_eq!(spec.secret_type(), SecretType::Opaque);
         assert_eq!(spec.refresh_interval(), Ok(Duration::from_secs(3600)));
         assert_eq!(spec.rotation_interval(), Ok(None));
         assert_eq!(spec.rotation_schedule(), None);

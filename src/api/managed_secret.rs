@@ -14,6 +14,8 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::remote_types::SecretType;
+
 /// The UUID shape of Scaleway IDs as a regular expression, usable in `concat!` for CEL rules.
 macro_rules! uuid_pattern {
     () => {
@@ -230,7 +232,7 @@ pub struct RemoteSecretSpec {
     /// (username, password), `database_credentials` (engine, username, password, host, dbname, port)
     /// or `ssh_key` (ssh_private_key). Immutable.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<ScalewaySecretType>,
+    pub type_: Option<SecretType>,
 
     /// Protect the remote secret against deletion. Unset leaves protection as it is on an adopted
     /// secret and creates an unprotected one.
@@ -280,56 +282,6 @@ pub struct AdoptSpec {
     #[x_kube(validation = Rule::new("self.matches('^(fr-par|nl-ams|pl-waw)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(/([1-9][0-9]*|latest|latest_enabled))?$')")
         .message("adopt.terraformId must look like {region}/{uuid} or {region}/{uuid}/{revision}, with region fr-par, nl-ams or pl-waw and revision a number, latest or latest_enabled"))]
     pub terraform_id: Option<String>,
-}
-
-/// Scaleway secret type (decides the payload format; immutable).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ScalewaySecretType {
-    /// Any bytes.
-    #[default]
-    Opaque,
-    /// One or more concatenated PEM blocks.
-    Certificate,
-    /// A flat JSON object of strings.
-    KeyValue,
-    /// JSON `{"username", "password"}`.
-    BasicCredentials,
-    /// JSON `{"engine", "username", "password", "host", "dbname", "port"}`.
-    DatabaseCredentials,
-    /// JSON `{"ssh_private_key"}`.
-    SshKey,
-}
-
-impl ScalewaySecretType {
-    /// The name on the wire and in the spec.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Opaque => "opaque",
-            Self::Certificate => "certificate",
-            Self::KeyValue => "key_value",
-            Self::BasicCredentials => "basic_credentials",
-            Self::DatabaseCredentials => "database_credentials",
-            Self::SshKey => "ssh_key",
-        }
-    }
-
-    /// Whether the payload is a flat JSON object of keys (as opposed to raw bytes).
-    pub fn is_keyed(self) -> bool {
-        !matches!(self, Self::Opaque | Self::Certificate)
-    }
-
-    /// Keys the payload must contain (empty when any keys are fine).
-    pub fn required_keys(self) -> &'static [&'static str] {
-        match self {
-            Self::Opaque | Self::Certificate | Self::KeyValue => &[],
-            Self::BasicCredentials => &["username", "password"],
-            Self::DatabaseCredentials => {
-                &["engine", "username", "password", "host", "dbname", "port"]
-            }
-            Self::SshKey => &["ssh_private_key"],
-        }
-    }
 }
 
 /// Ephemeral policy of a remote secret: when its versions expire and what happens then.

@@ -12,11 +12,10 @@ use kube::core::{Selector, SelectorExt};
 use super::duration::{
     MIN_REFRESH_INTERVAL, MIN_ROTATION_INTERVAL, TIME_TO_LIVE_RANGE, parse_duration,
 };
-use super::managed_secret::{
-    EphemeralPolicy, GenerateSpec, ManagedSecretSpec, PasswordPolicy, ScalewaySecretType,
-};
+use super::managed_secret::{EphemeralPolicy, GenerateSpec, ManagedSecretSpec, PasswordPolicy};
 use super::remote_id::{RemoteTarget, parse_secret_id, remote_target};
 use super::store::{ClusterSecretStoreSpec, ProviderSpec, ScalewayRegion};
+use crate::remote_types::SecretType;
 
 /// Largest payload a Scaleway version accepts (64 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -250,12 +249,12 @@ fn validate_policy(policy: &PasswordPolicy, field: &str) -> Result<(), InvalidSp
 
 fn validate_generate(
     generate: &GenerateSpec,
-    type_: Option<ScalewaySecretType>,
+    type_: Option<SecretType>,
 ) -> Result<(), InvalidSpec> {
     validate_policy(&generate.policy(), "generate")?;
     let type_ = type_.unwrap_or_default();
     let Some(keys) = &generate.keys else {
-        if type_ != ScalewaySecretType::Opaque {
+        if type_ != SecretType::Opaque {
             return invalid(format!(
                 "a generated value for remote.type {} needs generate.keys (certificates cannot be generated)",
                 type_.as_str()
@@ -312,8 +311,8 @@ fn validate_generate(
     Ok(())
 }
 
-fn check_fixed_value(type_: ScalewaySecretType, key: &str, value: &str) -> Result<(), InvalidSpec> {
-    if type_ != ScalewaySecretType::DatabaseCredentials {
+fn check_fixed_value(type_: SecretType, key: &str, value: &str) -> Result<(), InvalidSpec> {
+    if type_ != SecretType::DatabaseCredentials {
         return Ok(());
     }
     match key {
@@ -429,7 +428,7 @@ mod tests {
         }
     }
 
-    fn keyed(type_: ScalewaySecretType, keys: &[(&str, Option<&str>)]) -> ManagedSecretSpec {
+    fn keyed(type_: SecretType, keys: &[(&str, Option<&str>)]) -> ManagedSecretSpec {
         let mut spec = base();
         spec.remote.type_ = Some(type_);
         spec.generate = Some(GenerateSpec {
@@ -457,7 +456,7 @@ mod tests {
 
     fn db(engine: &str, port: &str) -> ManagedSecretSpec {
         keyed(
-            ScalewaySecretType::DatabaseCredentials,
+            SecretType::DatabaseCredentials,
             &[
                 ("engine", Some(engine)),
                 ("username", Some("app")),
@@ -514,15 +513,12 @@ mod tests {
             (
                 "basic credentials",
                 keyed(
-                    ScalewaySecretType::BasicCredentials,
+                    SecretType::BasicCredentials,
                     &[("username", Some("app")), ("password", None)],
                 ),
             ),
             ("database credentials", db("postgres", "5432")),
-            (
-                "key_value",
-                keyed(ScalewaySecretType::KeyValue, &[("token", None)]),
-            ),
+            ("key_value", keyed(SecretType::KeyValue, &[("token", None)])),
         ];
         for (name, spec) in table {
             assert_eq!(
@@ -661,12 +657,12 @@ mod tests {
             ),
             (
                 "keyed type without keys",
-                |s| s.remote.type_ = Some(ScalewaySecretType::KeyValue),
+                |s| s.remote.type_ = Some(SecretType::KeyValue),
                 "needs generate.keys",
             ),
             (
                 "certificate generated",
-                |s| s.remote.type_ = Some(ScalewaySecretType::Certificate),
+                |s| s.remote.type_ = Some(SecretType::Certificate),
                 "certificates cannot be generated",
             ),
             (
@@ -745,7 +741,7 @@ mod tests {
             (
                 "bad generated key name",
                 |s| {
-                    s.remote.type_ = Some(ScalewaySecretType::KeyValue);
+                    s.remote.type_ = Some(SecretType::KeyValue);
                     s.generate.as_mut().unwrap().keys = Some(
                         [(
                             "a/b".to_owned(),
@@ -781,13 +777,10 @@ mod tests {
 
     #[test]
     fn keyed_types_need_their_keys_and_sane_fixed_values() {
-        let missing = keyed(
-            ScalewaySecretType::BasicCredentials,
-            &[("username", Some("a"))],
-        );
+        let missing = keyed(SecretType::BasicCredentials, &[("username", Some("a"))]);
         let err = validate_managed_secret(&missing, "x").unwrap_err();
         assert!(err.0.contains("\"password\""), "{err}");
-        let ssh = keyed(ScalewaySecretType::SshKey, &[("key", None)]);
+        let ssh = keyed(SecretType::SshKey, &[("key", None)]);
         assert!(
             validate_managed_secret(&ssh, "x")
                 .unwrap_err()
@@ -798,7 +791,7 @@ mod tests {
         assert!(engine.0.contains("postgres, mysql or other"), "{engine}");
         let port = validate_managed_secret(&db("mysql", "70000"), "x").unwrap_err();
         assert!(port.0.contains("0 to 65535"), "{port}");
-        let mut both = keyed(ScalewaySecretType::KeyValue, &[("a", Some("1"))]);
+        let mut both = keyed(SecretType::KeyValue, &[("a", Some("1"))]);
         both.generate
             .as_mut()
             .unwrap()
@@ -815,7 +808,7 @@ mod tests {
                 .contains("exactly one")
         );
         let big = keyed(
-            ScalewaySecretType::KeyValue,
+            SecretType::KeyValue,
             &[
                 ("a", Some(&"x".repeat(40_000))),
                 ("b", Some(&"y".repeat(40_000))),

@@ -12,9 +12,10 @@ use crate::api::remote_id::{RemoteTarget, RevisionSelector, remote_target};
 use crate::api::validation::{InvalidSpec, validate_managed_secret};
 use crate::api::{
     CreationPolicy, EphemeralAction, GenerateSpec, ManagedSecret, RemoteDeletionPolicy,
-    RotationSpec, ScalewaySecretType, TargetDeletionPolicy,
+    RotationSpec, TargetDeletionPolicy,
 };
-use crate::provider::{self, ExpiryAction, NewSecret, SecretId, SecretKind};
+use crate::provider::{self, ExpiryAction, NewSecret, SecretId};
+use crate::remote_types::SecretType;
 
 pub use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 
@@ -73,7 +74,7 @@ pub struct Intent {
     pub name: String,
     pub generation: Option<i64>,
     pub remote: RemoteIntent,
-    pub secret_type: ScalewaySecretType,
+    pub secret_type: SecretType,
     pub source: SourceIntent,
     pub generate: Option<GenerateSpec>,
     pub from_secret: Option<crate::api::FromSecretSpec>,
@@ -96,18 +97,6 @@ fn annotation(ms: &ManagedSecret, key: &str) -> Option<String> {
         .get(key)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
-}
-
-/// The provider-neutral kind of a Scaleway secret type.
-pub fn secret_kind(type_: ScalewaySecretType) -> SecretKind {
-    match type_ {
-        ScalewaySecretType::Opaque => SecretKind::Opaque,
-        ScalewaySecretType::Certificate => SecretKind::Certificate,
-        ScalewaySecretType::KeyValue => SecretKind::KeyValue,
-        ScalewaySecretType::BasicCredentials => SecretKind::BasicCredentials,
-        ScalewaySecretType::DatabaseCredentials => SecretKind::DatabaseCredentials,
-        ScalewaySecretType::SshKey => SecretKind::SshKey,
-    }
 }
 
 /// Resolve a ManagedSecret into an intent, or say why it cannot be acted on.
@@ -144,7 +133,7 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
                     path: path.clone(),
                     description: spec.remote.description.clone(),
                     tags: spec.remote.tags.clone().unwrap_or_default(),
-                    kind: secret_kind(secret_type),
+                    kind: secret_type,
                     protected: spec.remote.protected.unwrap_or(false),
                     ephemeral_policy,
                     key_id: spec.remote.key_id.clone(),

@@ -5,20 +5,18 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::intent::{
-    Intent, RemoteIntent, RemoteMetadata, SourceIntent, TargetIntent, secret_kind,
-};
+use super::intent::{Intent, RemoteIntent, RemoteMetadata, SourceIntent, TargetIntent};
 use super::plan::*;
 use crate::api::conditions::{ConditionStatus, Reason};
 use crate::api::remote_id::RevisionSelector;
 use crate::api::{
     CreationPolicy, ManagedSecretStatus, OperationCause, OperationKind, PendingOperation,
-    RemoteDeletionPolicy, ScalewaySecretType, TargetDeletionPolicy,
+    RemoteDeletionPolicy, TargetDeletionPolicy,
 };
 use crate::provider::{
-    NewSecret, RemoteSecret, RemoteVersion, SecretId, SecretKind, SecretStatus, SecretUpdate,
-    VersionStatus,
+    NewSecret, RemoteSecret, RemoteVersion, SecretId, SecretStatus, SecretUpdate, VersionStatus,
 };
+use crate::remote_types::SecretType;
 
 const ID: &str = "11111111-1111-1111-1111-111111111111";
 
@@ -30,7 +28,7 @@ fn new_secret() -> NewSecret {
     NewSecret {
         name: "db".into(),
         path: "/".into(),
-        kind: secret_kind(ScalewaySecretType::Opaque),
+        kind: SecretType::Opaque,
         ..Default::default()
     }
 }
@@ -45,7 +43,7 @@ fn intent() -> Intent {
             path: "/".into(),
             new_secret: new_secret(),
         },
-        secret_type: ScalewaySecretType::Opaque,
+        secret_type: SecretType::Opaque,
         source: SourceIntent::Generate,
         generate: Some(Default::default()),
         from_secret: None,
@@ -103,7 +101,7 @@ fn secret() -> RemoteSecret {
         path: "/".into(),
         description: String::new(),
         tags: vec![],
-        kind: SecretKind::Opaque,
+        kind: Some(SecretType::Opaque),
         status: SecretStatus::Ready,
         protected: false,
         managed_by_other_product: false,

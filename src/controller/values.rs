@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{GenerateSpec, PasswordPolicy as SpecPolicy, ScalewaySecretType};
-use crate::mirror::{HmacKey, PayloadFormat, RenderSpec, SecretType, Templates, data_hmac};
+use crate::api::{GenerateSpec, PasswordPolicy as SpecPolicy};
+use crate::mirror::{HmacKey, PayloadFormat, RenderSpec, Templates, data_hmac};
+use crate::remote_types::SecretType;
 use crate::rotation::ValuePolicy;
 use crate::rotation::generate::{GeneratorInput, KeyInput, KeyValuePolicy, PasswordPolicy};
 use crate::secret_value::SecretValue;
@@ -52,22 +53,9 @@ pub fn value_policy(generate: &GenerateSpec) -> Result<ValuePolicy, String> {
     }
 }
 
-/// The mirror module's secret type for a spec type.
-pub fn mirror_type(type_: ScalewaySecretType) -> SecretType {
-    match type_ {
-        ScalewaySecretType::Opaque => SecretType::Opaque,
-        ScalewaySecretType::Certificate => SecretType::Certificate,
-        ScalewaySecretType::KeyValue => SecretType::KeyValue,
-        ScalewaySecretType::BasicCredentials => SecretType::BasicCredentials,
-        ScalewaySecretType::DatabaseCredentials => SecretType::DatabaseCredentials,
-        ScalewaySecretType::SshKey => SecretType::SshKey,
-    }
-}
-
 /// How the target Secret's data is rendered from a payload.
 pub fn render_spec(intent: &Intent) -> Result<RenderSpec, String> {
-    let format = PayloadFormat::for_type(mirror_type(intent.secret_type), None)
-        .map_err(|e| e.to_string())?;
+    let format = PayloadFormat::for_type(intent.secret_type, None).map_err(|e| e.to_string())?;
     let templates = match &intent.target.template {
         None => None,
         Some(t) => Some(Templates::new(t.clone()).map_err(|e| format!("target.template: {e}"))?),
@@ -79,7 +67,7 @@ pub fn render_spec(intent: &Intent) -> Result<RenderSpec, String> {
 /// key's bytes; keyed types a JSON object of the selected keys (values must be UTF-8). Errors name
 /// keys, never values.
 pub fn source_payload(
-    type_: ScalewaySecretType,
+    type_: SecretType,
     data: &BTreeMap<String, Vec<u8>>,
     keys: Option<&[String]>,
     secret_name: &str,
@@ -167,7 +155,7 @@ mod tests {
 
     #[test]
     fn source_payload_table() {
-        use ScalewaySecretType::*;
+        use SecretType::*;
         let one = data(&[("token", "abc")]);
         let two = data(&[("username", "u"), ("password", "p")]);
         let keys = vec!["password".to_string()];

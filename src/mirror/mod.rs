@@ -15,8 +15,7 @@ pub use ownership::{
     managed_annotations, managed_labels, write_decision,
 };
 pub use payload::{
-    DEFAULT_SINGLE_KEY, PayloadError, PayloadFormat, SecretType, UnknownSecretType,
-    is_valid_secret_key, payload_entries,
+    DEFAULT_SINGLE_KEY, PayloadError, PayloadFormat, is_valid_secret_key, payload_entries,
 };
 pub use render::{RenderError, RenderSpec, RenderedData, TemplateError, Templates, render};
 pub use target_type::{TargetTypeError, check_target_type};

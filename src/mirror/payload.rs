@@ -1,84 +1,17 @@
 //! Reading a revision's payload as named entries, according to the remote secret's type.
 //!
-//! Scaleway's `key_value`, `basic_credentials` and `database_credentials` payloads are flat JSON
-//! objects with string values (the API refuses nested objects); their keys become the target
-//! Secret's keys. Every other type (`opaque`, `certificate`, `ssh_key`) is one blob under one key,
-//! `value` unless configured.
+//! Scaleway's `key_value`, `basic_credentials`, `database_credentials` and `ssh_key` payloads are
+//! flat JSON objects with string values (the API refuses nested objects; `ssh_key` is
+//! `{"ssh_private_key": ...}`); their keys become the target Secret's keys, the same keys a push
+//! reads from its source Secret. `opaque` and `certificate` are one blob under one key, `value`
+//! unless configured.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-
+use crate::remote_types::SecretType;
 use crate::secret_value::SecretValue;
+use std::collections::BTreeMap;
 
 /// The key a single-value payload is mirrored under when none is configured.
 pub const DEFAULT_SINGLE_KEY: &str = "value";
-
-/// Scaleway Secret Manager's secret types (the `type` field, snake_case on the wire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum SecretType {
-    #[default]
-    Opaque,
-    Certificate,
-    KeyValue,
-    BasicCredentials,
-    DatabaseCredentials,
-    SshKey,
-}
-
-impl SecretType {
-    pub const ALL: [SecretType; 6] = [
-        Self::Opaque,
-        Self::Certificate,
-        Self::KeyValue,
-        Self::BasicCredentials,
-        Self::DatabaseCredentials,
-        Self::SshKey,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Opaque => "opaque",
-            Self::Certificate => "certificate",
-            Self::KeyValue => "key_value",
-            Self::BasicCredentials => "basic_credentials",
-            Self::DatabaseCredentials => "database_credentials",
-            Self::SshKey => "ssh_key",
-        }
-    }
-
-    /// Whether payloads of this type are flat JSON objects of strings.
-    pub fn is_json_object(self) -> bool {
-        matches!(
-            self,
-            Self::KeyValue | Self::BasicCredentials | Self::DatabaseCredentials
-        )
-    }
-}
-
-impl fmt::Display for SecretType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown secret type; expected one of opaque, certificate, key_value, basic_credentials, database_credentials, ssh_key"
-)]
-pub struct UnknownSecretType;
-
-impl FromStr for SecretType {
-    type Err = UnknownSecretType;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or(UnknownSecretType)
-    }
-}
 
 /// Whether `key` may be a key of a Kubernetes Secret's `data`: non-empty, at most 253 characters of
 /// letters, digits, `-`, `_` and `.` (the API server's rule for config keys).
@@ -122,7 +55,7 @@ impl PayloadFormat {
         secret_type: SecretType,
         single_key: Option<&str>,
     ) -> Result<Self, PayloadError> {
-        match (secret_type.is_json_object(), single_key) {
+        match (secret_type.is_keyed(), single_key) {
             (true, None) => Ok(Self::JsonObject),
             (true, Some(_)) => Err(PayloadError::SingleKeyForJsonType(secret_type)),
             (false, key) => {
@@ -174,15 +107,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secret_types_round_trip_their_wire_names() {
-        for t in SecretType::ALL {
-            assert_eq!(t.as_str().parse::<SecretType>(), Ok(t));
-        }
-        assert_eq!("Opaque".parse::<SecretType>(), Err(UnknownSecretType));
-        assert_eq!("".parse::<SecretType>(), Err(UnknownSecretType));
-    }
-
-    #[test]
     fn secret_key_rule() {
         for ok in ["value", "tls.crt", ".dockerconfigjson", "a-b_c.d", "X9"] {
             assert!(is_valid_secret_key(ok), "{ok:?}");
@@ -206,7 +130,12 @@ mod tests {
             (SecretType::Opaque, None, single("value")),
             (SecretType::Opaque, Some("password"), single("password")),
             (SecretType::Certificate, Some("tls.crt"), single("tls.crt")),
-            (SecretType::SshKey, None, single("value")),
+            (SecretType::SshKey, None, Ok(F::JsonObject)),
+            (
+                SecretType::SshKey,
+                Some("ssh-privatekey"),
+                Err(PayloadError::SingleKeyForJsonType(SecretType::SshKey)),
+            ),
             (SecretType::KeyValue, None, Ok(F::JsonObject)),
             (SecretType::DatabaseCredentials, None, Ok(F::JsonObject)),
             (SecretType::BasicCredentials, None, Ok(F::JsonObject)),

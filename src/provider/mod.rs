@@ -39,6 +39,7 @@ use jiff::Timestamp;
 pub use error::{ArgumentProblem, ErrorKind, ProviderError};
 pub use observer::{CallObserver, ProviderCall};
 
+use crate::remote_types::SecretType;
 use crate::secret_value::SecretValue;
 
 /// Result of every provider operation.
@@ -62,26 +63,6 @@ impl fmt::Display for SecretId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// What kind of payload a secret holds; providers validate payloads against it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum SecretKind {
-    /// Any bytes.
-    #[default]
-    Opaque,
-    /// One or more PEM blocks.
-    Certificate,
-    /// A flat JSON object of string values.
-    KeyValue,
-    /// `{"username","password"}`.
-    BasicCredentials,
-    /// `{"engine","username","password","host","dbname","port"}`.
-    DatabaseCredentials,
-    /// `{"ssh_private_key"}`.
-    SshKey,
-    /// The provider reported a kind this build does not know.
-    Unknown,
 }
 
 /// Whether the provider lets anyone act on the secret.
@@ -141,7 +122,8 @@ pub struct RemoteSecret {
     pub path: String,
     pub description: String,
     pub tags: Vec<String>,
-    pub kind: SecretKind,
+    /// `None` when the provider reported a type this build does not know.
+    pub kind: Option<SecretType>,
     pub status: SecretStatus,
     pub protected: bool,
     /// Another product (not Keyward, not a person) manages or uses this secret; never adopt or delete it.
@@ -181,7 +163,8 @@ pub struct AccessedVersion {
     /// The resolved number, also when the request asked for `Latest`.
     pub revision: u64,
     pub value: SecretValue,
-    pub kind: SecretKind,
+    /// `None` when the provider reported a type this build does not know.
+    pub kind: Option<SecretType>,
 }
 
 /// Which version to read or act on.
@@ -212,7 +195,7 @@ pub struct NewSecret {
     pub path: String,
     pub description: Option<String>,
     pub tags: Vec<String>,
-    pub kind: SecretKind,
+    pub kind: SecretType,
     pub protected: bool,
     pub ephemeral_policy: Option<EphemeralPolicy>,
     pub key_id: Option<String>,

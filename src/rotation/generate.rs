@@ -15,7 +15,8 @@ use std::fmt;
 use rand::CryptoRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 
-use crate::mirror::{SecretType, is_valid_secret_key};
+use crate::mirror::is_valid_secret_key;
+use crate::remote_types::SecretType;
 use crate::secret_value::SecretValue;
 
 pub const DEFAULT_LENGTH: u32 = 32;
@@ -347,25 +348,15 @@ pub enum TypeMismatch {
     },
 }
 
-/// The keys Scaleway documents for its credential types (its "secret types JSON format" page).
-pub fn documented_keys(secret_type: SecretType) -> &'static [&'static str] {
-    match secret_type {
-        SecretType::BasicCredentials => &["username", "password"],
-        SecretType::DatabaseCredentials => {
-            &["engine", "username", "password", "host", "dbname", "port"]
-        }
-        _ => &[],
-    }
-}
-
 impl ValuePolicy {
     /// Whether this policy produces the payload shape the remote secret type expects.
     pub fn check_type(&self, secret_type: SecretType) -> Result<(), TypeMismatch> {
-        match (self, secret_type.is_json_object()) {
+        match (self, secret_type.is_keyed()) {
             (Self::Single(_), true) => Err(TypeMismatch::KeysRequired(secret_type)),
             (Self::KeyValue(_), false) => Err(TypeMismatch::KeysNotAllowed(secret_type)),
             (Self::KeyValue(kv), true) => {
-                let missing: Vec<&'static str> = documented_keys(secret_type)
+                let missing: Vec<&'static str> = secret_type
+                    .required_keys()
                     .iter()
                     .copied()
                     .filter(|k| !kv.fields.contains_key(*k))
@@ -697,7 +688,18 @@ mod tests {
             KeyValuePolicy::from_inputs([("password".to_owned(), KeyInput::Fixed("x"))]).unwrap(),
         );
         assert!(single.check_type(SecretType::Opaque).is_ok());
-        assert!(single.check_type(SecretType::SshKey).is_ok());
+        // Scaleway stores ssh_key as {"ssh_private_key": ...}: a bare generated value will not do.
+        assert_eq!(
+            single.check_type(SecretType::SshKey),
+            Err(TypeMismatch::KeysRequired(SecretType::SshKey))
+        );
+        assert_eq!(
+            kv.check_type(SecretType::SshKey),
+            Err(TypeMismatch::MissingKeys {
+                secret_type: SecretType::SshKey,
+                missing: vec!["ssh_private_key"],
+            })
+        );
         assert!(kv.check_type(SecretType::KeyValue).is_ok());
         assert_eq!(
             kv.check_type(SecretType::BasicCredentials),

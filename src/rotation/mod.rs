@@ -11,7 +11,7 @@ pub mod trigger;
 
 pub use generate::{
     FieldSource, GeneratorInput, KeyInput, KeyValuePolicy, KeyValuePolicyError, PasswordPolicy,
-    PolicyError, TypeMismatch, ValuePolicy, documented_keys,
+    PolicyError, TypeMismatch, ValuePolicy,
 };
 pub use schedule::{
     CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due, until_due,

@@ -226,7 +226,7 @@ impl ScalewayClient {
             name: secret.name.clone(),
             tags: secret.tags.clone(),
             description: secret.description.clone(),
-            kind: wire::kind_to_wire(secret.kind).to_string(),
+            kind: secret.kind.as_str().to_string(),
             path: normalize_path(&secret.path),
             protected: secret.protected,
             ephemeral_policy: secret.ephemeral_policy.as_ref().map(wire::policy_to_wire),
@@ -502,7 +502,7 @@ impl ScalewayClient {
             secret_id: SecretId(resp.secret_id),
             revision: resp.revision,
             value: SecretValue::new(bytes),
-            kind: wire::kind_from_wire(&resp.kind),
+            kind: resp.kind.parse().ok(),
         })
     }
 

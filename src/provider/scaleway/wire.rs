@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::provider::{
-    EphemeralPolicy, ExpiryAction, RemoteSecret, RemoteVersion, SecretId, SecretKind, SecretStatus,
+    EphemeralPolicy, ExpiryAction, RemoteSecret, RemoteVersion, SecretId, SecretStatus,
     VersionStatus,
 };
 
@@ -221,29 +221,6 @@ pub struct WireErrorDetail {
 
 // ---- translation to neutral types ----
 
-pub fn kind_to_wire(kind: SecretKind) -> &'static str {
-    match kind {
-        SecretKind::Opaque | SecretKind::Unknown => "opaque",
-        SecretKind::Certificate => "certificate",
-        SecretKind::KeyValue => "key_value",
-        SecretKind::BasicCredentials => "basic_credentials",
-        SecretKind::DatabaseCredentials => "database_credentials",
-        SecretKind::SshKey => "ssh_key",
-    }
-}
-
-pub fn kind_from_wire(kind: &str) -> SecretKind {
-    match kind {
-        "opaque" => SecretKind::Opaque,
-        "certificate" => SecretKind::Certificate,
-        "key_value" => SecretKind::KeyValue,
-        "basic_credentials" => SecretKind::BasicCredentials,
-        "database_credentials" => SecretKind::DatabaseCredentials,
-        "ssh_key" => SecretKind::SshKey,
-        _ => SecretKind::Unknown,
-    }
-}
-
 pub fn version_status_from_wire(status: &str) -> VersionStatus {
     match status {
         "enabled" => VersionStatus::Enabled,
@@ -330,7 +307,7 @@ impl WireSecret {
             },
             description: self.description,
             tags: self.tags,
-            kind: kind_from_wire(&self.kind),
+            kind: self.kind.parse().ok(),
             status: secret_status_from_wire(&self.status),
             protected: self.protected,
             managed_by_other_product: self.managed || !self.used_by.is_empty(),
@@ -422,20 +399,5 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{req:?}{resp:?}").contains("Y2FuYXJ5"));
-    }
-
-    #[test]
-    fn kinds_round_trip() {
-        for k in [
-            SecretKind::Opaque,
-            SecretKind::Certificate,
-            SecretKind::KeyValue,
-            SecretKind::BasicCredentials,
-            SecretKind::DatabaseCredentials,
-            SecretKind::SshKey,
-        ] {
-            assert_eq!(kind_from_wire(kind_to_wire(k)), k);
-        }
-        assert_eq!(kind_from_wire("unknown_type"), SecretKind::Unknown);
     }
 }
