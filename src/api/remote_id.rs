@@ -6,47 +6,10 @@ use std::str::FromStr;
 
 use super::managed_secret::{AdoptSpec, ManagedSecretSpec};
 use super::store::ScalewayRegion;
+pub use crate::remote_types::RevisionSelector;
 
 /// The root folder, the default path.
 pub const ROOT_PATH: &str = "/";
-
-/// A version selector as the Scaleway API accepts it in URLs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RevisionSelector {
-    /// A revision number (1-based).
-    Number(u32),
-    /// The highest revision.
-    Latest,
-    /// The highest enabled revision.
-    LatestEnabled,
-}
-
-impl fmt::Display for RevisionSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RevisionSelector::Number(n) => write!(f, "{n}"),
-            RevisionSelector::Latest => f.write_str("latest"),
-            RevisionSelector::LatestEnabled => f.write_str("latest_enabled"),
-        }
-    }
-}
-
-impl FromStr for RevisionSelector {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "latest" => Ok(Self::Latest),
-            "latest_enabled" => Ok(Self::LatestEnabled),
-            _ if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') => s
-                .parse()
-                .map(Self::Number)
-                .map_err(|_| format!("revision {s:?} is too large")),
-            _ => Err(format!(
-                "revision {s:?} must be a number from 1, latest or latest_enabled"
-            )),
-        }
-    }
-}
 
 /// A Terraform-style ID: `{region}/{id}` (secret) or `{region}/{id}/{revision}` (version).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,7 +216,7 @@ mod tests {
                 "number from 1",
             ),
             (
-                "fr-par/11111111-1111-1111-1111-111111111111/99999999999",
+                "fr-par/11111111-1111-1111-1111-111111111111/99999999999999999999999",
                 "too large",
             ),
         ];

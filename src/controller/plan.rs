@@ -587,13 +587,13 @@ fn revision_to_mirror(input: &PlanInput<'_>, versions: &[RemoteVersion]) -> Opti
             .max()
     };
     if let RemoteIntent::Adopt {
-        first_revision: Some(crate::api::remote_id::RevisionSelector::Number(n)),
+        first_revision: Some(crate::remote_types::RevisionSelector::Number(n)),
         ..
     } = &input.intent.remote
     {
         let pinned = versions
             .iter()
-            .find(|v| v.revision == u64::from(*n) && v.status == VersionStatus::Enabled)
+            .find(|v| v.revision == *n && v.status == VersionStatus::Enabled)
             .map(|v| v.revision);
         // creationTimestamp has whole seconds: a version of the same second predates it.
         let adopted_at = input

@@ -39,6 +39,7 @@ use jiff::Timestamp;
 pub use error::{ArgumentProblem, ErrorKind, ProviderError};
 pub use observer::{CallObserver, ProviderCall};
 
+pub use crate::remote_types::RevisionSelector;
 use crate::remote_types::SecretType;
 use crate::secret_value::SecretValue;
 
@@ -165,26 +166,6 @@ pub struct AccessedVersion {
     pub value: SecretValue,
     /// `None` when the provider reported a type this build does not know.
     pub kind: Option<SecretType>,
-}
-
-/// Which version to read or act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RevisionSelector {
-    Number(u64),
-    /// The highest revision, whatever its status.
-    Latest,
-    /// The highest enabled revision.
-    LatestEnabled,
-}
-
-impl fmt::Display for RevisionSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RevisionSelector::Number(n) => write!(f, "{n}"),
-            RevisionSelector::Latest => f.write_str("latest"),
-            RevisionSelector::LatestEnabled => f.write_str("latest_enabled"),
-        }
-    }
 }
 
 /// Everything needed to create a secret (metadata only; see [`NewVersion`] for the payload).
