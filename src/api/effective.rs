@@ -180,8 +180,9 @@ mod tests {
         }))
         .unwrap();
         let generate = spec.generate.as_ref().unwrap();
-        assert_eq!(generate.length, 32);
-        assert!(generate.lowercase && generate.uppercase && generate.digits && !generate.symbols);
+        let policy = &generate.policy;
+        assert_eq!(policy.length, 32);
+        assert!(policy.lowercase && policy.uppercase && policy.digits && !policy.symbols);
         let key = &generate.keys.as_ref().unwrap()["k"];
         assert_eq!(key.generate.as_ref().unwrap().symbol_set(), "");
         // Round trip keeps what was given and adds only defaults.

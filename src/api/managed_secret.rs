@@ -333,38 +333,13 @@ fn default_true() -> bool {
 }
 
 /// Generated values: a random string for opaque secrets, or a map of keys for keyed types.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[x_kube(validation = Rule::new("self.lowercase || self.uppercase || self.digits || self.symbols")
-    .message("generate needs at least one character class: lowercase, uppercase, digits or symbols"))]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateSpec {
-    /// Length of a generated value, in characters (1 to 4096, default 32).
-    #[serde(default = "default_length")]
-    #[schemars(range(min = 1, max = 4096))]
-    pub length: u32,
-
-    /// Use lowercase letters `a-z` (default true).
-    #[serde(default = "default_true")]
-    pub lowercase: bool,
-
-    /// Use uppercase letters `A-Z` (default true).
-    #[serde(default = "default_true")]
-    pub uppercase: bool,
-
-    /// Use digits `0-9` (default true).
-    #[serde(default = "default_true")]
-    pub digits: bool,
-
-    /// Use symbols (default false): those of `symbolCharacters`, or `!#%+,-.:=?@^_~`.
-    #[serde(default)]
-    pub symbols: bool,
-
-    /// The symbols to use when `symbols` is true (1 to 64 printable ASCII characters, no space).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 64))]
-    #[x_kube(validation = Rule::new("self.matches('^[!-/:-@\\\\[-`{-~]+$')")
-        .message("symbolCharacters may only contain printable ASCII symbols (no letters, digits or spaces)"))]
-    pub symbol_characters: Option<String>,
+    /// Length and character classes of the top-level value (the same fields, defaults and rules as
+    /// each key's `generate`).
+    #[serde(flatten)]
+    pub policy: PasswordPolicy,
 
     /// For keyed types (key_value, basic_credentials, database_credentials, ssh_key): the keys of the
     /// payload, each with a fixed value or generated. A key with `generate: {}` uses the defaults
@@ -374,34 +349,6 @@ pub struct GenerateSpec {
     // Key names are checked by `validation::validate_managed_secret`, not CEL: map keys have no
     // maxLength, so a regex over them would exceed the API server's cost estimate.
     pub keys: Option<BTreeMap<String, KeyValueSource>>,
-}
-
-impl Default for GenerateSpec {
-    fn default() -> Self {
-        Self {
-            length: DEFAULT_GENERATED_LENGTH,
-            lowercase: true,
-            uppercase: true,
-            digits: true,
-            symbols: false,
-            symbol_characters: None,
-            keys: None,
-        }
-    }
-}
-
-impl GenerateSpec {
-    /// The character policy of the top-level value.
-    pub fn policy(&self) -> PasswordPolicy {
-        PasswordPolicy {
-            length: self.length,
-            lowercase: self.lowercase,
-            uppercase: self.uppercase,
-            digits: self.digits,
-            symbols: self.symbols,
-            symbol_characters: self.symbol_characters.clone(),
-        }
-    }
 }
 
 /// The value of one key of a generated keyed payload: exactly one of `value` and `generate`.
@@ -458,7 +405,14 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        GenerateSpec::default().policy()
+        Self {
+            length: DEFAULT_GENERATED_LENGTH,
+            lowercase: true,
+            uppercase: true,
+            digits: true,
+            symbols: false,
+            symbol_characters: None,
+        }
     }
 }
 

@@ -251,7 +251,7 @@ fn validate_generate(
     generate: &GenerateSpec,
     type_: Option<SecretType>,
 ) -> Result<(), InvalidSpec> {
-    validate_policy(&generate.policy(), "generate")?;
+    validate_policy(&generate.policy, "generate")?;
     let type_ = type_.unwrap_or_default();
     let Some(keys) = &generate.keys else {
         if type_ != SecretType::Opaque {
@@ -621,21 +621,21 @@ mod tests {
             ),
             (
                 "length zero",
-                |s| s.generate.as_mut().unwrap().length = 0,
+                |s| s.generate.as_mut().unwrap().policy.length = 0,
                 "between 1 and 4096",
             ),
             (
                 "length too large",
-                |s| s.generate.as_mut().unwrap().length = 4097,
+                |s| s.generate.as_mut().unwrap().policy.length = 4097,
                 "between 1 and 4096",
             ),
             (
                 "no character class",
                 |s| {
                     let g = s.generate.as_mut().unwrap();
-                    g.lowercase = false;
-                    g.uppercase = false;
-                    g.digits = false;
+                    g.policy.lowercase = false;
+                    g.policy.uppercase = false;
+                    g.policy.digits = false;
                 },
                 "at least one character class",
             ),
@@ -643,8 +643,8 @@ mod tests {
                 "symbol set with letters",
                 |s| {
                     let g = s.generate.as_mut().unwrap();
-                    g.symbols = true;
-                    g.symbol_characters = Some("ab!".into());
+                    g.policy.symbols = true;
+                    g.policy.symbol_characters = Some("ab!".into());
                 },
                 "symbolCharacters",
             ),

@@ -28,12 +28,9 @@ fn generator_input(policy: &SpecPolicy) -> GeneratorInput<'_> {
 /// The generator for `spec.generate`; errors are for an `InvalidSpec` message.
 pub fn value_policy(generate: &GenerateSpec) -> Result<ValuePolicy, String> {
     match &generate.keys {
-        None => {
-            let policy = generate.policy();
-            PasswordPolicy::new(&generator_input(&policy))
-                .map(ValuePolicy::Single)
-                .map_err(|e| format!("generate: {e}"))
-        }
+        None => PasswordPolicy::new(&generator_input(&generate.policy))
+            .map(ValuePolicy::Single)
+            .map_err(|e| format!("generate: {e}")),
         Some(keys) => {
             let policies: Vec<(String, Option<SpecPolicy>, Option<&str>)> = keys
                 .iter()
