@@ -189,6 +189,96 @@ mod tests {
         assert!(matches!(err, SourceProblem::Invalid(ref m) if m.contains("UTF-8")));
     }
 
+    /// Push (source Secret -> remote payload) and mirror (remote payload -> target Secret) agree for
+    /// every type: the payload a push builds is one the remote accepts (the emulator is the referee
+    /// for what Scaleway stores), and mirroring it gives back the pushed keys and values.
+    #[test]
+    fn push_then_mirror_round_trips_every_type() {
+        use crate::emulator::{model, payload::validate_for_type};
+        use crate::mirror::payload_entries;
+
+        const PEM: &str =
+            "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+        const SSH: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\n";
+        type Pairs = &'static [(&'static str, &'static str)];
+        let rows: [(SecretType, Pairs, Pairs); 6] = [
+            (Opaque, &[("token", "abc")], &[("value", "abc")]),
+            (Certificate, &[("tls.crt", PEM)], &[("value", PEM)]),
+            (
+                KeyValue,
+                &[("a", "1"), ("b", "2")],
+                &[("a", "1"), ("b", "2")],
+            ),
+            (
+                BasicCredentials,
+                &[("username", "u"), ("password", "p")],
+                &[("username", "u"), ("password", "p")],
+            ),
+            (
+                DatabaseCredentials,
+                &[
+                    ("engine", "postgres"),
+                    ("username", "u"),
+                    ("password", "p"),
+                    ("host", "db"),
+                    ("dbname", "app"),
+                    ("port", "5432"),
+                ],
+                &[
+                    ("engine", "postgres"),
+                    ("username", "u"),
+                    ("password", "p"),
+                    ("host", "db"),
+                    ("dbname", "app"),
+                    ("port", "5432"),
+                ],
+            ),
+            (
+                SshKey,
+                &[("ssh_private_key", SSH)],
+                &[("ssh_private_key", SSH)],
+            ),
+        ];
+        use SecretType::*;
+        for (type_, source, mirrored) in rows {
+            let pushed = source_payload(type_, &data(source), None, "s")
+                .unwrap_or_else(|e| panic!("{type_}: push refused: {e:?}"));
+            let remote_type = model::SecretType::parse(type_.as_str()).unwrap();
+            assert!(
+                validate_for_type(remote_type, pushed.expose()).is_ok(),
+                "{type_}: the remote would refuse the pushed payload"
+            );
+            let format = PayloadFormat::for_type(type_, None).unwrap();
+            let entries = payload_entries(&pushed, &format).unwrap();
+            assert_eq!(entries, data(mirrored), "{type_}");
+        }
+    }
+
+    /// What Scaleway stores for ssh_key mirrors to the `ssh_private_key` key, and a push needs that key.
+    #[test]
+    fn ssh_key_is_the_ssh_private_key_object_both_ways() {
+        use crate::mirror::payload_entries;
+        let stored = SecretValue::from(r#"{"ssh_private_key":"k"}"#);
+        let format = PayloadFormat::for_type(SecretType::SshKey, None).unwrap();
+        assert_eq!(
+            payload_entries(&stored, &format).unwrap(),
+            data(&[("ssh_private_key", "k")])
+        );
+        let pushed = source_payload(
+            SecretType::SshKey,
+            &data(&[("ssh_private_key", "k")]),
+            None,
+            "s",
+        )
+        .unwrap();
+        assert_eq!(pushed.expose(), stored.expose());
+        let wrong_key = source_payload(SecretType::SshKey, &data(&[("id_rsa", "k")]), None, "s");
+        assert!(
+            matches!(wrong_key, Err(SourceProblem::Invalid(ref m)) if m.contains("ssh_private_key")),
+            "{wrong_key:?}"
+        );
+    }
+
     #[test]
     fn digests_compare_payloads_without_showing_them() {
         let key = HmacKey::new(vec![7u8; 32]).unwrap();
