@@ -56,6 +56,9 @@ pub enum Reason {
     SourceInvalid,
     /// A target template failed to render.
     TemplateFailed,
+    /// The rendered data lacks keys the target Secret's `type` requires (or the type cannot be a
+    /// target at all).
+    TargetTypeMismatch,
     /// Another owner holds the target Secret or the remote secret.
     Conflict,
     /// The remote secret is protected and the remote deletion policy is Delete.
@@ -68,7 +71,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for exhaustive tests and metric label pre-registration.
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 23] = [
         Reason::Synced,
         Reason::Reconciling,
         Reason::InvalidSpec,
@@ -87,6 +90,7 @@ impl Reason {
         Reason::SourceNotFound,
         Reason::SourceInvalid,
         Reason::TemplateFailed,
+        Reason::TargetTypeMismatch,
         Reason::Conflict,
         Reason::Protected,
         Reason::Deleting,
@@ -114,6 +118,7 @@ impl Reason {
             Reason::SourceNotFound => "SourceNotFound",
             Reason::SourceInvalid => "SourceInvalid",
             Reason::TemplateFailed => "TemplateFailed",
+            Reason::TargetTypeMismatch => "TargetTypeMismatch",
             Reason::Conflict => "Conflict",
             Reason::Protected => "Protected",
             Reason::Deleting => "Deleting",

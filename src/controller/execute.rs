@@ -16,7 +16,7 @@ use crate::api::{
     CreationPolicy, ManagedSecret, ManagedSecretStatus, OperationCause, OperationKind,
     PendingOperation,
 };
-use crate::mirror::{RenderSpec, check_target_type, render};
+use crate::mirror::{RenderError, RenderSpec, TargetTypeError, check_target_type, render};
 use crate::provider::{NewVersion, RevisionSelector, SecretId, SecretManager};
 use crate::rotation::ValuePolicy;
 use crate::secret_value::SecretValue;
@@ -335,21 +335,18 @@ async fn run_step(
             let data = match render(&payload, exec.render) {
                 Ok(d) => d,
                 Err(e) => {
-                    return Ok(Err(Failure::new(
-                        Reason::TemplateFailed,
-                        format!(
-                            "rendering revision {revision} into Secret {}: {e}",
-                            exec.intent.target.name
-                        ),
-                        std::time::Duration::from_secs(300),
+                    return Ok(Err(template_failure(
+                        revision,
+                        &exec.intent.target.name,
+                        &e,
                     )));
                 }
             };
             if let Err(e) = check_target_type(Some(&exec.intent.target.type_), &data.keys()) {
-                return Ok(Err(Failure::new(
-                    Reason::TemplateFailed,
-                    e.to_string(),
-                    std::time::Duration::from_secs(300),
+                return Ok(Err(target_type_failure(
+                    revision,
+                    &exec.intent.target.name,
+                    &e,
                 )));
             }
             let dropped: Vec<String> = exec
@@ -440,9 +437,82 @@ async fn run_step(
 
 /// In debug builds, abort the process when `KEYWARD_TEST_CRASH_AFTER` names this point: a way for
 /// tests to stop the operator exactly between a remote write and its record in status.
+/// How long to wait before retrying a target that cannot be rendered: only a spec change (or a new
+/// remote revision) can fix it, and either triggers a reconcile of its own.
+const RENDER_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A revision's payload could not be turned into the target's data (template or payload shape).
+fn template_failure(revision: u64, target: &str, error: &RenderError) -> Failure {
+    Failure::new(
+        Reason::TemplateFailed,
+        format!("rendering revision {revision} into Secret {target} failed: {error}"),
+        RENDER_RETRY,
+    )
+}
+
+/// The data rendered fine but does not fit the target Secret's `type`.
+fn target_type_failure(revision: u64, target: &str, error: &TargetTypeError) -> Failure {
+    Failure::new(
+        Reason::TargetTypeMismatch,
+        format!(
+            "revision {revision} rendered, but Secret {target} cannot hold it: {error}; map the payload to the keys the type needs with target.template, or change target.type"
+        ),
+        RENDER_RETRY,
+    )
+}
+
 fn crash_point(configured: Option<&str>, point: &str) {
     if cfg!(debug_assertions) && configured == Some(point) {
         eprintln!("keyward: KEYWARD_TEST_CRASH_AFTER={point}: aborting on purpose");
         std::process::abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mirror::{PayloadFormat, Templates, check_target_type, render};
+    use std::collections::BTreeMap;
+
+    /// Template failures and target-type mismatches carry different reasons, and neither message
+    /// quotes a payload value.
+    #[test]
+    fn render_failures_and_type_mismatches_have_their_own_reasons() {
+        let payload = SecretValue::from(r#"{"user":"canary-7f2e"}"#);
+        let broken = RenderSpec {
+            format: PayloadFormat::JsonObject,
+            templates: Some(
+                Templates::new(BTreeMap::from([(
+                    "password".to_string(),
+                    "{{ missing }}".to_string(),
+                )]))
+                .unwrap(),
+            ),
+        };
+        let template_err = render(&payload, &broken).unwrap_err();
+        let plain = RenderSpec {
+            format: PayloadFormat::JsonObject,
+            templates: None,
+        };
+        let data = render(&payload, &plain).unwrap();
+        let type_err = check_target_type(Some("kubernetes.io/tls"), &data.keys()).unwrap_err();
+
+        let rows = [
+            (
+                template_failure(3, "app", &template_err),
+                Reason::TemplateFailed,
+                "rendering revision 3 into Secret app failed",
+            ),
+            (
+                target_type_failure(3, "app", &type_err),
+                Reason::TargetTypeMismatch,
+                "Secret app cannot hold it",
+            ),
+        ];
+        for (failure, reason, text) in rows {
+            assert_eq!(failure.reason, reason);
+            assert!(failure.message.contains(text), "{}", failure.message);
+            assert!(!failure.message.contains("canary"), "{}", failure.message);
+        }
     }
 }
