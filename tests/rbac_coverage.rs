@@ -281,13 +281,7 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
         json!({"storeRef": {"name": e2e_support::STORE}, "generate": {"length": 24}, "refreshInterval": "10s"}),
     )
     .await;
-    let gen_id = w
-        .wait_ready("gen", 1)
-        .await
-        .status
-        .unwrap()
-        .secret_id
-        .unwrap();
+    let gen_id = w.ready_id("gen", 1).await;
     w.annotate("gen", "keyward.dev/rotate", "rbac-1").await;
     w.wait_ready("gen", 2).await;
 
@@ -303,16 +297,14 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
             )
             .await
             .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while w.secret_data("gen").await.unwrap() != good {
-            assert!(std::time::Instant::now() < deadline, "drift not repaired");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        w.wait_secret("gen", "drift repaired", Duration::from_secs(60), |data| {
+            *data == good
+        })
+        .await;
     }
 
     // Pushed from a Secret.
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-one"}}))
-        .await;
+    w.apply_secret("src", json!({"token": "push-one"})).await;
     w.apply_ms(
         "pushed",
         json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"}, "refreshInterval": "10s"}),

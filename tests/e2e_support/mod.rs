@@ -162,10 +162,7 @@ impl World {
         )
         .await;
         let op = Operator::start(&world_ns, dir.path().join("operator.log"), env).await;
-        let scw = ScalewayClient::new(
-            ScalewayConfig::new(Some(&emu.base_url()), "fr-par", PROJECT, None, TOKEN).unwrap(),
-        )
-        .unwrap();
+        let scw = emulator_client(&emu.base_url());
         Self {
             client,
             ns,
@@ -191,6 +188,15 @@ impl World {
     /// Server-side applies an object in the test namespace.
     pub async fn apply(&self, object: serde_json::Value) {
         apply(&self.client, self.ns(), object).await
+    }
+
+    /// Applies a v1 Secret with this `stringData` (and optional extra metadata, e.g. labels).
+    pub async fn apply_secret(&self, name: &str, string_data: serde_json::Value) {
+        self.apply(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name}, "stringData": string_data,
+        }))
+        .await
     }
 
     /// Applies a ManagedSecret with this spec.
@@ -274,6 +280,39 @@ impl World {
         .await
     }
 
+    /// Waits for Ready=True at `revision` and returns the remote secret id from status.
+    pub async fn ready_id(&self, name: &str, revision: u32) -> String {
+        let ms = self.wait_ready(name, revision).await;
+        ms.status
+            .and_then(|s| s.secret_id)
+            .unwrap_or_else(|| panic!("ManagedSecret {name} is Ready without a secret id"))
+    }
+
+    /// The remote secret id the ManagedSecret's status records now.
+    pub async fn secret_id(&self, name: &str) -> String {
+        self.ms_api()
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("reading ManagedSecret {name}: {e}"))
+            .status
+            .and_then(|s| s.secret_id)
+            .unwrap_or_else(|| panic!("ManagedSecret {name} has no secret id in status"))
+    }
+
+    /// Waits until status records `revision` as current (whatever the Ready condition says).
+    pub async fn wait_revision(
+        &self,
+        name: &str,
+        revision: u32,
+        what: &str,
+        timeout: Duration,
+    ) -> ManagedSecret {
+        self.wait_ms(name, what, timeout, |ms| {
+            ms.status.as_ref().and_then(|s| s.current_revision) == Some(revision)
+        })
+        .await
+    }
+
     /// Waits for Ready=False with `reason`.
     pub async fn wait_reason(&self, name: &str, reason: &str) -> ManagedSecret {
         let want = format!("False/{reason}");
@@ -295,10 +334,7 @@ impl World {
     }
 
     /// The target Secret's data.
-    pub async fn secret_data(
-        &self,
-        name: &str,
-    ) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+    pub async fn secret_data(&self, name: &str) -> Option<SecretData> {
         self.secrets().get_opt(name).await.unwrap().map(|s| {
             s.data
                 .unwrap_or_default()
@@ -306,6 +342,64 @@ impl World {
                 .map(|(k, v)| (k, v.0))
                 .collect()
         })
+    }
+
+    /// Waits until the target Secret's data satisfies `check` (the Secret must exist all along);
+    /// returns that data.
+    pub async fn wait_secret(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&SecretData) -> bool,
+    ) -> SecretData {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        while Instant::now() < deadline {
+            let data = self
+                .secret_data(name)
+                .await
+                .unwrap_or_else(|| panic!("Secret {name} is gone while waiting for: {what}"));
+            if check(&data) {
+                return data;
+            }
+            last = Some(data.into_keys().collect::<Vec<_>>());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        // Keys only: the values are secrets.
+        panic!(
+            "Secret {name}: {what} not reached within {timeout:?}; last keys: {last:?}\n--- operator log tail ---\n{}",
+            tail(&self.op.log_text(), 30)
+        );
+    }
+
+    /// Asserts the remote secret has exactly `count` versions.
+    pub async fn assert_version_count(&self, id: &str, count: usize, what: &str) {
+        let versions = self.versions(id).await;
+        assert!(
+            versions.len() == count,
+            "{what}: want {count} versions of {id}, found {versions:?}\n--- operator log tail ---\n{}",
+            tail(&self.op.log_text(), 30)
+        );
+    }
+
+    /// Asserts the remote secret has exactly `count` versions now and at every check (each half
+    /// second) for `settle`: later reconciles (status writes, refreshes) must not write again.
+    pub async fn assert_version_count_stays(
+        &self,
+        id: &str,
+        count: usize,
+        settle: Duration,
+        what: &str,
+    ) {
+        let until = Instant::now() + settle;
+        loop {
+            self.assert_version_count(id, count, what).await;
+            if Instant::now() >= until {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Versions of a remote secret, highest first.
@@ -369,6 +463,17 @@ pub async fn apply(client: &Client, ns: &str, mut object: serde_json::Value) {
     )
     .await
     .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+}
+
+/// A Secret's data by key.
+pub type SecretData = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// A client of the emulator with the world's project and token (as a console user would be).
+pub fn emulator_client(base_url: &str) -> ScalewayClient {
+    ScalewayClient::new(
+        ScalewayConfig::new(Some(base_url), "fr-par", PROJECT, None, TOKEN).unwrap(),
+    )
+    .unwrap()
 }
 
 pub fn store_json(name: &str, api_url: &str, creds: &str) -> serde_json::Value {
