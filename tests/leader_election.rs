@@ -539,12 +539,22 @@ fn stdout_of(cmd: &mut std::process::Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The `helm` that `tests/tools/install.sh` installs (it prints the tools folder last).
-fn helm() -> std::path::PathBuf {
+/// One template of the chart as `helm template` renders it (with a values file, if given), by
+/// the `helm` that `tests/tools/install.sh` installs (it prints the tools folder last).
+fn render_chart(template: &str, values: Option<&std::path::Path>) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let bin =
         stdout_of(std::process::Command::new("bash").arg(root.join("tests/tools/install.sh")));
-    std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm")
+    let helm = std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm");
+    let mut command = std::process::Command::new(helm);
+    command
+        .args(["template", "keyward"])
+        .arg(root.join("charts/keyward"))
+        .args(["--show-only", template]);
+    if let Some(values) = values {
+        command.arg("-f").arg(values);
+    }
+    stdout_of(&mut command)
 }
 
 /// The Role the chart renders for leader election, as (apiGroups, resources, resourceNames,
@@ -552,13 +562,7 @@ fn helm() -> std::path::PathBuf {
 fn chart_leader_election_rules() -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
     use k8s_openapi::api::rbac::v1::Role;
     use serde::Deserialize as _;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rendered = stdout_of(
-        std::process::Command::new(helm())
-            .args(["template", "keyward"])
-            .arg(root.join("charts/keyward"))
-            .args(["--show-only", "templates/rbac.yaml"]),
-    );
+    let rendered = render_chart("templates/rbac.yaml", None);
     serde_yaml::Deserializer::from_str(&rendered)
         .filter_map(|doc| {
             let value = serde_yaml::Value::deserialize(doc).ok()?;
@@ -686,21 +690,13 @@ fn charts_leader_election_environment_is_read_by_the_binary_and_valid() {
     }
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let helm = helm();
     let all_options = root.join("charts/keyward/ci/all-options-values.yaml");
     for (values, lease_name) in [
         (None, "keyward-leader"),
         (Some(&all_options), "keyward-operator-leader"),
     ] {
-        let mut template = std::process::Command::new(&helm);
-        template
-            .args(["template", "keyward"])
-            .arg(root.join("charts/keyward"))
-            .args(["--show-only", "templates/deployment.yaml"]);
-        if let Some(values) = values {
-            template.arg("-f").arg(values);
-        }
-        let deployment: Deployment = serde_yaml::from_str(&stdout_of(&mut template)).unwrap();
+        let rendered = render_chart("templates/deployment.yaml", values.map(|v| v.as_path()));
+        let deployment: Deployment = serde_yaml::from_str(&rendered).unwrap();
         let container = &deployment.spec.unwrap().template.spec.unwrap().containers[0];
         let env: Vec<(String, String)> = container
             .env
