@@ -239,15 +239,13 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
         json!({"storeRef": store, "remote": {"type": "opaque"}}),
     )
     .await;
-    let err = w
-        .ms_api()
-        .patch(
-            "immutable",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"spec": {"remote": {"type": "key_value"}}})),
-        )
-        .await
-        .expect_err("type change");
+    let err = e2e_support::merge_patch(
+        &w.ms_api(),
+        "immutable",
+        json!({"spec": {"remote": {"type": "key_value"}}}),
+    )
+    .await
+    .expect_err("type change");
     assert!(err.to_string().contains("immutable"), "{err}");
 
     // Reported as Ready=False with a specific reason.
@@ -385,14 +383,13 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
         "the protected secret still exists"
     );
     // Changing the policy to Retain lets the deletion finish.
-    w.ms_api()
-        .patch(
-            "guarded",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"spec": {"remoteDeletionPolicy": "Retain"}})),
-        )
-        .await
-        .unwrap();
+    e2e_support::merge_patch(
+        &w.ms_api(),
+        "guarded",
+        json!({"spec": {"remoteDeletionPolicy": "Retain"}}),
+    )
+    .await
+    .unwrap();
     w.wait_gone("guarded").await;
 }
 
@@ -525,14 +522,13 @@ async fn a_hand_edited_target_is_repaired() {
     w.apply_ms("db", generated()).await;
     w.wait_ready("db", 1).await;
     let good = w.secret_data("db").await.unwrap();
-    w.secrets()
-        .patch(
-            "db",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"stringData": {"value": "hand-edited"}})),
-        )
-        .await
-        .unwrap();
+    e2e_support::merge_patch(
+        &w.secrets(),
+        "db",
+        json!({"stringData": {"value": "hand-edited"}}),
+    )
+    .await
+    .unwrap();
     w.wait_secret("db", "drift repaired", Duration::from_secs(20), |data| {
         *data == good
     })

@@ -19,7 +19,6 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use e2e_support::World;
@@ -289,12 +288,7 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
     // repeated Event's series instead of creating a second one).
     let good = w.secret_data("gen").await.unwrap();
     for edit in ["hand-edited-1", "hand-edited-2"] {
-        w.secrets()
-            .patch(
-                "gen",
-                &PatchParams::default(),
-                &Patch::Merge(json!({"stringData": {"value": edit}})),
-            )
+        e2e_support::merge_patch(&w.secrets(), "gen", json!({"stringData": {"value": edit}}))
             .await
             .unwrap();
         w.wait_secret("gen", "drift repaired", Duration::from_secs(60), |data| {
@@ -323,14 +317,13 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
     // Through a ClusterSecretStore that selects namespaces by label (the operator reads the
     // namespace's labels).
     let namespaces: Api<Namespace> = Api::all(w.client.clone());
-    namespaces
-        .patch(
-            &ns,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"keyward-rbac": "yes"}}})),
-        )
-        .await
-        .unwrap();
+    e2e_support::merge_patch(
+        &namespaces,
+        &ns,
+        json!({"metadata": {"labels": {"keyward-rbac": "yes"}}}),
+    )
+    .await
+    .unwrap();
     let css = format!("{ns}-css");
     w.apply(json!({
         "apiVersion": "keyward.dev/v1alpha1", "kind": "ClusterSecretStore",

@@ -223,14 +223,13 @@ impl World {
     }
 
     pub async fn annotate(&self, name: &str, key: &str, value: &str) {
-        self.ms_api()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})),
-            )
-            .await
-            .expect("annotating");
+        merge_patch(
+            &self.ms_api(),
+            name,
+            json!({"metadata": {"annotations": {key: value}}}),
+        )
+        .await
+        .expect("annotating");
     }
 
     pub async fn delete_ms(&self, name: &str) {
@@ -474,6 +473,15 @@ pub fn emulator_client(base_url: &str) -> ScalewayClient {
         ScalewayConfig::new(Some(base_url), "fr-par", PROJECT, None, TOKEN).unwrap(),
     )
     .unwrap()
+}
+
+/// A JSON merge patch of one object.
+pub async fn merge_patch<K>(api: &Api<K>, name: &str, patch: serde_json::Value) -> kube::Result<K>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
 }
 
 pub fn store_json(name: &str, api_url: &str, creds: &str) -> serde_json::Value {
