@@ -247,22 +247,21 @@ impl World {
         timeout: Duration,
         check: impl Fn(&ManagedSecret) -> bool,
     ) -> ManagedSecret {
-        let deadline = Instant::now() + timeout;
         let mut last = None;
-        while Instant::now() < deadline {
-            if let Ok(Some(ms)) = self.ms_api().get_opt(name).await {
-                if check(&ms) {
-                    return ms;
-                }
-                last = Some(ms);
+        let found = poll(timeout, async || {
+            let ms = self.ms_api().get_opt(name).await.ok().flatten()?;
+            if check(&ms) {
+                return Some(ms);
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!(
+            last = Some(ms);
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| panic!(
             "ManagedSecret {name}: {what} not reached within {timeout:?}; last status: {:?}\n--- operator log tail ---\n{}",
             last.and_then(|m| m.status),
             tail(&self.op.log_text(), 30)
-        );
+        ))
     }
 
     /// Waits for Ready=True with the given revision.
@@ -322,14 +321,12 @@ impl World {
     }
 
     pub async fn wait_gone(&self, name: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.ms_api().get_opt(name).await.unwrap().is_none() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("ManagedSecret {name} still exists");
+        let gone = poll(Duration::from_secs(60), async || {
+            let current = self.ms_api().get_opt(name).await.unwrap();
+            current.is_none().then_some(())
+        })
+        .await;
+        assert!(gone.is_some(), "ManagedSecret {name} still exists");
     }
 
     /// The target Secret's data.
@@ -352,24 +349,24 @@ impl World {
         timeout: Duration,
         check: impl Fn(&SecretData) -> bool,
     ) -> SecretData {
-        let deadline = Instant::now() + timeout;
         let mut last = None;
-        while Instant::now() < deadline {
+        let found = poll(timeout, async || {
             let data = self
                 .secret_data(name)
                 .await
                 .unwrap_or_else(|| panic!("Secret {name} is gone while waiting for: {what}"));
             if check(&data) {
-                return data;
+                return Some(data);
             }
+            // Keys only: the values are secrets.
             last = Some(data.into_keys().collect::<Vec<_>>());
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        // Keys only: the values are secrets.
-        panic!(
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| panic!(
             "Secret {name}: {what} not reached within {timeout:?}; last keys: {last:?}\n--- operator log tail ---\n{}",
             tail(&self.op.log_text(), 30)
-        );
+        ))
     }
 
     /// Asserts the remote secret has exactly `count` versions.
@@ -462,6 +459,18 @@ pub async fn apply(client: &Client, ns: &str, mut object: serde_json::Value) {
     )
     .await
     .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+}
+
+/// Runs `probe` every 200 ms until it returns `Some`, or `timeout` has passed (then `None`).
+async fn poll<T>(timeout: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(found) = probe().await {
+            return Some(found);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
 }
 
 /// A Secret's data by key.
