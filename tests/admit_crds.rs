@@ -6,11 +6,13 @@
 //! `tests/crd_cel.rs` checks the same rules with a local CEL evaluator; this suite is the referee
 //! for what the API server itself does (structural schema, CEL cost limits, defaulting, pruning).
 
+mod fixtures;
 mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use fixtures::{OTHER_UUID, UUID, cluster_scaleway, merge, ms_spec, scaleway};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
@@ -21,9 +23,6 @@ use kube::{Client, ResourceExt};
 use serde::Deserialize as _;
 use serde_json::{Value, json};
 use support::controlplane::{self, FIELD_MANAGER, TestNamespace};
-
-const UUID: &str = "11111111-1111-1111-1111-111111111111";
-const OTHER_UUID: &str = "22222222-2222-2222-2222-222222222222";
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
@@ -68,42 +67,6 @@ async fn setup(prefix: &str) -> (Client, TestNamespace) {
 /// A cluster-scoped name that cannot collide with another test's (the namespace name is unique).
 fn cluster_name(ns: &TestNamespace, what: &str) -> String {
     format!("{}-{what}", ns.name())
-}
-
-/// A Scaleway provider block, with `extra` merged over the defaults.
-fn scaleway(extra: Value) -> Value {
-    let mut provider = json!({
-        "region": "fr-par",
-        "projectId": "11111111-2222-3333-4444-555555555555",
-        "credentials": {"secretRef": {"name": "creds"}}
-    });
-    merge(&mut provider, extra);
-    provider
-}
-
-fn cluster_scaleway(extra: Value) -> Value {
-    let mut provider = scaleway(json!({"credentials": {"secretRef": {"namespace": "keyward"}}}));
-    merge(&mut provider, extra);
-    provider
-}
-
-/// A valid ManagedSecret spec (generated opaque value) with `patch` merged over it.
-fn ms_spec(patch: Value) -> Value {
-    let mut spec = json!({"storeRef": {"name": "scaleway"}, "generate": {"length": 24}});
-    merge(&mut spec, patch);
-    spec
-}
-
-/// JSON merge: objects merge key by key, anything else replaces.
-fn merge(target: &mut Value, patch: Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                merge(target.entry(key).or_insert(Value::Null), value);
-            }
-        }
-        (target, patch) => *target = patch,
-    }
 }
 
 /// The API server's refusal, or a panic naming what was unexpectedly accepted.
@@ -190,54 +153,7 @@ async fn crds_install_established_and_served_as_written() {
 #[tokio::test]
 async fn valid_objects_are_admitted_with_defaults() {
     let (client, ns) = setup("admit-valid").await;
-    let table: Vec<(&str, Kind, Value)> = vec![
-        (
-            "follow only",
-            Kind::ManagedSecret,
-            json!({"storeRef": {"name": "s"}}),
-        ),
-        (
-            "push",
-            Kind::ManagedSecret,
-            json!({"storeRef": {"name": "s"}, "fromSecret": {"name": "src", "keys": ["a"]}}),
-        ),
-        (
-            "every field of a created secret",
-            Kind::ManagedSecret,
-            ms_spec(json!({
-                "remote": {
-                    "name": "app.pass_1", "path": "/apps/shop", "description": "d",
-                    "tags": ["a", "b"], "type": "key_value", "protected": true, "keyId": UUID,
-                    "ephemeralPolicy": {"timeToLive": "8760h", "action": "disable"}
-                },
-                "generate": {"length": 4096, "symbols": true, "symbolCharacters": "!@#",
-                    "keys": {"user": {"value": "app"}, "pass": {"generate": {"length": 1}}}},
-                "rotation": {"interval": "1m", "schedule": "*/15 3 * * 1-5"},
-                "refreshInterval": "10s",
-                "target": {"name": "t", "type": "Opaque", "template": {"URL": "{{ pass }}"},
-                    "creationPolicy": "Merge", "deletionPolicy": "Retain"},
-                "remoteDeletionPolicy": "Delete"
-            })),
-        ),
-        (
-            "root path and cron macro",
-            Kind::ManagedSecret,
-            ms_spec(json!({"remote": {"path": "/"}, "rotation": {"schedule": "@weekly"}})),
-        ),
-        (
-            "expires once accessed",
-            Kind::ManagedSecret,
-            ms_spec(
-                json!({"remote": {"ephemeralPolicy": {"expiresOnceAccessed": true, "action": "delete"}}}),
-            ),
-        ),
-        (
-            "adopt by terraform id at latest_enabled",
-            Kind::ManagedSecret,
-            json!({"storeRef": {"name": "s", "kind": "ClusterSecretStore"},
-                "remote": {"adopt": {"terraformId": format!("pl-waw/{UUID}/latest_enabled")},
-                    "description": "adopted", "tags": ["t"], "protected": true}}),
-        ),
+    let stores = [
         (
             "SecretStore reaching the emulator",
             Kind::SecretStore,
@@ -250,6 +166,10 @@ async fn valid_objects_are_admitted_with_defaults() {
                 "allowedNamespaces": {"names": ["a"], "selector": {"matchLabels": {"team": "x"}}}}),
         ),
     ];
+    let table = fixtures::valid_managed_secrets()
+        .into_iter()
+        .map(|(what, spec)| (what, Kind::ManagedSecret, spec))
+        .chain(stores);
     for (what, kind, spec) in table {
         let api = kind.api(&client, &ns);
         let name = cluster_name(&ns, "valid");

@@ -4,6 +4,9 @@
 //! fields refuse changes; the examples pass. The API server remains the final judge: apply-time
 //! tests on the real control plane repeat the bad-input table.
 
+mod fixtures;
+
+use fixtures::{OTHER_UUID, UUID, merged, scaleway};
 use kube_cel::{ScopeContext, Validator, analyze_rule, compile_schema};
 use serde_json::{Value, json};
 
@@ -41,33 +44,23 @@ fn ms(spec: Value) -> Value {
     object("ManagedSecret", spec)
 }
 
-fn base_spec() -> Value {
-    json!({"storeRef": {"name": "scaleway"}, "generate": {}})
-}
-
-/// `base_spec` with `patch` merged in (JSON merge patch: null removes a field).
+/// The smallest generated spec with `patch` merged in (JSON merge patch: null removes a field).
 fn spec_with(patch: Value) -> Value {
-    let mut spec = base_spec();
-    merge(&mut spec, patch);
-    spec
+    merged(
+        json!({"storeRef": {"name": "scaleway"}, "generate": {}}),
+        patch,
+    )
 }
 
-fn merge(target: &mut Value, patch: Value) {
-    match patch {
-        Value::Object(fields) => {
-            if !target.is_object() {
-                *target = json!({});
-            }
-            let map = target.as_object_mut().expect("object");
-            for (key, value) in fields {
-                if value.is_null() {
-                    map.remove(&key);
-                } else {
-                    merge(map.entry(key).or_insert(Value::Null), value);
-                }
-            }
-        }
-        other => *target = other,
+/// Asserts `got` accepts when `want` is None, or rejects with a message containing `want`.
+fn assert_verdict(name: &str, got: Result<(), Vec<String>>, want: Option<&str>) {
+    match (got, want) {
+        (Ok(()), None) => {}
+        (Err(errors), Some(want)) => assert!(
+            errors.iter().any(|e| e.contains(want)),
+            "{name}: want {want:?}, got {errors:?}"
+        ),
+        (got, want) => panic!("{name}: want {want:?}, got {got:?}"),
     }
 }
 
@@ -141,52 +134,7 @@ fn every_rule_compiles_fits_the_budget_and_has_a_message() {
 
 #[test]
 fn valid_managed_secrets_pass() {
-    let id = "11111111-1111-1111-1111-111111111111";
-    let table = [
-        ("minimal generate", base_spec()),
-        ("follow only", json!({"storeRef": {"name": "s"}})),
-        (
-            "push",
-            json!({"storeRef": {"name": "s"}, "fromSecret": {"name": "src", "keys": ["a"]}}),
-        ),
-        (
-            "everything for a created secret",
-            spec_with(json!({
-                "remote": {
-                    "name": "app.pass_1", "path": "/apps/shop", "description": "d",
-                    "tags": ["a", "b"], "type": "key_value", "protected": true, "keyId": id,
-                    "ephemeralPolicy": {"timeToLive": "24h", "action": "disable"}
-                },
-                "generate": {"length": 64, "symbols": true, "symbolCharacters": "!@#",
-                    "keys": {"user": {"value": "app"}, "pass": {"generate": {"length": 12}}}},
-                "rotation": {"interval": "720h", "schedule": "0 3 * * 1"},
-                "refreshInterval": "1h30m",
-                "target": {"name": "t", "type": "Opaque", "template": {"URL": "{{ pass }}"},
-                    "creationPolicy": "Merge", "deletionPolicy": "Retain"},
-                "remoteDeletionPolicy": "Delete"
-            })),
-        ),
-        ("root path", spec_with(json!({"remote": {"path": "/"}}))),
-        (
-            "adopt by id",
-            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"secretId": id}}}),
-        ),
-        (
-            "adopt by terraform id with latest",
-            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": format!("pl-waw/{id}/latest_enabled")}}}),
-        ),
-        (
-            "cron macro",
-            spec_with(json!({"rotation": {"schedule": "@weekly"}})),
-        ),
-        (
-            "expires once accessed",
-            spec_with(
-                json!({"remote": {"ephemeralPolicy": {"expiresOnceAccessed": true, "action": "delete"}}}),
-            ),
-        ),
-    ];
-    for (name, spec) in table {
+    for (name, spec) in fixtures::valid_managed_secrets() {
         assert_eq!(check(&ms(spec), None), Ok(()), "{name}");
     }
 }
@@ -194,7 +142,7 @@ fn valid_managed_secrets_pass() {
 /// The bad inputs the API server refuses at `kubectl apply`, each with the message it gives.
 #[test]
 fn bad_managed_secrets_are_rejected_with_their_message() {
-    let id = "11111111-1111-1111-1111-111111111111";
+    let id = UUID;
     let table: Vec<(&str, Value, &str)> = vec![
         (
             "two sources",
@@ -366,18 +314,13 @@ fn bad_managed_secrets_are_rejected_with_their_message() {
         ),
     ];
     for (name, spec, want) in table {
-        let errors = check(&ms(spec), None).expect_err(name);
-        assert!(
-            errors.iter().any(|e| e.contains(want)),
-            "{name}: want {want:?}, got {errors:?}"
-        );
+        assert_verdict(name, check(&ms(spec), None), Some(want));
     }
 }
 
 #[test]
 fn immutable_fields_refuse_changes() {
-    let id = "11111111-1111-1111-1111-111111111111";
-    let other = "22222222-2222-2222-2222-222222222222";
+    let (id, other) = (UUID, OTHER_UUID);
     let ttl = json!({"timeToLive": "1h", "action": "delete"});
     // (name, old remote, new remote, expected message or None when the update is allowed)
     let table: Vec<(&str, Value, Value, Option<&str>)> = vec![
@@ -475,25 +418,8 @@ fn immutable_fields_refuse_changes() {
     for (name, old_remote, new_remote, want) in table {
         let old = ms(json!({"storeRef": {"name": "s"}, "remote": old_remote}));
         let new = ms(json!({"storeRef": {"name": "s"}, "remote": new_remote}));
-        match (check(&new, Some(&old)), want) {
-            (Ok(()), None) => {}
-            (Err(errors), Some(want)) => assert!(
-                errors.iter().any(|e| e.contains(want)),
-                "{name}: want {want:?}, got {errors:?}"
-            ),
-            (got, want) => panic!("{name}: want {want:?}, got {got:?}"),
-        }
+        assert_verdict(name, check(&new, Some(&old)), want);
     }
-}
-
-fn scaleway(extra: Value) -> Value {
-    let mut provider = json!({
-        "region": "fr-par",
-        "projectId": "11111111-2222-3333-4444-555555555555",
-        "credentials": {"secretRef": {"name": "creds"}}
-    });
-    merge(&mut provider, extra);
-    provider
 }
 
 #[test]
@@ -556,14 +482,7 @@ fn store_rules() {
         ),
     ];
     for (name, kind, spec, want) in table {
-        match (check(&object(kind, spec), None), want) {
-            (Ok(()), None) => {}
-            (Err(errors), Some(want)) => assert!(
-                errors.iter().any(|e| e.contains(want)),
-                "{name}: want {want:?}, got {errors:?}"
-            ),
-            (got, want) => panic!("{name}: want {want:?}, got {got:?}"),
-        }
+        assert_verdict(name, check(&object(kind, spec), None), want);
     }
 }
 

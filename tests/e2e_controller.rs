@@ -34,7 +34,7 @@ async fn create_mirrors_the_emulator_value_and_reports_ready() {
     let data = w.secret_data("db").await.expect("target Secret");
     assert_eq!(data["value"], remote.value.expose());
     assert_eq!(data["value"].len(), 24);
-    assert_eq!(w.versions(&id).await.len(), 1);
+    w.assert_version_count(&id, 1, "one version").await;
     let secret = w.secrets().get("db").await.unwrap();
     let labels = secret.metadata.labels.unwrap();
     assert_eq!(labels["app.kubernetes.io/managed-by"], "keyward");
@@ -50,8 +50,7 @@ async fn create_mirrors_the_emulator_value_and_reports_ready() {
 async fn a_version_created_in_the_emulator_is_mirrored_within_one_refresh() {
     let w = World::new("e2e-refresh").await;
     w.apply_ms("db", generated()).await;
-    let ms = w.wait_ready("db", 1).await;
-    let id = ms.status.unwrap().secret_id.unwrap();
+    let id = w.ready_id("db", 1).await;
     w.scw
         .create_version(
             &SecretId::new(&id),
@@ -64,27 +63,21 @@ async fn a_version_created_in_the_emulator_is_mirrored_within_one_refresh() {
         .unwrap();
     // No watch event announces a remote change: only the 10 s refresh can find it. The deadline
     // leaves room for one refresh on a loaded machine without asserting a speed.
-    w.wait_ms("db", "revision 2 mirrored", Duration::from_secs(30), |ms| {
-        ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
-    })
-    .await;
+    w.wait_revision("db", 2, "revision 2 mirrored", Duration::from_secs(30))
+        .await;
     assert_eq!(
         w.secret_data("db").await.unwrap()["value"],
         b"set-in-the-console"
     );
-    assert_eq!(
-        w.versions(&id).await.len(),
-        2,
-        "Keyward created no version of its own"
-    );
+    w.assert_version_count(&id, 2, "Keyward created no version of its own")
+        .await;
 }
 
 #[tokio::test]
 async fn rotation_by_annotation_creates_exactly_one_version() {
     let w = World::new("e2e-rotate").await;
     w.apply_ms("db", generated()).await;
-    let ms = w.wait_ready("db", 1).await;
-    let id = ms.status.unwrap().secret_id.unwrap();
+    let id = w.ready_id("db", 1).await;
     let before = w.secret_data("db").await.unwrap()["value"].clone();
     w.annotate("db", "keyward.dev/rotate", "2026-11-25T01:00:00Z")
         .await;
@@ -98,9 +91,9 @@ async fn rotation_by_annotation_creates_exactly_one_version() {
     let after = w.secret_data("db").await.unwrap()["value"].clone();
     assert_ne!(before, after);
     // Later reconciles (status writes, refreshes) do not rotate again for the same value.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    w.assert_version_count_stays(&id, 2, Duration::from_secs(3), "one rotation")
+        .await;
     let versions = w.versions(&id).await;
-    assert_eq!(versions.len(), 2, "{versions:?}");
     assert!(versions[0].description.starts_with("keyward:"));
     assert!(w.event_reasons("db").await.iter().any(|r| r == "Rotated"));
 }
@@ -108,25 +101,27 @@ async fn rotation_by_annotation_creates_exactly_one_version() {
 #[tokio::test]
 async fn push_creates_one_version_per_change_of_the_source() {
     let w = World::new("e2e-push").await;
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-one"}}))
-        .await;
+    w.apply_secret("src", json!({"token": "push-one"})).await;
     w.apply_ms(
         "pushed",
         json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"}, "refreshInterval": "10s"}),
     )
     .await;
-    let ms = w.wait_ready("pushed", 1).await;
-    let id = ms.status.unwrap().secret_id.unwrap();
+    let id = w.ready_id("pushed", 1).await;
     assert_eq!(w.secret_data("pushed").await.unwrap()["value"], b"push-one");
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-two"}}))
-        .await;
+    w.apply_secret("src", json!({"token": "push-two"})).await;
     w.wait_ready("pushed", 2).await;
     assert_eq!(w.secret_data("pushed").await.unwrap()["value"], b"push-two");
     // A change of the source's metadata only is not a change of its data.
     w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src", "labels": {"x": "y"}}, "stringData": {"token": "push-two"}}))
         .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(w.versions(&id).await.len(), 2);
+    w.assert_version_count_stays(
+        &id,
+        2,
+        Duration::from_secs(3),
+        "one version per data change",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -186,11 +181,8 @@ async fn adoption_by_id_and_by_terraform_id() {
         w.secret_data("by-tf").await.unwrap()["value"],
         b"legacy-one"
     );
-    assert_eq!(
-        w.versions(&id).await.len(),
-        2,
-        "adoption creates no version"
-    );
+    w.assert_version_count(&id, 2, "adoption creates no version")
+        .await;
     assert_eq!(w.emu.secret_count(), 1, "adoption creates no secret");
 }
 
@@ -198,8 +190,7 @@ async fn adoption_by_id_and_by_terraform_id() {
 async fn delete_and_recreate_finds_the_same_secret_without_a_new_version() {
     let w = World::new("e2e-recreate").await;
     w.apply_ms("db", generated()).await;
-    let ms = w.wait_ready("db", 1).await;
-    let id = ms.status.unwrap().secret_id.unwrap();
+    let id = w.ready_id("db", 1).await;
     let value = w.secret_data("db").await.unwrap()["value"].clone();
     w.delete_ms("db").await;
     w.wait_gone("db").await;
@@ -208,9 +199,9 @@ async fn delete_and_recreate_finds_the_same_secret_without_a_new_version() {
         "target deleted (policy Delete)"
     );
     w.apply_ms("db", generated()).await;
-    let ms = w.wait_ready("db", 1).await;
-    assert_eq!(ms.status.unwrap().secret_id.unwrap(), id);
-    assert_eq!(w.versions(&id).await.len(), 1);
+    assert_eq!(w.ready_id("db", 1).await, id);
+    w.assert_version_count(&id, 1, "recreated without a new version")
+        .await;
     assert_eq!(w.secret_data("db").await.unwrap()["value"], value);
     assert_eq!(w.emu.secret_count(), 1);
 }
@@ -248,15 +239,13 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
         json!({"storeRef": store, "remote": {"type": "opaque"}}),
     )
     .await;
-    let err = w
-        .ms_api()
-        .patch(
-            "immutable",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"spec": {"remote": {"type": "key_value"}}})),
-        )
-        .await
-        .expect_err("type change");
+    let err = e2e_support::merge_patch(
+        &w.ms_api(),
+        "immutable",
+        json!({"spec": {"remote": {"type": "key_value"}}}),
+    )
+    .await
+    .expect_err("type change");
     assert!(err.to_string().contains("immutable"), "{err}");
 
     // Reported as Ready=False with a specific reason.
@@ -267,17 +256,20 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
         e2e_support::store_json("elsewhere", &w.emu.base_url(), "scw-creds"),
     )
     .await;
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "wrong-creds"}, "stringData": {"SCW_SECRET_KEY": "99999999-9999-4999-8999-999999999999"}}))
-        .await;
+    w.apply_secret(
+        "wrong-creds",
+        json!({"SCW_SECRET_KEY": "99999999-9999-4999-8999-999999999999"}),
+    )
+    .await;
     w.apply(e2e_support::store_json(
         "refused",
         &w.emu.base_url(),
         "wrong-creds",
     ))
     .await;
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "someone-elses"}, "stringData": {"mine": "keep-me"}}))
+    w.apply_secret("someone-elses", json!({"mine": "keep-me"}))
         .await;
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "huge"}, "stringData": {"blob": "x".repeat(70 * 1024)}}))
+    w.apply_secret("huge", json!({"blob": "x".repeat(70 * 1024)}))
         .await;
     w.apply(json!({
         "apiVersion": "keyward.dev/v1alpha1", "kind": "ClusterSecretStore",
@@ -366,15 +358,7 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
     );
 
     // Key disabled: rotation fails with KeyUnavailable, the last good Secret stays.
-    let id = w
-        .ms_api()
-        .get("first")
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .secret_id
-        .unwrap();
+    let id = w.secret_id("first").await;
     w.emu.disable_key(id.clone());
     w.annotate("first", "keyward.dev/rotate", "now").await;
     w.wait_reason("first", "KeyUnavailable").await;
@@ -399,14 +383,13 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
         "the protected secret still exists"
     );
     // Changing the policy to Retain lets the deletion finish.
-    w.ms_api()
-        .patch(
-            "guarded",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"spec": {"remoteDeletionPolicy": "Retain"}})),
-        )
-        .await
-        .unwrap();
+    e2e_support::merge_patch(
+        &w.ms_api(),
+        "guarded",
+        json!({"spec": {"remoteDeletionPolicy": "Retain"}}),
+    )
+    .await
+    .unwrap();
     w.wait_gone("guarded").await;
 }
 
@@ -414,8 +397,7 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
 async fn a_crash_between_creating_a_version_and_recording_it_leaves_exactly_one_new_version() {
     let mut w = World::new("e2e-crash").await;
     w.apply_ms("db", generated()).await;
-    let ms = w.wait_ready("db", 1).await;
-    let id = ms.status.unwrap().secret_id.unwrap();
+    let id = w.ready_id("db", 1).await;
     // The operator aborts right after the provider confirmed the new version, before status
     // records it.
     w.op.restart(&[("KEYWARD_TEST_CRASH_AFTER", "create_version")])
@@ -425,7 +407,8 @@ async fn a_crash_between_creating_a_version_and_recording_it_leaves_exactly_one_
         w.op.wait_exit(Duration::from_secs(30)).await,
         "the operator should have aborted at the crash point"
     );
-    assert_eq!(w.versions(&id).await.len(), 2, "the version was written");
+    w.assert_version_count(&id, 2, "the version was written")
+        .await;
     let ms = w.ms_api().get("db").await.unwrap();
     let status = ms.status.unwrap();
     assert_eq!(status.current_revision, Some(1), "not yet recorded");
@@ -439,8 +422,8 @@ async fn a_crash_between_creating_a_version_and_recording_it_leaves_exactly_one_
     let status = ms.status.unwrap();
     assert!(status.pending_operation.is_none());
     assert_eq!(status.handled_rotate_request.as_deref(), Some("crash-1"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(w.versions(&id).await.len(), 2, "exactly one new version");
+    w.assert_version_count_stays(&id, 2, Duration::from_secs(2), "exactly one new version")
+        .await;
     let remote = w
         .scw
         .access_version(&SecretId::new(&id), RevisionSelector::Number(2))
@@ -456,8 +439,7 @@ async fn a_crash_between_creating_a_version_and_recording_it_leaves_exactly_one_
 async fn a_canary_value_never_appears_in_logs_events_or_status() {
     const CANARY: &str = "canary-7f3a9c1e-do-not-leak";
     let w = World::new("e2e-canary").await;
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"password": CANARY}}))
-        .await;
+    w.apply_secret("src", json!({"password": CANARY})).await;
     w.apply_ms(
         "canary",
         json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"},
@@ -524,12 +506,11 @@ async fn rotation_by_interval_creates_one_version_when_due() {
         "interval plus at most a tenth of jitter: {wait:?}"
     );
     // Interval 1m plus jitter (at most 6s): due within 70s of the first version.
-    w.wait_ms("db", "rotated on schedule", Duration::from_secs(90), |ms| {
-        ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
-    })
-    .await;
+    w.wait_revision("db", 2, "rotated on schedule", Duration::from_secs(90))
+        .await;
+    w.assert_version_count(&id, 2, "one rotation when due")
+        .await;
     let versions = w.versions(&id).await;
-    assert_eq!(versions.len(), 2, "{versions:?}");
     assert!(versions[0].description.contains(":rotation:"));
     let ms = w.ms_api().get("db").await.unwrap();
     assert!(ms.status.unwrap().next_rotation_time.unwrap().0 > next);
@@ -541,19 +522,17 @@ async fn a_hand_edited_target_is_repaired() {
     w.apply_ms("db", generated()).await;
     w.wait_ready("db", 1).await;
     let good = w.secret_data("db").await.unwrap();
-    w.secrets()
-        .patch(
-            "db",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(json!({"stringData": {"value": "hand-edited"}})),
-        )
-        .await
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while w.secret_data("db").await.unwrap() != good {
-        assert!(std::time::Instant::now() < deadline, "drift not repaired");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    e2e_support::merge_patch(
+        &w.secrets(),
+        "db",
+        json!({"stringData": {"value": "hand-edited"}}),
+    )
+    .await
+    .unwrap();
+    w.wait_secret("db", "drift repaired", Duration::from_secs(20), |data| {
+        *data == good
+    })
+    .await;
     let reasons = w.event_reasons("db").await;
     assert!(reasons.iter().any(|r| r == "DriftRepaired"), "{reasons:?}");
 }
@@ -561,8 +540,7 @@ async fn a_hand_edited_target_is_repaired() {
 #[tokio::test]
 async fn merge_writes_only_its_keys_and_removes_them_on_deletion() {
     let w = World::new("e2e-merge").await;
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app"}, "stringData": {"theirs": "kept"}}))
-        .await;
+    w.apply_secret("app", json!({"theirs": "kept"})).await;
     w.apply_ms(
         "db",
         json!({"storeRef": {"name": e2e_support::STORE}, "generate": {},
@@ -593,17 +571,7 @@ async fn rate_limited_is_reported_and_the_last_good_secret_stays() {
         .unwrap();
     // Another client of the same API key uses up the budget, as a busy account would.
     let hog = {
-        let scw = keyward::provider::scaleway::ScalewayClient::new(
-            keyward::provider::scaleway::ScalewayConfig::new(
-                Some(&w.emu.base_url()),
-                "fr-par",
-                e2e_support::PROJECT,
-                None,
-                e2e_support::TOKEN,
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let scw = e2e_support::emulator_client(&w.emu.base_url());
         tokio::spawn(async move {
             loop {
                 let _ = scw.find_secret("nothing", "/").await;
@@ -613,11 +581,7 @@ async fn rate_limited_is_reported_and_the_last_good_secret_stays() {
     };
     w.annotate("db", "keyward.dev/rotate", "while-limited")
         .await;
-    let ms = w
-        .wait_ms("db", "RateLimited", Duration::from_secs(60), |ms| {
-            ready_reason(ms).as_deref() == Some("False/RateLimited")
-        })
-        .await;
+    let ms = w.wait_reason("db", "RateLimited").await;
     hog.abort();
     assert!(
         ms.status.unwrap().conditions[0]
@@ -641,33 +605,18 @@ async fn a_key_dropped_from_the_template_leaves_the_secret() {
     )
     .await;
     w.wait_ready("db", 1).await;
-    let keys = |d: std::collections::BTreeMap<String, Vec<u8>>| d.into_keys().collect::<Vec<_>>();
+    let keys = |d: &e2e_support::SecretData| d.keys().cloned().collect::<Vec<_>>();
     assert_eq!(
-        keys(w.secret_data("db").await.unwrap()),
+        keys(&w.secret_data("db").await.unwrap()),
         ["dsn", "password"]
     );
     w.apply_ms("db", spec(json!({"password": "{{ value }}"})))
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while keys(w.secret_data("db").await.unwrap()) != ["password"] {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "dsn still in the Secret"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let id = w
-        .ms_api()
-        .get("db")
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .secret_id
-        .unwrap();
-    assert_eq!(
-        w.versions(&id).await.len(),
-        1,
-        "a template change is not a rotation"
-    );
+    w.wait_secret("db", "dsn removed", Duration::from_secs(20), |data| {
+        keys(data) == ["password"]
+    })
+    .await;
+    let id = w.secret_id("db").await;
+    w.assert_version_count(&id, 1, "a template change is not a rotation")
+        .await;
 }

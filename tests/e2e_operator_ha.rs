@@ -108,13 +108,7 @@ async fn only_the_leader_reconciles_and_a_killed_leader_hands_over_without_dupli
         json!({"storeRef": {"name": e2e_support::STORE}, "generate": {"length": 24}, "refreshInterval": "10s"}),
     )
     .await;
-    let id = w
-        .wait_ready("db", 1)
-        .await
-        .status
-        .unwrap()
-        .secret_id
-        .unwrap();
+    let id = w.ready_id("db", 1).await;
 
     // Only the leader reconciled; the other never even started its controller.
     let (leader_log, follower_log) = if a_leads {
@@ -172,9 +166,8 @@ async fn only_the_leader_reconciles_and_a_killed_leader_hands_over_without_dupli
         Some("ha-1")
     );
     // Later reconciles by the new leader do not rotate again.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let versions = w.versions(&id).await;
-    assert_eq!(versions.len(), 2, "exactly one new version: {versions:?}");
+    w.assert_version_count_stays(&id, 2, Duration::from_secs(3), "exactly one new version")
+        .await;
 
     // The survivor rotates again and creates a second secret, then its metrics are scraped.
     w.annotate("db", "keyward.dev/rotate", "ha-2").await;

@@ -505,16 +505,13 @@ async fn ephemeral_policies_follow_the_controllable_clock() {
     // The clock through the admin endpoint; soft-deleted secrets are purged after 7 days.
     let plain = api.create_secret("plain", json!({})).await;
     api.call("DELETE", &format!("/secrets/{plain}"), None).await;
-    let admin = reqwest::Client::builder().no_proxy().build().unwrap();
-    let clock: Value = admin
-        .post(format!("{}/emulator/clock", emu.base_url()))
-        .json(&json!({"advance_seconds": 7.0 * 86400.0}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = emulator_support::admin_client();
+    let clock: Value = emulator_support::admin_json(
+        admin
+            .post(format!("{}/emulator/clock", emu.base_url()))
+            .json(&json!({"advance_seconds": 7.0 * 86400.0})),
+    )
+    .await;
     assert_eq!(clock["frozen"], true);
     assert_eq!(api.get(&format!("/secrets/{plain}")).await.status, 404);
     let bad = admin

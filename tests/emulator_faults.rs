@@ -208,7 +208,7 @@ async fn disabled_key_blocks_payloads_but_not_metadata() {
     );
 
     // Through the admin endpoint, by secret id.
-    let admin = reqwest::Client::builder().no_proxy().build().unwrap();
+    let admin = emulator_support::admin_client();
     let r = admin
         .post(format!(
             "{}/emulator/faults/disabled-keys/{by_id}",
@@ -236,7 +236,7 @@ async fn disabled_key_blocks_payloads_but_not_metadata() {
 async fn admin_endpoint_reads_counters_and_replaces_faults() {
     let emu = spawn(EmulatorConfig::for_tests()).await.unwrap();
     let api = Api::new(&emu);
-    let admin = reqwest::Client::builder().no_proxy().build().unwrap();
+    let admin = emulator_support::admin_client();
     let base = emu.base_url();
     let id = api.create_secret("counted", json!({})).await;
     for _ in 0..3 {
@@ -244,14 +244,8 @@ async fn admin_endpoint_reads_counters_and_replaces_faults() {
     }
     api.get("/secrets/00000000-0000-4000-8000-000000000000")
         .await;
-    let m: serde_json::Value = admin
-        .get(format!("{base}/emulator/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let m: serde_json::Value =
+        emulator_support::admin_json(admin.get(format!("{base}/emulator/metrics"))).await;
     let find = |ep: &str, st: u64| {
         m["requests"]
             .as_array()
@@ -302,13 +296,7 @@ async fn admin_endpoint_reads_counters_and_replaces_faults() {
         500,
         "a refused update changes nothing"
     );
-    let f: FaultSettings = admin
-        .get(format!("{base}/emulator/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let f: FaultSettings =
+        emulator_support::admin_json(admin.get(format!("{base}/emulator/faults"))).await;
     assert_eq!(f.errors["GetSecret"].status, 500);
 }

@@ -72,17 +72,10 @@ async fn binary_serves_with_strict_tokens_and_keeps_state() {
         unb64(&api.access(&id, "latest").await.body["data"]),
         b"persisted"
     );
-    let health: serde_json::Value = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .get(format!("{url}/emulator/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: serde_json::Value = emulator_support::admin_json(
+        emulator_support::admin_client().get(format!("{url}/emulator/health")),
+    )
+    .await;
     assert_eq!(health["status"], "ok");
     terminate(child);
 }

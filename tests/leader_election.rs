@@ -188,9 +188,10 @@ impl Drop for LeaseHistory {
 }
 
 /// Samples `leaders` (one closure per elector) every [`SAMPLE`] until `done` returns true,
-/// panicking if two ever lead at once or `done` stays false for [`WAIT`]. Returns how many
-/// samples were taken.
+/// panicking if two ever lead at once or `done` stays false for [`WAIT`] (saying `what` was
+/// awaited). Returns how many samples were taken.
 async fn never_two_leaders(
+    what: &str,
     leaders: &[(&str, &dyn Fn() -> bool)],
     mut done: impl FnMut(&[&str]) -> bool,
 ) -> usize {
@@ -211,8 +212,34 @@ async fn never_two_leaders(
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("condition not reached within {WAIT:?}"));
+    .unwrap_or_else(|_| panic!("{what}: not within {WAIT:?}"));
     samples
+}
+
+/// Samples two electors until one of them leads (never both at once); returns its name.
+async fn first_leader<'a>(electors: [(&'a str, &LeaderHandle); 2]) -> &'a str {
+    let [(name_a, a), (name_b, b)] = electors;
+    let mut first = None;
+    never_two_leaders(
+        "a first leader",
+        &[(name_a, &|| a.is_leader()), (name_b, &|| b.is_leader())],
+        |leading| {
+            first = leading
+                .first()
+                .map(|l| if *l == name_a { name_a } else { name_b });
+            first.is_some()
+        },
+    )
+    .await;
+    first.expect("a leader")
+}
+
+/// Waits until the elector behind `leading` reports `want` (leading or not).
+async fn wait_leading(leading: &mut watch::Receiver<bool>, want: bool, what: &str) {
+    tokio::time::timeout(WAIT, leading.wait_for(|l| *l == want))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not within {WAIT:?}"))
+        .expect("the elector's state channel is open");
 }
 
 fn micros(spec: &LeaseSpec, field: &str) -> jiff::Timestamp {
@@ -244,19 +271,9 @@ async fn two_electors_never_lead_together_and_a_released_lease_is_taken_at_once(
     let a = elector(&client, ns.name(), "elector-a", &metrics_a);
     let b = elector(&client, ns.name(), "elector-b", &metrics_b);
 
-    let mut first = None;
-    never_two_leaders(
-        &[
-            ("elector-a", &|| a.is_leader()),
-            ("elector-b", &|| b.is_leader()),
-        ],
-        |leading| {
-            first = leading.first().map(|l| l.to_string());
-            first.is_some()
-        },
-    )
-    .await;
-    let first = first.unwrap();
+    let first = first_leader([("elector-a", &a), ("elector-b", &b)])
+        .await
+        .to_owned();
     let (leader, follower, follower_name) = if first == "elector-a" {
         (a, b, "elector-b")
     } else {
@@ -282,6 +299,7 @@ async fn two_electors_never_lead_together_and_a_released_lease_is_taken_at_once(
     // Steady state for longer than a lease: the same leader renews, the follower waits.
     let steady_until = Instant::now() + timing().lease_duration + Duration::from_secs(1);
     let samples = never_two_leaders(
+        "a lease's time of steady renewals",
         &[
             (first.as_str(), &|| leader.is_leader()),
             (follower_name, &|| follower.is_leader()),
@@ -315,9 +333,11 @@ async fn two_electors_never_lead_together_and_a_released_lease_is_taken_at_once(
     let released_after = stopping.elapsed();
     let released = lease_spec(&client, ns.name()).await;
     assert_eq!(released.holder_identity, None, "stop() releases the Lease");
-    let samples_handover = never_two_leaders(&[(follower_name, &|| follower.is_leader())], |l| {
-        !l.is_empty()
-    })
+    let samples_handover = never_two_leaders(
+        "the follower leads",
+        &[(follower_name, &|| follower.is_leader())],
+        |l| !l.is_empty(),
+    )
     .await;
     let handover = stopping.elapsed();
     let taken = history
@@ -350,19 +370,19 @@ async fn a_crashed_leader_is_replaced_only_after_its_lease_expires() {
     let history = LeaseHistory::start(&client, ns.name());
 
     let mut crashing = Crashable::spawn(ns.name(), "elector-crashing");
-    tokio::time::timeout(WAIT, async {
-        while !crashing.is_leader() {
-            tokio::time::sleep(SAMPLE).await;
-        }
-    })
-    .await
-    .expect("the first elector leads");
+    never_two_leaders(
+        "the first elector leads",
+        &[("elector-crashing", &|| crashing.is_leader())],
+        |l| !l.is_empty(),
+    )
+    .await;
     let metrics = Metrics::new();
     let survivor = elector(&client, ns.name(), "elector-survivor", &metrics);
 
     // While the first one renews, the survivor only waits (for longer than a lease).
     let steady_until = Instant::now() + timing().lease_duration + Duration::from_secs(1);
     never_two_leaders(
+        "a lease's time of steady renewals",
         &[
             ("elector-crashing", &|| crashing.is_leader()),
             ("elector-survivor", &|| survivor.is_leader()),
@@ -376,13 +396,12 @@ async fn a_crashed_leader_is_replaced_only_after_its_lease_expires() {
 
     let crashed_at = Instant::now();
     crashing.crash();
-    tokio::time::timeout(WAIT, async {
-        while !survivor.is_leader() {
-            tokio::time::sleep(SAMPLE).await;
-        }
-    })
-    .await
-    .expect("the survivor takes over once the lease expires");
+    never_two_leaders(
+        "the survivor takes over once the lease expires",
+        &[("elector-survivor", &|| survivor.is_leader())],
+        |l| !l.is_empty(),
+    )
+    .await;
     let handover = crashed_at.elapsed();
 
     let (history_now, takeover_index) = history
@@ -429,10 +448,7 @@ async fn a_leader_steps_down_when_another_holder_writes_the_lease() {
     let metrics = Metrics::new();
     let leader = elector(&client, ns.name(), "elector-a", &metrics);
     let mut leading = leader.subscribe();
-    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
-        .await
-        .expect("the elector leads")
-        .unwrap();
+    wait_leading(&mut leading, true, "the elector leads").await;
 
     // A compare-and-swap write, retried while it races the leader's renewals (409 Conflict).
     let api: Api<Lease> = Api::namespaced(client.clone(), ns.name());
@@ -454,10 +470,7 @@ async fn a_leader_steps_down_when_another_holder_writes_the_lease() {
             Err(error) => panic!("writing the Lease: {error}"),
         }
     }
-    tokio::time::timeout(WAIT, leading.wait_for(|l| !*l))
-        .await
-        .expect("the elector steps down")
-        .unwrap();
+    wait_leading(&mut leading, false, "the elector steps down").await;
     let stepped_down = intruded_at.elapsed();
     assert!(
         metrics
@@ -467,10 +480,12 @@ async fn a_leader_steps_down_when_another_holder_writes_the_lease() {
         "leader gauge still set"
     );
 
-    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
-        .await
-        .expect("the elector takes the Lease back once the intruder's lease expired")
-        .unwrap();
+    wait_leading(
+        &mut leading,
+        true,
+        "the elector takes the Lease back once the intruder's lease expired",
+    )
+    .await;
     let retaken = intruded_at.elapsed();
 
     let (seen, intruder) = history
@@ -510,32 +525,44 @@ async fn a_leader_steps_down_when_another_holder_writes_the_lease() {
     leader.stop().await;
 }
 
+/// The standard output of a command that must succeed (its stderr is the failure message).
+fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("command");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One template of the chart as `helm template` renders it (with a values file, if given), by
+/// the `helm` that `tests/tools/install.sh` installs (it prints the tools folder last).
+fn render_chart(template: &str, values: Option<&std::path::Path>) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin =
+        stdout_of(std::process::Command::new("bash").arg(root.join("tests/tools/install.sh")));
+    let helm = std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm");
+    let mut command = std::process::Command::new(helm);
+    command
+        .args(["template", "keyward"])
+        .arg(root.join("charts/keyward"))
+        .args(["--show-only", template]);
+    if let Some(values) = values {
+        command.arg("-f").arg(values);
+    }
+    stdout_of(&mut command)
+}
+
 /// The Role the chart renders for leader election, as (apiGroups, resources, resourceNames,
 /// verbs) rules, from the real `helm` of `tests/tools/install.sh`.
 fn chart_leader_election_rules() -> Vec<k8s_openapi::api::rbac::v1::PolicyRule> {
     use k8s_openapi::api::rbac::v1::Role;
     use serde::Deserialize as _;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let output = |cmd: &mut std::process::Command| {
-        let out = cmd
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("command");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let bin = output(std::process::Command::new("bash").arg(root.join("tests/tools/install.sh")));
-    let helm = std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm");
-    let rendered = output(
-        std::process::Command::new(helm)
-            .args(["template", "keyward"])
-            .arg(root.join("charts/keyward"))
-            .args(["--show-only", "templates/rbac.yaml"]),
-    );
+    let rendered = render_chart("templates/rbac.yaml", None);
     serde_yaml::Deserializer::from_str(&rendered)
         .filter_map(|doc| {
             let value = serde_yaml::Value::deserialize(doc).ok()?;
@@ -566,28 +593,13 @@ async fn elector_requests_are_exactly_what_the_charts_leader_election_role_grant
     let (metrics_a, metrics_b) = (Metrics::new(), Metrics::new());
     let a = elector(&client, ns.name(), "elector-a", &metrics_a);
     let b = elector(&client, ns.name(), "elector-b", &metrics_b);
-    let mut first = None;
-    never_two_leaders(
-        &[("a", &|| a.is_leader()), ("b", &|| b.is_leader())],
-        |leading| {
-            first = leading.first().map(|l| l.to_string());
-            first.is_some()
-        },
-    )
-    .await;
-    let (leader, follower) = if first.as_deref() == Some("a") {
-        (a, b)
-    } else {
-        (b, a)
-    };
+    let first = first_leader([("a", &a), ("b", &b)]).await;
+    let (leader, follower) = if first == "a" { (a, b) } else { (b, a) };
     // Let the leader renew at least once, then hand over by release and stop the other too.
     tokio::time::sleep(timing().retry_period * 3).await;
     leader.stop().await;
     let mut leading = follower.subscribe();
-    tokio::time::timeout(WAIT, leading.wait_for(|l| *l))
-        .await
-        .expect("the follower takes over")
-        .unwrap();
+    wait_leading(&mut leading, true, "the follower takes over").await;
     follower.stop().await;
 
     // (verb, apiGroup, resource, name) of each Lease request in this namespace.
@@ -678,34 +690,13 @@ fn charts_leader_election_environment_is_read_by_the_binary_and_valid() {
     }
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = |cmd: &mut std::process::Command| {
-        let out = cmd
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("command");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let bin = run(std::process::Command::new("bash").arg(root.join("tests/tools/install.sh")));
-    let helm = std::path::Path::new(bin.lines().last().unwrap().trim()).join("helm");
     let all_options = root.join("charts/keyward/ci/all-options-values.yaml");
     for (values, lease_name) in [
         (None, "keyward-leader"),
         (Some(&all_options), "keyward-operator-leader"),
     ] {
-        let mut template = std::process::Command::new(&helm);
-        template
-            .args(["template", "keyward"])
-            .arg(root.join("charts/keyward"))
-            .args(["--show-only", "templates/deployment.yaml"]);
-        if let Some(values) = values {
-            template.arg("-f").arg(values);
-        }
-        let deployment: Deployment = serde_yaml::from_str(&run(&mut template)).unwrap();
+        let rendered = render_chart("templates/deployment.yaml", values.map(|v| v.as_path()));
+        let deployment: Deployment = serde_yaml::from_str(&rendered).unwrap();
         let container = &deployment.spec.unwrap().template.spec.unwrap().containers[0];
         let env: Vec<(String, String)> = container
             .env

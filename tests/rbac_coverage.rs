@@ -19,7 +19,6 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::rbac::v1::PolicyRule;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
 use e2e_support::World;
@@ -281,13 +280,7 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
         json!({"storeRef": {"name": e2e_support::STORE}, "generate": {"length": 24}, "refreshInterval": "10s"}),
     )
     .await;
-    let gen_id = w
-        .wait_ready("gen", 1)
-        .await
-        .status
-        .unwrap()
-        .secret_id
-        .unwrap();
+    let gen_id = w.ready_id("gen", 1).await;
     w.annotate("gen", "keyward.dev/rotate", "rbac-1").await;
     w.wait_ready("gen", 2).await;
 
@@ -295,24 +288,17 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
     // repeated Event's series instead of creating a second one).
     let good = w.secret_data("gen").await.unwrap();
     for edit in ["hand-edited-1", "hand-edited-2"] {
-        w.secrets()
-            .patch(
-                "gen",
-                &PatchParams::default(),
-                &Patch::Merge(json!({"stringData": {"value": edit}})),
-            )
+        e2e_support::merge_patch(&w.secrets(), "gen", json!({"stringData": {"value": edit}}))
             .await
             .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while w.secret_data("gen").await.unwrap() != good {
-            assert!(std::time::Instant::now() < deadline, "drift not repaired");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        w.wait_secret("gen", "drift repaired", Duration::from_secs(60), |data| {
+            *data == good
+        })
+        .await;
     }
 
     // Pushed from a Secret.
-    w.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src"}, "stringData": {"token": "push-one"}}))
-        .await;
+    w.apply_secret("src", json!({"token": "push-one"})).await;
     w.apply_ms(
         "pushed",
         json!({"storeRef": {"name": e2e_support::STORE}, "fromSecret": {"name": "src"}, "refreshInterval": "10s"}),
@@ -331,14 +317,13 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
     // Through a ClusterSecretStore that selects namespaces by label (the operator reads the
     // namespace's labels).
     let namespaces: Api<Namespace> = Api::all(w.client.clone());
-    namespaces
-        .patch(
-            &ns,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"keyward-rbac": "yes"}}})),
-        )
-        .await
-        .unwrap();
+    e2e_support::merge_patch(
+        &namespaces,
+        &ns,
+        json!({"metadata": {"labels": {"keyward-rbac": "yes"}}}),
+    )
+    .await
+    .unwrap();
     let css = format!("{ns}-css");
     w.apply(json!({
         "apiVersion": "keyward.dev/v1alpha1", "kind": "ClusterSecretStore",

@@ -138,8 +138,13 @@ fn enabled(revisions: &[u64]) -> Vec<RemoteVersion> {
 }
 
 fn found(versions: Vec<RemoteVersion>) -> RemoteObservation {
+    found_secret(secret(), versions)
+}
+
+/// `secret` (usually `secret()` with one field changed) and its versions, no digest known.
+fn found_secret(secret: RemoteSecret, versions: Vec<RemoteVersion>) -> RemoteObservation {
     RemoteObservation::Found {
-        secret: secret(),
+        secret,
         versions,
         latest_digest: None,
     }
@@ -151,6 +156,14 @@ fn found_with_digest(versions: Vec<RemoteVersion>, digest: &str) -> RemoteObserv
         versions,
         latest_digest: Some(digest.into()),
     }
+}
+
+/// Version 1, and version 2 written by Keyward for `cause`/`trigger` (its token as description).
+fn written_by_keyward(cause: OperationCause, trigger: &str) -> Vec<RemoteVersion> {
+    vec![
+        version(2, VersionStatus::Enabled, &token(cause, trigger)),
+        version(1, VersionStatus::Enabled, ""),
+    ]
 }
 
 fn synced_status(revision: u32) -> ManagedSecretStatus {
@@ -192,6 +205,14 @@ fn pending(cause: OperationCause, trigger: &str) -> PendingOperation {
     }
 }
 
+/// `synced_status(1)` that also announces a pending write for `cause`/`trigger`.
+fn pending_status(cause: OperationCause, trigger: &str) -> ManagedSecretStatus {
+    ManagedSecretStatus {
+        pending_operation: Some(pending(cause, trigger)),
+        ..synced_status(1)
+    }
+}
+
 fn create_version(cause: OperationCause, trigger: &str, value: ValueFrom) -> Vec<Step> {
     vec![
         Step::RecordPending {
@@ -204,6 +225,26 @@ fn create_version(cause: OperationCause, trigger: &str, value: ValueFrom) -> Vec
             value,
             request: None,
         },
+    ]
+}
+
+/// A new version for `cause`/`trigger` (announced first), then the target mirrors it.
+fn create_and_mirror(cause: OperationCause, trigger: &str, value: ValueFrom) -> Vec<Step> {
+    concat(vec![
+        create_version(cause, trigger, value),
+        vec![apply(TargetRevision::Created)],
+    ])
+}
+
+/// Version 2 is found already written for `cause`: record it, then mirror it.
+fn record_existing(cause: OperationCause) -> Vec<Step> {
+    vec![
+        Step::RecordExistingVersion {
+            revision: 2,
+            cause,
+            request: None,
+        },
+        apply(TargetRevision::Created),
     ]
 }
 
@@ -251,6 +292,17 @@ fn row(name: &'static str) -> Row {
     }
 }
 
+/// A row in step at revision 1: the remote secret has version 1 only, status records it and the
+/// target mirrors it. Most situations start from here and change one thing.
+fn synced(name: &'static str) -> Row {
+    Row {
+        remote: found(enabled(&[1])),
+        status: synced_status(1),
+        target: target_ok(1),
+        ..row(name)
+    }
+}
+
 fn run(row: &Row) -> Plan {
     plan(&PlanInput {
         intent: &row.intent,
@@ -274,37 +326,24 @@ fn rows() -> Vec<Row> {
         Row {
             steps: concat(vec![
                 vec![Step::CreateSecret(new_secret())],
-                create_version(OperationCause::Initial, "initial", ValueFrom::Generate),
-                vec![apply(TargetRevision::Created)],
+                create_and_mirror(OperationCause::Initial, "initial", ValueFrom::Generate),
             ]),
             ..row("new secret: create it, then version 1, then the target")
         },
         Row {
             remote: found(vec![]),
-            steps: concat(vec![
-                create_version(OperationCause::Initial, "initial", ValueFrom::Generate),
-                vec![apply(TargetRevision::Created)],
-            ]),
+            steps: create_and_mirror(OperationCause::Initial, "initial", ValueFrom::Generate),
             ..row("existing secret without version: adopt it by name, version 1 only")
         },
-        Row {
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
-            target: target_ok(1),
-            ..row("in step: nothing to do")
-        },
+        synced("in step: nothing to do"),
         Row {
             remote: found(enabled(&[1, 2, 3])),
-            status: ManagedSecretStatus::default(),
-            target: target_absent(),
             steps: vec![apply(TargetRevision::Number(3))],
             ..row(
                 "recreated ManagedSecret finds the secret with versions: no new version, mirror latest",
             )
         },
         Row {
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
             target: TargetAccess::Writable {
                 exists: true,
                 mirrored_revision: Some(1),
@@ -314,120 +353,64 @@ fn rows() -> Vec<Row> {
                 revision: TargetRevision::Number(1),
                 drift_repair: true,
             }],
-            ..row("drifted target is repaired")
+            ..synced("drifted target is repaired")
         },
         Row {
             remote: found(enabled(&[1, 2])),
-            status: synced_status(1),
-            target: target_ok(1),
             steps: vec![apply(TargetRevision::Number(2))],
-            ..row("version created elsewhere is mirrored")
+            ..synced("version created elsewhere is mirrored")
         },
         Row {
             remote: found(vec![
                 version(2, VersionStatus::Disabled, ""),
                 version(1, VersionStatus::Enabled, ""),
             ]),
-            status: synced_status(1),
-            target: target_ok(1),
-            ..row("disabled newer version: keep mirroring the latest enabled")
+            ..synced("disabled newer version: keep mirroring the latest enabled")
         },
         Row {
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
-            target: target_ok(1),
             rotation: due("1800000000"),
-            steps: concat(vec![
-                create_version(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
-                vec![apply(TargetRevision::Created)],
-            ]),
-            ..row("rotation due: exactly one version, recorded as pending first")
+            steps: create_and_mirror(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
+            ..synced("rotation due: exactly one version, recorded as pending first")
         },
         Row {
-            remote: found(vec![
-                version(
-                    2,
-                    VersionStatus::Enabled,
-                    &token(OperationCause::Rotation, "1800000000"),
-                ),
-                version(1, VersionStatus::Enabled, ""),
-            ]),
-            status: synced_status(1),
-            target: target_ok(1),
+            remote: found(written_by_keyward(OperationCause::Rotation, "1800000000")),
             rotation: due("1800000000"),
-            steps: vec![
-                Step::RecordExistingVersion {
-                    revision: 2,
-                    cause: OperationCause::Rotation,
-                    request: None,
-                },
-                apply(TargetRevision::Created),
-            ],
-            ..row("rotation already written (status lost): the token is found, no second version")
+            steps: record_existing(OperationCause::Rotation),
+            ..synced(
+                "rotation already written (status lost): the token is found, no second version",
+            )
         },
         Row {
-            remote: found(vec![
-                version(
-                    2,
-                    VersionStatus::Enabled,
-                    &token(OperationCause::Rotation, "1800000000"),
-                ),
-                version(1, VersionStatus::Enabled, ""),
-            ]),
-            status: ManagedSecretStatus {
-                pending_operation: Some(pending(OperationCause::Rotation, "1800000000")),
-                ..synced_status(1)
-            },
-            target: target_ok(1),
+            remote: found(written_by_keyward(OperationCause::Rotation, "1800000000")),
+            status: pending_status(OperationCause::Rotation, "1800000000"),
             rotation: RotationDecision::NotDue { next: now() },
-            steps: vec![
-                Step::RecordExistingVersion {
-                    revision: 2,
-                    cause: OperationCause::Rotation,
-                    request: None,
-                },
-                apply(TargetRevision::Created),
-            ],
-            ..row("pending operation found among versions: record it")
+            steps: record_existing(OperationCause::Rotation),
+            ..synced("pending operation found among versions: record it")
         },
         Row {
-            remote: found(enabled(&[1])),
-            status: ManagedSecretStatus {
-                pending_operation: Some(pending(OperationCause::Rotation, "1799999000")),
-                ..synced_status(1)
-            },
-            target: target_ok(1),
+            status: pending_status(OperationCause::Rotation, "1799999000"),
             rotation: RotationDecision::NotDue {
                 next: now()
                     .checked_add(jiff::SignedDuration::from_secs(60))
                     .unwrap(),
             },
             steps: vec![Step::ClearPending],
-            ..row("pending operation never written and no longer wanted: forget it")
+            ..synced("pending operation never written and no longer wanted: forget it")
         },
         Row {
-            remote: found(enabled(&[1])),
-            status: ManagedSecretStatus {
-                pending_operation: Some(pending(OperationCause::Rotation, "1800000000")),
-                ..synced_status(1)
-            },
-            target: target_ok(1),
+            status: pending_status(OperationCause::Rotation, "1800000000"),
             rotation: due("1800000000"),
             steps: concat(vec![
                 vec![Step::ClearPending],
-                create_version(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
-                vec![apply(TargetRevision::Created)],
+                create_and_mirror(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
             ]),
-            ..row("pending operation never written and still wanted: write it once")
+            ..synced("pending operation never written and still wanted: write it once")
         },
         Row {
             intent: Intent {
                 rotate_request: Some("now-1".into()),
                 ..intent()
             },
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
-            target: target_ok(1),
             rotation: RotationDecision::Due {
                 cause: OperationCause::Request,
                 trigger: "now-1".into(),
@@ -447,71 +430,46 @@ fn rows() -> Vec<Row> {
                 },
                 apply(TargetRevision::Created),
             ],
-            ..row("rotation asked by annotation: one version, request recorded")
+            ..synced("rotation asked by annotation: one version, request recorded")
         },
         Row {
             intent: push_intent(),
             remote: found(vec![]),
             source: SourceObservation::Present { digest: d1.into() },
-            steps: concat(vec![
-                create_version(OperationCause::Initial, d1, ValueFrom::Source),
-                vec![apply(TargetRevision::Created)],
-            ]),
+            steps: create_and_mirror(OperationCause::Initial, d1, ValueFrom::Source),
             ..row("push: version 1 from the source")
         },
         Row {
             intent: push_intent(),
             remote: found_with_digest(enabled(&[1]), d1),
-            status: synced_status(1),
             source: SourceObservation::Present { digest: d2.into() },
-            target: target_ok(1),
-            steps: concat(vec![
-                create_version(OperationCause::Push, d2, ValueFrom::Source),
-                vec![apply(TargetRevision::Created)],
-            ]),
-            ..row("push: changed source data creates one version")
+            steps: create_and_mirror(OperationCause::Push, d2, ValueFrom::Source),
+            ..synced("push: changed source data creates one version")
         },
         Row {
             intent: push_intent(),
             remote: found_with_digest(enabled(&[1]), d1),
-            status: synced_status(1),
             source: SourceObservation::Present { digest: d1.into() },
-            target: target_ok(1),
-            ..row("push: unchanged source data creates nothing")
+            ..synced("push: unchanged source data creates nothing")
         },
         Row {
             intent: push_intent(),
             remote: found_with_digest(
-                vec![
-                    version(2, VersionStatus::Enabled, &token(OperationCause::Push, d2)),
-                    version(1, VersionStatus::Enabled, ""),
-                ],
+                written_by_keyward(OperationCause::Push, d2),
                 "v1:unreadable-differs",
             ),
-            status: synced_status(1),
             source: SourceObservation::Present { digest: d2.into() },
-            target: target_ok(1),
-            steps: vec![
-                Step::RecordExistingVersion {
-                    revision: 2,
-                    cause: OperationCause::Push,
-                    request: None,
-                },
-                apply(TargetRevision::Created),
-            ],
-            ..row("push: the newest version already carries this push's token")
+            steps: record_existing(OperationCause::Push),
+            ..synced("push: the newest version already carries this push's token")
         },
         Row {
             intent: push_intent(),
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
             source: SourceObservation::Missing {
                 message: "Secret src not found".into(),
             },
-            target: target_ok(1),
             ready: false,
             reason: Reason::SourceNotFound,
-            ..row("push: missing source stops, the target is left as it is")
+            ..synced("push: missing source stops, the target is left as it is")
         },
         Row {
             intent: push_intent(),
@@ -560,9 +518,7 @@ fn rows() -> Vec<Row> {
         Row {
             intent: adopt_intent(Some(RevisionSelector::Number(1))),
             remote: found(enabled(&[1, 2])),
-            status: synced_status(1),
-            target: target_ok(1),
-            ..row("adopt by Terraform id: the revision stays while no newer version appears")
+            ..synced("adopt by Terraform id: the revision stays while no newer version appears")
         },
         Row {
             intent: adopt_intent(Some(RevisionSelector::Number(1))),
@@ -578,13 +534,10 @@ fn rows() -> Vec<Row> {
                 version(2, VersionStatus::Enabled, ""),
                 version(1, VersionStatus::Enabled, ""),
             ]),
-            status: synced_status(1),
-            target: target_ok(1),
             steps: vec![apply(TargetRevision::Number(3))],
-            ..row("adopt by Terraform id: afterwards follow versions created later")
+            ..synced("adopt by Terraform id: afterwards follow versions created later")
         },
         Row {
-            remote: RemoteObservation::Absent,
             target: TargetAccess::Refused {
                 reason: Reason::Conflict,
                 message: "Secret db is managed by ManagedSecret other".into(),
@@ -600,28 +553,26 @@ fn rows() -> Vec<Row> {
             ..row("merge into a Secret that does not exist yet: wait")
         },
         Row {
-            remote: RemoteObservation::Found {
-                secret: RemoteSecret {
+            remote: found_secret(
+                RemoteSecret {
                     status: SecretStatus::Locked,
                     ..secret()
                 },
-                versions: enabled(&[1]),
-                latest_digest: None,
-            },
+                enabled(&[1]),
+            ),
             target: target_ok(1),
             ready: false,
             reason: Reason::RemoteLocked,
             ..row("locked remote secret: nothing to do but say so")
         },
         Row {
-            remote: RemoteObservation::Found {
-                secret: RemoteSecret {
+            remote: found_secret(
+                RemoteSecret {
                     managed_by_other_product: true,
                     ..secret()
                 },
-                versions: enabled(&[1]),
-                latest_digest: None,
-            },
+                enabled(&[1]),
+            ),
             ready: false,
             reason: Reason::Conflict,
             ..row("remote secret managed by another product: hands off")
@@ -635,16 +586,13 @@ fn rows() -> Vec<Row> {
                 },
                 ..intent()
             },
-            remote: RemoteObservation::Found {
-                secret: RemoteSecret {
+            remote: found_secret(
+                RemoteSecret {
                     tags: vec!["a".into(), "b".into()],
                     ..secret()
                 },
-                versions: enabled(&[1]),
-                latest_digest: None,
-            },
-            status: synced_status(1),
-            target: target_ok(1),
+                enabled(&[1]),
+            ),
             steps: vec![
                 Step::UpdateSecret(SecretUpdate {
                     description: Some("db password".into()),
@@ -652,7 +600,7 @@ fn rows() -> Vec<Row> {
                 }),
                 Step::SetProtected(true),
             ],
-            ..row(
+            ..synced(
                 "metadata: description and protection follow the spec; same tags in another order are equal",
             )
         },
@@ -664,57 +612,45 @@ fn rows() -> Vec<Row> {
                 },
                 ..intent()
             },
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
             target: target_absent(),
             steps: vec![
                 apply(TargetRevision::Number(1)),
                 Step::DeleteTarget { name: "db".into() },
             ],
-            ..row("target renamed: write the new Secret, then remove the old one")
+            ..synced("target renamed: write the new Secret, then remove the old one")
         },
         Row {
             intent: Intent {
                 force_sync: Some("t1".into()),
                 ..intent()
             },
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
-            target: target_ok(1),
             steps: vec![apply(TargetRevision::Number(1))],
-            ..row("force-sync with a new value rewrites the target")
+            ..synced("force-sync with a new value rewrites the target")
         },
         Row {
             intent: Intent {
                 force_sync: Some("t1".into()),
                 ..intent()
             },
-            remote: found(enabled(&[1])),
             status: ManagedSecretStatus {
                 handled_force_sync: Some("t1".into()),
                 ..synced_status(1)
             },
-            target: target_ok(1),
-            ..row("force-sync already handled: nothing")
+            ..synced("force-sync already handled: nothing")
         },
         Row {
             intent: Intent {
                 generation: Some(2),
                 ..intent()
             },
-            remote: found(enabled(&[1])),
-            status: synced_status(1),
-            target: target_ok(1),
             steps: vec![apply(TargetRevision::Number(1))],
-            ..row("spec changed: rewrite the target (labels, template, type)")
+            ..synced("spec changed: rewrite the target (labels, template, type)")
         },
         Row {
             remote: found(vec![version(1, VersionStatus::Disabled, "")]),
-            status: synced_status(1),
-            target: target_ok(1),
             ready: false,
             reason: Reason::Reconciling,
-            ..row("only disabled versions: do not generate, do not blank the target")
+            ..synced("only disabled versions: do not generate, do not blank the target")
         },
     ]
 }
@@ -776,20 +712,12 @@ fn requeue_at_next_rotation_or_refresh() {
         .checked_add(jiff::SignedDuration::from_secs(300))
         .unwrap();
     let plan = run(&Row {
-        remote: found(enabled(&[1])),
-        status: synced_status(1),
-        target: target_ok(1),
         rotation: RotationDecision::NotDue { next },
-        ..row("")
+        ..synced("")
     });
     assert_eq!(plan.requeue_after, Duration::from_secs(300));
     assert_eq!(plan.notes.next_rotation, Some(next));
-    let plan = run(&Row {
-        remote: found(enabled(&[1])),
-        status: synced_status(1),
-        target: target_ok(1),
-        ..row("")
-    });
+    let plan = run(&synced(""));
     assert_eq!(plan.requeue_after, Duration::from_secs(3600));
     assert_eq!(plan.notes.mirrored_revision, Some(1));
 }

@@ -408,7 +408,7 @@ impl Store {
         }
         secret.deletion_requested_at = Some(now);
         secret.updated_at = now;
-        self.due(now.saturating_add(DELETION_GRACE).unwrap_or(Timestamp::MAX));
+        self.due(grace_end(now));
         Ok(())
     }
 
@@ -559,6 +559,28 @@ impl Store {
         })
     }
 
+    /// The version `selector` picks in `secret`, with its revision number.
+    fn selected_version_mut(
+        secret: &mut SecretRecord,
+        selector: RevisionSelector,
+    ) -> Result<(u32, &mut VersionRecord), ApiError> {
+        let revision = Self::resolve(secret, selector)?;
+        let version = secret
+            .version_mut(revision)
+            .ok_or_else(|| ApiError::not_found_version(revision))?;
+        Ok((revision, version))
+    }
+
+    /// The selected version of a live secret (see [`Store::live_secret_mut`]), with its revision.
+    fn live_version_mut(
+        &mut self,
+        region: &str,
+        id: Uuid,
+        selector: RevisionSelector,
+    ) -> Result<(u32, &mut VersionRecord), ApiError> {
+        Self::selected_version_mut(self.live_secret_mut(region, id)?, selector)
+    }
+
     /// Next revision number, `latest` moves to it; the previous version's `updated_at` is untouched [REC].
     /// `disable_previous` disables the previous highest revision if it is enabled (UNCONFIRMED which one
     /// counts as previous). The caller has validated the payload; nothing here can fail after a number is
@@ -616,11 +638,7 @@ impl Store {
         patch: VersionPatch,
         now: Timestamp,
     ) -> Result<(&SecretRecord, u32), ApiError> {
-        let secret = self.live_secret_mut(region, id)?;
-        let revision = Self::resolve(secret, selector)?;
-        let version = secret
-            .version_mut(revision)
-            .ok_or_else(|| ApiError::not_found_version(revision))?;
+        let (revision, version) = self.live_version_mut(region, id, selector)?;
         if let Some(description) = patch.description {
             version.description = description;
         }
@@ -646,11 +664,7 @@ impl Store {
         selector: RevisionSelector,
         now: Timestamp,
     ) -> Result<(), ApiError> {
-        let secret = self.live_secret_mut(region, id)?;
-        let revision = Self::resolve(secret, selector)?;
-        let version = secret
-            .version_mut(revision)
-            .ok_or_else(|| ApiError::not_found_version(revision))?;
+        let (revision, version) = self.live_version_mut(region, id, selector)?;
         match version.status {
             VersionStatus::Deleted => return Err(ApiError::not_found_version(revision)),
             VersionStatus::ScheduledForDeletion => return Ok(()),
@@ -660,7 +674,7 @@ impl Store {
                 version.deletion_requested_at = Some(now);
             }
         }
-        self.due(now.saturating_add(DELETION_GRACE).unwrap_or(Timestamp::MAX));
+        self.due(grace_end(now));
         Ok(())
     }
 
@@ -672,11 +686,7 @@ impl Store {
         selector: RevisionSelector,
         now: Timestamp,
     ) -> Result<(&SecretRecord, u32), ApiError> {
-        let secret = self.live_secret_mut(region, id)?;
-        let revision = Self::resolve(secret, selector)?;
-        let version = secret
-            .version_mut(revision)
-            .ok_or_else(|| ApiError::not_found_version(revision))?;
+        let (revision, version) = self.live_version_mut(region, id, selector)?;
         match version.status {
             VersionStatus::ScheduledForDeletion => {
                 version.status = version
@@ -704,11 +714,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<(&SecretRecord, u32), ApiError> {
         let secret = self.live_secret_mut(region, id)?;
-        let revision = Self::resolve(secret, selector)?;
         let policy = secret.ephemeral_policy.clone();
-        let version = secret
-            .version_mut(revision)
-            .ok_or_else(|| ApiError::not_found_version(revision))?;
+        let (revision, version) = Self::selected_version_mut(secret, selector)?;
         let mut due = None;
         match (version.status, enabled) {
             (VersionStatus::Enabled, true) | (VersionStatus::Disabled, false) => {}
@@ -728,10 +735,7 @@ impl Store {
                 version.updated_at = now;
             }
             (VersionStatus::ScheduledForDeletion | VersionStatus::Deleted, _) => {
-                return Err(ApiError::PreconditionFailed {
-                    precondition: "resource_not_usable",
-                    help_message: format!("secret version {revision} is {}", version.status),
-                });
+                return Err(not_usable(revision, version.status));
             }
         }
         if let Some(at) = due {
@@ -751,19 +755,13 @@ impl Store {
         now: Timestamp,
     ) -> Result<Accessed, ApiError> {
         let secret = self.live_secret_mut(region, id)?;
-        let revision = Self::resolve(secret, selector)?;
         let secret_type = secret.secret_type;
-        let version = secret
-            .version_mut(revision)
-            .ok_or_else(|| ApiError::not_found_version(revision))?;
+        let (revision, version) = Self::selected_version_mut(secret, selector)?;
         match version.status {
             VersionStatus::Enabled => {}
             VersionStatus::Deleted => return Err(ApiError::not_found_version(revision)),
             status => {
-                return Err(ApiError::PreconditionFailed {
-                    precondition: "resource_not_usable",
-                    help_message: format!("secret version {revision} is {status}"),
-                });
+                return Err(not_usable(revision, status));
             }
         }
         let data = version.payload.0.clone();
@@ -849,7 +847,7 @@ impl Store {
         let mut push = |at: Timestamp| next = Some(next.map_or(at, |n: Timestamp| n.min(at)));
         for secret in self.secrets.values_mut() {
             if let Some(at) = secret.deletion_requested_at {
-                push(at.saturating_add(DELETION_GRACE).unwrap_or(Timestamp::MAX));
+                push(grace_end(at));
             }
             for v in &mut secret.versions {
                 if v.status == VersionStatus::Enabled
@@ -867,7 +865,7 @@ impl Store {
                 if v.status == VersionStatus::ScheduledForDeletion
                     && let Some(at) = v.deletion_requested_at
                 {
-                    let end = at.saturating_add(DELETION_GRACE).unwrap_or(Timestamp::MAX);
+                    let end = grace_end(at);
                     if end <= now {
                         v.status = VersionStatus::Deleted;
                         v.deleted_at = Some(end);
@@ -903,6 +901,19 @@ fn expire(v: &mut VersionRecord, action: Option<EphemeralAction>, at: Timestamp)
         Some(EphemeralAction::Disable) | None => v.status = VersionStatus::Disabled,
     }
     v.updated_at = at;
+}
+
+/// 412 for a version whose status forbids the operation.
+fn not_usable(revision: u32, status: VersionStatus) -> ApiError {
+    ApiError::PreconditionFailed {
+        precondition: "resource_not_usable",
+        help_message: format!("secret version {revision} is {status}"),
+    }
+}
+
+/// When something soft-deleted at `at` is gone for good.
+fn grace_end(at: Timestamp) -> Timestamp {
+    at.saturating_add(DELETION_GRACE).unwrap_or(Timestamp::MAX)
 }
 
 fn sort_key(s: &SecretRecord) -> (&str, Timestamp, Timestamp, Uuid) {

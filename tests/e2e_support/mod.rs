@@ -162,10 +162,7 @@ impl World {
         )
         .await;
         let op = Operator::start(&world_ns, dir.path().join("operator.log"), env).await;
-        let scw = ScalewayClient::new(
-            ScalewayConfig::new(Some(&emu.base_url()), "fr-par", PROJECT, None, TOKEN).unwrap(),
-        )
-        .unwrap();
+        let scw = emulator_client(&emu.base_url());
         Self {
             client,
             ns,
@@ -193,6 +190,15 @@ impl World {
         apply(&self.client, self.ns(), object).await
     }
 
+    /// Applies a v1 Secret with this `stringData` (and optional extra metadata, e.g. labels).
+    pub async fn apply_secret(&self, name: &str, string_data: serde_json::Value) {
+        self.apply(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name}, "stringData": string_data,
+        }))
+        .await
+    }
+
     /// Applies a ManagedSecret with this spec.
     pub async fn apply_ms(&self, name: &str, spec: serde_json::Value) {
         self.apply(json!({
@@ -217,14 +223,13 @@ impl World {
     }
 
     pub async fn annotate(&self, name: &str, key: &str, value: &str) {
-        self.ms_api()
-            .patch(
-                name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})),
-            )
-            .await
-            .expect("annotating");
+        merge_patch(
+            &self.ms_api(),
+            name,
+            json!({"metadata": {"annotations": {key: value}}}),
+        )
+        .await
+        .expect("annotating");
     }
 
     pub async fn delete_ms(&self, name: &str) {
@@ -242,22 +247,21 @@ impl World {
         timeout: Duration,
         check: impl Fn(&ManagedSecret) -> bool,
     ) -> ManagedSecret {
-        let deadline = Instant::now() + timeout;
         let mut last = None;
-        while Instant::now() < deadline {
-            if let Ok(Some(ms)) = self.ms_api().get_opt(name).await {
-                if check(&ms) {
-                    return ms;
-                }
-                last = Some(ms);
+        let found = poll(timeout, async || {
+            let ms = self.ms_api().get_opt(name).await.ok().flatten()?;
+            if check(&ms) {
+                return Some(ms);
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!(
+            last = Some(ms);
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| panic!(
             "ManagedSecret {name}: {what} not reached within {timeout:?}; last status: {:?}\n--- operator log tail ---\n{}",
             last.and_then(|m| m.status),
             tail(&self.op.log_text(), 30)
-        );
+        ))
     }
 
     /// Waits for Ready=True with the given revision.
@@ -274,6 +278,39 @@ impl World {
         .await
     }
 
+    /// Waits for Ready=True at `revision` and returns the remote secret id from status.
+    pub async fn ready_id(&self, name: &str, revision: u32) -> String {
+        let ms = self.wait_ready(name, revision).await;
+        ms.status
+            .and_then(|s| s.secret_id)
+            .unwrap_or_else(|| panic!("ManagedSecret {name} is Ready without a secret id"))
+    }
+
+    /// The remote secret id the ManagedSecret's status records now.
+    pub async fn secret_id(&self, name: &str) -> String {
+        self.ms_api()
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("reading ManagedSecret {name}: {e}"))
+            .status
+            .and_then(|s| s.secret_id)
+            .unwrap_or_else(|| panic!("ManagedSecret {name} has no secret id in status"))
+    }
+
+    /// Waits until status records `revision` as current (whatever the Ready condition says).
+    pub async fn wait_revision(
+        &self,
+        name: &str,
+        revision: u32,
+        what: &str,
+        timeout: Duration,
+    ) -> ManagedSecret {
+        self.wait_ms(name, what, timeout, |ms| {
+            ms.status.as_ref().and_then(|s| s.current_revision) == Some(revision)
+        })
+        .await
+    }
+
     /// Waits for Ready=False with `reason`.
     pub async fn wait_reason(&self, name: &str, reason: &str) -> ManagedSecret {
         let want = format!("False/{reason}");
@@ -284,21 +321,16 @@ impl World {
     }
 
     pub async fn wait_gone(&self, name: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.ms_api().get_opt(name).await.unwrap().is_none() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        panic!("ManagedSecret {name} still exists");
+        let gone = poll(Duration::from_secs(60), async || {
+            let current = self.ms_api().get_opt(name).await.unwrap();
+            current.is_none().then_some(())
+        })
+        .await;
+        assert!(gone.is_some(), "ManagedSecret {name} still exists");
     }
 
     /// The target Secret's data.
-    pub async fn secret_data(
-        &self,
-        name: &str,
-    ) -> Option<std::collections::BTreeMap<String, Vec<u8>>> {
+    pub async fn secret_data(&self, name: &str) -> Option<SecretData> {
         self.secrets().get_opt(name).await.unwrap().map(|s| {
             s.data
                 .unwrap_or_default()
@@ -306,6 +338,64 @@ impl World {
                 .map(|(k, v)| (k, v.0))
                 .collect()
         })
+    }
+
+    /// Waits until the target Secret's data satisfies `check` (the Secret must exist all along);
+    /// returns that data.
+    pub async fn wait_secret(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&SecretData) -> bool,
+    ) -> SecretData {
+        let mut last = None;
+        let found = poll(timeout, async || {
+            let data = self
+                .secret_data(name)
+                .await
+                .unwrap_or_else(|| panic!("Secret {name} is gone while waiting for: {what}"));
+            if check(&data) {
+                return Some(data);
+            }
+            // Keys only: the values are secrets.
+            last = Some(data.into_keys().collect::<Vec<_>>());
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| panic!(
+            "Secret {name}: {what} not reached within {timeout:?}; last keys: {last:?}\n--- operator log tail ---\n{}",
+            tail(&self.op.log_text(), 30)
+        ))
+    }
+
+    /// Asserts the remote secret has exactly `count` versions.
+    pub async fn assert_version_count(&self, id: &str, count: usize, what: &str) {
+        let versions = self.versions(id).await;
+        assert!(
+            versions.len() == count,
+            "{what}: want {count} versions of {id}, found {versions:?}\n--- operator log tail ---\n{}",
+            tail(&self.op.log_text(), 30)
+        );
+    }
+
+    /// Asserts the remote secret has exactly `count` versions now and at every check (each half
+    /// second) for `settle`: later reconciles (status writes, refreshes) must not write again.
+    pub async fn assert_version_count_stays(
+        &self,
+        id: &str,
+        count: usize,
+        settle: Duration,
+        what: &str,
+    ) {
+        let until = Instant::now() + settle;
+        loop {
+            self.assert_version_count(id, count, what).await;
+            if Instant::now() >= until {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Versions of a remote secret, highest first.
@@ -369,6 +459,38 @@ pub async fn apply(client: &Client, ns: &str, mut object: serde_json::Value) {
     )
     .await
     .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+}
+
+/// Runs `probe` every 200 ms until it returns `Some`, or `timeout` has passed (then `None`).
+async fn poll<T>(timeout: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(found) = probe().await {
+            return Some(found);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// A Secret's data by key.
+pub type SecretData = std::collections::BTreeMap<String, Vec<u8>>;
+
+/// A client of the emulator with the world's project and token (as a console user would be).
+pub fn emulator_client(base_url: &str) -> ScalewayClient {
+    ScalewayClient::new(
+        ScalewayConfig::new(Some(base_url), "fr-par", PROJECT, None, TOKEN).unwrap(),
+    )
+    .unwrap()
+}
+
+/// A JSON merge patch of one object.
+pub async fn merge_patch<K>(api: &Api<K>, name: &str, patch: serde_json::Value) -> kube::Result<K>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
 }
 
 pub fn store_json(name: &str, api_url: &str, creds: &str) -> serde_json::Value {

@@ -109,3 +109,19 @@ pub fn unb64(v: &Value) -> Vec<u8> {
         .decode(v.as_str().unwrap())
         .unwrap()
 }
+
+/// A plain client for the emulator's admin endpoints (`/emulator/...`).
+pub fn admin_client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Sends a request and parses its JSON answer (for the admin endpoints).
+pub async fn admin_json<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request
+        .send()
+        .await
+        .expect("admin request")
+        .json()
+        .await
+        .expect("admin answer as JSON")
+}
