@@ -282,7 +282,7 @@ fn the_key_and_the_key_file_conflict_in_the_environment() {
     unsafe { std::env::remove_var("KEYWARD_DATA_HMAC_KEY") };
     let file_only = Run::command().try_get_matches_from(["run"]);
     unsafe { std::env::remove_var("KEYWARD_DATA_HMAC_KEY_FILE") };
-    let e = both.err().expect("a conflict");
+    let e = both.expect_err("a conflict");
     assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{e}");
     assert!(!e.to_string().contains("a-key-of-at-least"), "{e}");
     let args = Run::from_arg_matches(&file_only.unwrap()).unwrap().run;
@@ -302,4 +302,55 @@ fn watch_namespaces_are_read_comma_separated_from_the_environment() {
     let args = Run::from_arg_matches(&matches).unwrap().run;
     unsafe { std::env::remove_var("KEYWARD_WATCH_NAMESPACES") };
     assert_eq!(args.namespaces, ["team-a", "team-b"]);
+}
+
+/// The real binary stops at start-up on a key file it cannot use, naming the path and never the
+/// content (before it needs a cluster: no kubeconfig is given).
+#[test]
+fn keyward_run_refuses_a_bad_key_file_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short-key");
+    std::fs::write(&short, "sh0rt-s3cret\n").unwrap();
+    let missing = dir.path().join("missing/key");
+    for (file, expected) in [
+        (&short, "at least 16 bytes, got 12"),
+        (&missing, "cannot read the data HMAC key file"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .arg("run")
+            .env("KEYWARD_DATA_HMAC_KEY_FILE", file)
+            .env("KUBECONFIG", dir.path().join("no-kubeconfig"))
+            .env("KEYWARD_METRICS_ADDRESS", "127.0.0.1:0")
+            .env_remove("KEYWARD_DATA_HMAC_KEY")
+            .env_remove("KEYWARD_DATA_HMAC_KEY_FILE_OPTIONAL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(
+            !stderr.contains("sh0rt") && !stdout.contains("sh0rt"),
+            "{stderr}{stdout}"
+        );
+    }
+    // A good file gets past the key: the start then stops at the missing cluster configuration.
+    let good = dir.path().join("good-key");
+    std::fs::write(&good, "a-key-of-at-least-16-bytes\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .arg("run")
+        .env("KEYWARD_DATA_HMAC_KEY_FILE", &good)
+        .env("KUBECONFIG", dir.path().join("no-kubeconfig"))
+        .env("KEYWARD_METRICS_ADDRESS", "127.0.0.1:0")
+        .env_remove("KEYWARD_DATA_HMAC_KEY")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("Kubernetes configuration"), "{stderr}");
+    assert!(!stderr.contains("HMAC key"), "{stderr}");
 }

@@ -281,6 +281,8 @@ async fn run_controller(
 /// `keyward run`: run the operator until SIGTERM or Ctrl-C, reconciling only while leader.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::telemetry::init_logging(args.telemetry.log_format, &args.telemetry.log_filter)?;
+    // First, so that a missing or bad key file stops the start before anything is bound.
+    let hmac = hmac_key(args.drift_key_source())?;
     let shutdown = crate::shutdown::on_signals().context("installing signal handlers")?;
     let metrics = Metrics::new();
     let readiness = Readiness::new();
@@ -293,7 +295,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("binding {}", args.telemetry.metrics_address))?;
     let client = kube_client(args.context.as_deref()).await?;
-    let hmac = hmac_key(args.drift_key_source())?;
     let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
         .ok()
         .filter(|_| cfg!(debug_assertions));
