@@ -1,13 +1,16 @@
 //! The chart's drift-detection key survives `helm upgrade`: the chart creates a random key once
 //! and reads it back with `lookup` on every upgrade (a new key would make the operator rewrite
-//! every target Secret). Real `helm` against the local control plane.
+//! every target Secret), and reaches the operator as a mounted file. Real `helm` against the local
+//! control plane.
 
 mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
+use keyward::controller::drift_key::{self, KeySource};
 use kube::Api;
 use support::controlplane::{self, TestNamespace};
 
@@ -37,6 +40,77 @@ async fn drift_key(secrets: &Api<Secret>) -> Vec<u8> {
     secret.data.unwrap()["key"].0.clone()
 }
 
+/// The installed Deployment's key file, materialised as the kubelet would (the Secret item the
+/// mount names, at its path under the mount), is a key `keyward run` accepts: the chart's random
+/// key is long enough and the path the operator gets is the mounted item. (The control plane has no
+/// kubelet, so the test lays the volume out itself.)
+async fn operator_reads_the_key_from_its_mount(
+    client: &kube::Client,
+    namespace: &str,
+    release: &str,
+) {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let deployment = deployments
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|d| {
+            d.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(release))
+        })
+        .expect("the release's Deployment");
+    let pod = deployment.spec.unwrap().template.spec.unwrap();
+    let container = &pod.containers[0];
+    let env = |name: &str| {
+        container
+            .env
+            .iter()
+            .flatten()
+            .find(|v| v.name == name)
+            .and_then(|v| v.value.clone())
+    };
+    assert!(
+        env("KEYWARD_DATA_HMAC_KEY").is_none(),
+        "the key is not in the environment"
+    );
+    let file = env("KEYWARD_DATA_HMAC_KEY_FILE").expect("KEYWARD_DATA_HMAC_KEY_FILE");
+    let mount = container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| Path::new(&file).starts_with(&m.mount_path))
+        .expect("the key file is on a mount");
+    let source = pod
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == mount.name)
+        .and_then(|v| v.secret.clone())
+        .expect("a Secret volume");
+    let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+        .get(source.secret_name.as_deref().unwrap())
+        .await
+        .expect("the mounted Secret exists");
+    let volume = tempfile::tempdir().unwrap();
+    for item in source.items.iter().flatten() {
+        let content = &secret.data.as_ref().unwrap()[&item.key].0;
+        let path = volume.path().join(&item.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let relative = Path::new(&file).strip_prefix(&mount.mount_path).unwrap();
+    let key = drift_key::load(KeySource::File {
+        path: &volume.path().join(relative),
+        optional: false,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(key.is_some());
+}
+
 #[tokio::test]
 async fn helm_upgrade_keeps_the_drift_key() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -62,6 +136,7 @@ async fn helm_upgrade_keeps_the_drift_key() {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
     let first = drift_key(&secrets).await;
     assert!(first.len() >= 16, "key of {} bytes", first.len());
+    operator_reads_the_key_from_its_mount(&client, ns.name(), &release).await;
 
     // An upgrade that changes something else, twice: the key stays.
     for level in ["debug", "info"] {

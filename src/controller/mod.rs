@@ -6,8 +6,10 @@
 //! - [`store`]: storeRef → store → credentials → provider client;
 //! - [`target`], [`values`]: the target Secret's body and access, payload sources and digests;
 //! - [`execute`]: performs a plan's steps; [`report`]: status, conditions, Events;
+//! - [`drift_key`]: the drift-detection HMAC key, from a flag, a mounted file, or random;
 //! - [`reconcile`]: one reconcile and the finalizer; this file wires the kube-runtime Controller.
 
+pub mod drift_key;
 pub mod execute;
 pub mod intent;
 pub mod plan;
@@ -20,6 +22,7 @@ pub mod store;
 pub mod target;
 pub mod values;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -36,13 +39,14 @@ use crate::leader::LeaderElectionArgs;
 use crate::mirror::{CLAIM_ANNOTATION, HmacKey, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::provider::{CallObserver, ProviderCall};
 use crate::telemetry::{Metrics, Readiness, TelemetryArgs, spawn_http};
+use drift_key::KeySource;
 use store::ProviderCache;
 use tokio_util::sync::CancellationToken;
 
 use reconcile::{Context, error_policy, reconcile};
 
-/// Arguments of `keyward run`.
-#[derive(clap::Args, Debug)]
+/// Arguments of `keyward run`. `Debug` redacts the drift key.
+#[derive(clap::Args)]
 pub struct RunArgs {
     /// Kubeconfig context to use (default: in-cluster config, else the current context).
     #[arg(long, env = "KEYWARD_KUBE_CONTEXT")]
@@ -57,10 +61,29 @@ pub struct RunArgs {
     )]
     pub namespaces: Vec<String>,
     /// Key of the keyed HMAC that detects drift of target Secrets (at least 16 bytes). Keep it
-    /// stable across restarts; without it a random key is used and every Secret is rewritten once
-    /// after a restart.
-    #[arg(long, env = "KEYWARD_DATA_HMAC_KEY", hide_env_values = true)]
+    /// stable across restarts; without it (or --data-hmac-key-file) a random key is used and every
+    /// Secret is rewritten once after a restart.
+    #[arg(
+        long,
+        env = "KEYWARD_DATA_HMAC_KEY",
+        hide_env_values = true,
+        conflicts_with = "data_hmac_key_file"
+    )]
     pub data_hmac_key: Option<String>,
+    /// File holding the drift key instead (e.g. a mounted Secret): its bytes, less one trailing
+    /// newline, at least 16 bytes. Read once at start-up.
+    #[arg(long, env = "KEYWARD_DATA_HMAC_KEY_FILE", value_name = "PATH")]
+    pub data_hmac_key_file: Option<PathBuf>,
+    /// With --data-hmac-key-file: when the file does not exist (an optional Secret that is
+    /// missing), start with a random key instead of failing. A file that exists must be valid.
+    #[arg(
+        long,
+        env = "KEYWARD_DATA_HMAC_KEY_FILE_OPTIONAL",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        requires = "data_hmac_key_file"
+    )]
+    pub data_hmac_key_file_optional: bool,
     /// How many ManagedSecrets are reconciled at once.
     #[arg(long, env = "KEYWARD_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
@@ -68,6 +91,41 @@ pub struct RunArgs {
     pub telemetry: TelemetryArgs,
     #[command(flatten)]
     pub leader: LeaderElectionArgs,
+}
+
+impl std::fmt::Debug for RunArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunArgs")
+            .field("context", &self.context)
+            .field("namespaces", &self.namespaces)
+            .field(
+                "data_hmac_key",
+                &self.data_hmac_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("data_hmac_key_file", &self.data_hmac_key_file)
+            .field(
+                "data_hmac_key_file_optional",
+                &self.data_hmac_key_file_optional,
+            )
+            .field("concurrency", &self.concurrency)
+            .field("telemetry", &self.telemetry)
+            .field("leader", &self.leader)
+            .finish()
+    }
+}
+
+impl RunArgs {
+    /// Where the drift key comes from (clap has made the value and the file exclusive).
+    pub fn drift_key_source(&self) -> KeySource<'_> {
+        match (&self.data_hmac_key, &self.data_hmac_key_file) {
+            (Some(value), _) => KeySource::Value(value),
+            (None, Some(path)) => KeySource::File {
+                path,
+                optional: self.data_hmac_key_file_optional,
+            },
+            (None, None) => KeySource::Random,
+        }
+    }
 }
 
 /// Provider calls counted in the metrics registry.
@@ -98,18 +156,22 @@ async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
     Client::try_from(config).context("building the Kubernetes client")
 }
 
-fn hmac_key(configured: Option<&str>) -> anyhow::Result<HmacKey> {
-    match configured {
-        Some(key) => HmacKey::new(key.as_bytes().to_vec())
-            .map_err(|e| anyhow::anyhow!("KEYWARD_DATA_HMAC_KEY: {e}")),
-        None => {
-            tracing::warn!(
-                "no KEYWARD_DATA_HMAC_KEY: using a random drift key; target Secrets are rewritten once after each restart"
-            );
-            let bytes: [u8; 32] = rand::random();
-            Ok(HmacKey::new(bytes.to_vec()).expect("32 bytes"))
-        }
+fn hmac_key(source: KeySource<'_>) -> anyhow::Result<HmacKey> {
+    if let Some(key) = drift_key::load(source)? {
+        return Ok(key);
     }
+    if let KeySource::File { path, .. } = source {
+        tracing::warn!(
+            path = %path.display(),
+            "the optional data HMAC key file does not exist: using a random drift key; target Secrets are rewritten once after each restart"
+        );
+    } else {
+        tracing::warn!(
+            "no KEYWARD_DATA_HMAC_KEY or KEYWARD_DATA_HMAC_KEY_FILE: using a random drift key; target Secrets are rewritten once after each restart"
+        );
+    }
+    let bytes: [u8; 32] = rand::random();
+    Ok(HmacKey::new(bytes.to_vec()).expect("32 bytes"))
 }
 
 /// The ManagedSecrets a Secret matters to: the one that claims it, and those pushing from it.
@@ -219,6 +281,8 @@ async fn run_controller(
 /// `keyward run`: run the operator until SIGTERM or Ctrl-C, reconciling only while leader.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::telemetry::init_logging(args.telemetry.log_format, &args.telemetry.log_filter)?;
+    // First, so that a missing or bad key file stops the start before anything is bound.
+    let hmac = hmac_key(args.drift_key_source())?;
     let shutdown = crate::shutdown::on_signals().context("installing signal handlers")?;
     let metrics = Metrics::new();
     let readiness = Readiness::new();
@@ -231,7 +295,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("binding {}", args.telemetry.metrics_address))?;
     let client = kube_client(args.context.as_deref()).await?;
-    let hmac = hmac_key(args.data_hmac_key.as_deref())?;
     let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
         .ok()
         .filter(|_| cfg!(debug_assertions));
@@ -284,4 +347,78 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let _ = http.await;
     tracing::info!("keyward operator stopped");
     result
+}
+
+#[cfg(test)]
+mod run_args_tests {
+    use super::*;
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    use std::path::Path;
+
+    #[derive(clap::Parser)]
+    struct Run {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<RunArgs, clap::Error> {
+        let matches = Run::command()
+            .try_get_matches_from(std::iter::once("run").chain(argv.iter().copied()))?;
+        Ok(Run::from_arg_matches(&matches)?.run)
+    }
+
+    #[test]
+    fn the_drift_key_comes_from_one_source() {
+        let file = parse(&["--data-hmac-key-file", "/etc/keyward/drift-key/key"]).unwrap();
+        assert!(matches!(
+            file.drift_key_source(),
+            KeySource::File { path, optional: false } if path == Path::new("/etc/keyward/drift-key/key")
+        ));
+        let optional = parse(&[
+            "--data-hmac-key-file=/k",
+            "--data-hmac-key-file-optional=true",
+        ])
+        .unwrap();
+        assert!(matches!(
+            optional.drift_key_source(),
+            KeySource::File { optional: true, .. }
+        ));
+        let value = parse(&["--data-hmac-key", "k3y-0f-at-least-sixteen-bytes"]).unwrap();
+        assert!(matches!(
+            value.drift_key_source(),
+            KeySource::Value("k3y-0f-at-least-sixteen-bytes")
+        ));
+        assert!(matches!(
+            parse(&[]).unwrap().drift_key_source(),
+            KeySource::Random
+        ));
+    }
+
+    #[test]
+    fn the_value_and_the_file_conflict() {
+        let e = parse(&[
+            "--data-hmac-key=k3y-0f-at-least-sixteen-bytes",
+            "--data-hmac-key-file=/k",
+        ])
+        .unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict, "{e}");
+        // Optional means nothing without a file.
+        let e = parse(&["--data-hmac-key-file-optional=true"]).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_key() {
+        let args = parse(&["--data-hmac-key", "k3y-0f-at-least-sixteen-bytes"]).unwrap();
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("k3y-0f"), "{shown}");
+        assert!(
+            shown.contains("data_hmac_key: Some(\"<redacted>\")"),
+            "{shown}"
+        );
+    }
 }
