@@ -9,7 +9,20 @@
 //!   (`MON`, `JAN`), ranges, steps and the `@daily`-style nicknames, treats day-of-month and
 //!   day-of-week as "either matches" like Vixie cron, and works on `jiff` types without pulling in
 //!   `chrono`. (The `cron` crate wants a seconds field and `chrono`.) Seconds and year fields are
-//!   refused so that an expression means what it means in a crontab. Cron is evaluated in UTC.
+//!   refused so that an expression means what it means in a crontab.
+//! - Cron is evaluated in UTC unless a time zone is named (an IANA tz database name such as
+//!   `Europe/Paris`, as in a Kubernetes CronJob's `timeZone`). Names are looked up in the copy of
+//!   the tz database compiled into the binary (jiff's `tzdb-bundle-always`), never in the host's
+//!   `/usr/share/zoneinfo`: the same binary then computes the same due times in tests, on a laptop
+//!   and in the image, and a name is never a file path. A `TZ=`/`CRON_TZ=` prefix inside the
+//!   expression is refused with a pointer to the time zone field (croner would not read it either).
+//! - Daylight saving time follows croner, which follows Vixie cron. An expression with a fixed
+//!   minute and hour (`30 2 * * *`) is a wall-clock appointment: when that time is skipped by a
+//!   spring-forward gap it runs at the first instant after the gap (03:00 the same day), and when
+//!   a fall-back repeats it, it runs once, at the first occurrence. An expression with a wildcard
+//!   or step in the minute or hour field (`*/30 * * * *`, `0 * * * *`) follows elapsed time: its
+//!   matches inside a gap do not exist and are skipped, and it matches in both passes of a
+//!   repeated hour.
 //! - When both are given the earliest due time wins: the interval bounds the age of a value, the cron
 //!   expression adds fixed points in time (for example a maintenance window).
 //! - Jitter is a fixed, positive offset per object, derived from a hash of its identity, so many
@@ -17,10 +30,11 @@
 //!   same offset (its schedule stays predictable). It never makes a rotation earlier than asked.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
-use jiff::tz::TimeZone;
+use jiff::tz::{TimeZone, TimeZoneDatabase};
 use jiff::{SignedDuration, Span, SpanRelativeTo, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -64,6 +78,26 @@ pub enum ScheduleError {
     CronNickname,
     #[error("cron expression never matches a real date")]
     CronNeverMatches,
+    #[error(
+        "cron expression must not start with TZ= or CRON_TZ=; name the time zone in timeZone instead"
+    )]
+    CronZonePrefix,
+    #[error("timeZone only applies to a cron schedule; an interval counts elapsed time")]
+    TimeZoneWithoutCron,
+    #[error("timeZone is not a name in the IANA time zone database (such as UTC or Europe/Paris)")]
+    TimeZoneUnknown,
+}
+
+/// The tz database compiled into the binary (see the module comment for why not the host's).
+static TZDB: LazyLock<TimeZoneDatabase> = LazyLock::new(TimeZoneDatabase::bundled);
+
+/// Look up an IANA time zone name (case-insensitive, like the tz database itself).
+pub fn time_zone(name: &str) -> Result<TimeZone, ScheduleError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ScheduleError::TimeZoneUnknown);
+    }
+    TZDB.get(name).map_err(|_| ScheduleError::TimeZoneUnknown)
 }
 
 /// A validated rotation interval.
@@ -104,24 +138,37 @@ impl Interval {
     }
 }
 
-/// A validated 5-field cron expression, evaluated in UTC.
+/// A validated 5-field cron expression, evaluated in a time zone (UTC unless named).
 #[derive(Clone, PartialEq, Eq)]
 pub struct CronSchedule {
     cron: Cron,
     source: String,
+    zone: TimeZone,
 }
 
 impl fmt::Debug for CronSchedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("CronSchedule").field(&self.source).finish()
+        f.debug_tuple("CronSchedule")
+            .field(&self.source)
+            .field(&self.zone.iana_name().unwrap_or("UTC"))
+            .finish()
     }
 }
 
 impl CronSchedule {
+    /// Parse an expression evaluated in UTC.
     pub fn parse(input: &str) -> Result<Self, ScheduleError> {
+        Self::parse_in(input, TimeZone::UTC)
+    }
+
+    /// Parse an expression evaluated in `zone` (see [`time_zone`] to look one up by name).
+    pub fn parse_in(input: &str, zone: TimeZone) -> Result<Self, ScheduleError> {
         let input = input.trim();
         if input.is_empty() {
             return Err(ScheduleError::CronEmpty);
+        }
+        if has_zone_prefix(input) {
+            return Err(ScheduleError::CronZonePrefix);
         }
         // Nicknames (`@daily`) expand to five fields; anything else must already have five.
         if !input.starts_with('@') {
@@ -144,6 +191,7 @@ impl CronSchedule {
         let schedule = Self {
             cron,
             source: input.to_owned(),
+            zone,
         };
         // Refuse expressions like `0 0 31 2 *` now rather than never rotating later. Every real
         // pattern matches within eight years of any instant (leap days skip 2100), so one search
@@ -159,14 +207,26 @@ impl CronSchedule {
         &self.source
     }
 
-    /// The first matching minute strictly after `t`, or `None` if there is none.
+    /// The time zone the expression is evaluated in.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    /// The first matching wall-clock minute (in the schedule's zone) strictly after `t`, or `None`
+    /// if there is none. Gaps and repeats of daylight saving time follow the module comment.
     pub fn next_after(&self, t: Timestamp) -> Option<Timestamp> {
-        let zoned = t.to_zoned(TimeZone::UTC);
+        let zoned = t.to_zoned(self.zone.clone());
         self.cron
             .find_next_occurrence(&zoned, false)
             .ok()
             .map(|z| z.timestamp())
     }
+}
+
+/// Whether an expression starts with a crontab-style time zone prefix (`TZ=...` or `CRON_TZ=...`).
+pub fn has_zone_prefix(input: &str) -> bool {
+    let upper = input.trim_start().to_ascii_uppercase();
+    upper.starts_with("TZ=") || upper.starts_with("CRON_TZ=")
 }
 
 fn parser() -> CronParser {
@@ -225,13 +285,28 @@ impl Schedule {
     /// Validate the two optional spec fields. At least one must be given; an empty string counts as
     /// given (and is refused as empty) so a typo does not silently turn rotation off.
     pub fn parse(interval: Option<&str>, cron: Option<&str>) -> Result<Self, ScheduleError> {
+        Self::parse_in_zone(interval, cron, None)
+    }
+
+    /// As [`Schedule::parse`], with the cron expression evaluated in the named IANA time zone
+    /// (UTC when `None`). A time zone without a cron expression is refused: an interval counts
+    /// elapsed time and the zone would silently mean nothing.
+    pub fn parse_in_zone(
+        interval: Option<&str>,
+        cron: Option<&str>,
+        zone: Option<&str>,
+    ) -> Result<Self, ScheduleError> {
         if interval.is_none() && cron.is_none() {
             return Err(ScheduleError::Empty);
         }
-        Ok(Self {
-            interval: interval.map(Interval::parse).transpose()?,
-            cron: cron.map(CronSchedule::parse).transpose()?,
-        })
+        let interval = interval.map(Interval::parse).transpose()?;
+        let cron = match (cron, zone) {
+            (None, None) => None,
+            (None, Some(_)) => return Err(ScheduleError::TimeZoneWithoutCron),
+            (Some(cron), None) => Some(CronSchedule::parse(cron)?),
+            (Some(cron), Some(name)) => Some(CronSchedule::parse_in(cron, time_zone(name)?)?),
+        };
+        Ok(Self { interval, cron })
     }
 
     pub fn interval(&self) -> Option<Interval> {
@@ -456,6 +531,152 @@ mod tests {
             let err = CronSchedule::parse(bad).unwrap_err();
             assert!(err.to_string().starts_with(want), "{bad:?}: {err}");
         }
+    }
+
+    /// `next_after` in named zones, from fixed instants. Europe/Paris in 2026: clocks go from
+    /// 02:00 CET to 03:00 CEST on 29 March (01:00Z), and from 03:00 CEST back to 02:00 CET on
+    /// 25 October (01:00Z), so 02:00-02:59 happens twice that night.
+    #[test]
+    fn cron_in_a_named_zone_follows_its_wall_clock() {
+        let cases = [
+            // (zone, expression, after, want, why)
+            (
+                "UTC",
+                "0 3 * * *",
+                "2026-03-10T00:00:00Z",
+                "2026-03-10T03:00:00Z",
+                "UTC is unchanged",
+            ),
+            (
+                "Europe/Paris",
+                "0 3 * * *",
+                "2026-01-10T00:00:00Z",
+                "2026-01-10T02:00:00Z",
+                "winter: 03:00 CET is 02:00Z",
+            ),
+            (
+                "Europe/Paris",
+                "0 3 * * *",
+                "2026-07-10T00:00:00Z",
+                "2026-07-10T01:00:00Z",
+                "summer: 03:00 CEST is 01:00Z",
+            ),
+            (
+                "Europe/Paris",
+                "30 2 * * *",
+                "2026-03-28T02:00:00Z",
+                "2026-03-29T01:00:00Z",
+                "02:30 does not exist on 29 March: a fixed time runs at the end of the gap (03:00 CEST)",
+            ),
+            (
+                "Europe/Paris",
+                "30 2 * * *",
+                "2026-03-29T01:00:00Z",
+                "2026-03-30T00:30:00Z",
+                "and the day after it is back at 02:30 CEST",
+            ),
+            (
+                "Europe/Paris",
+                "*/30 * * * *",
+                "2026-03-29T00:30:00Z",
+                "2026-03-29T01:00:00Z",
+                "a step in the minute field skips the gap: 01:30 CET then 03:00 CEST",
+            ),
+            (
+                "Europe/Paris",
+                "30 2 * * *",
+                "2026-10-25T00:00:00Z",
+                "2026-10-25T00:30:00Z",
+                "02:30 repeats on 25 October: a fixed time runs at the first one (CEST)",
+            ),
+            (
+                "Europe/Paris",
+                "30 2 * * *",
+                "2026-10-25T00:30:00Z",
+                "2026-10-26T01:30:00Z",
+                "and not again at the second 02:30 (CET): next is the following day",
+            ),
+            (
+                "Europe/Paris",
+                "*/30 * * * *",
+                "2026-10-25T00:30:00Z",
+                "2026-10-25T01:00:00Z",
+                "a step in the minute field runs in both passes: 02:30 CEST then 02:00 CET",
+            ),
+            (
+                "Asia/Kolkata",
+                "0 3 * * *",
+                "2026-03-10T00:00:00Z",
+                "2026-03-10T21:30:00Z",
+                "UTC+05:30: 03:00 on the 10th was 21:30Z on the 9th, so the 11th",
+            ),
+            (
+                "asia/kolkata",
+                "30 * * * *",
+                "2026-03-10T00:00:00Z",
+                "2026-03-10T01:00:00Z",
+                "names are case-insensitive; minute 30 in IST is minute 0 in UTC",
+            ),
+        ];
+        for (zone, expr, after, want, why) in cases {
+            let cron = CronSchedule::parse_in(expr, time_zone(zone).unwrap()).unwrap();
+            assert_eq!(
+                cron.next_after(ts(after)),
+                Some(ts(want)),
+                "{zone} {expr}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn zone_changes_the_due_time() {
+        let created = ts("2026-07-10T00:00:00Z");
+        let due = |zone| {
+            let schedule = Schedule::parse_in_zone(None, Some("0 3 * * *"), zone).unwrap();
+            next_due(&schedule, None, created, NO_JITTER)
+        };
+        assert_eq!(due(None), ts("2026-07-10T03:00:00Z"));
+        assert_eq!(due(Some("UTC")), ts("2026-07-10T03:00:00Z"));
+        assert_eq!(due(Some("Europe/Paris")), ts("2026-07-10T01:00:00Z"));
+        assert_eq!(due(Some("America/New_York")), ts("2026-07-10T07:00:00Z"));
+    }
+
+    #[test]
+    fn bad_time_zones_are_refused() {
+        use ScheduleError as E;
+        for name in [
+            "",
+            " ",
+            "Mars/Olympus",
+            "Europe/Pariss",
+            "../etc/passwd",
+            "+01:00",
+            "CET-1CEST",
+        ] {
+            assert_eq!(time_zone(name), Err(E::TimeZoneUnknown), "{name:?}");
+            assert_eq!(
+                Schedule::parse_in_zone(None, Some("0 3 * * *"), Some(name)),
+                Err(E::TimeZoneUnknown),
+                "{name:?}"
+            );
+        }
+        assert_eq!(
+            Schedule::parse_in_zone(Some("1h"), None, Some("Europe/Paris")),
+            Err(E::TimeZoneWithoutCron)
+        );
+        for prefixed in [
+            "TZ=Europe/Paris 0 3 * * *",
+            "CRON_TZ=UTC 0 3 * * *",
+            " tz=UTC @daily",
+        ] {
+            assert_eq!(
+                CronSchedule::parse(prefixed),
+                Err(E::CronZonePrefix),
+                "{prefixed:?}"
+            );
+        }
+        let err = time_zone("canary-7731").unwrap_err();
+        assert!(!err.to_string().contains("canary"), "{err}");
     }
 
     #[test]
