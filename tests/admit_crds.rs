@@ -434,8 +434,13 @@ fn bad_inputs() -> Vec<BadRow> {
 #[tokio::test]
 async fn bad_objects_are_rejected_at_apply_time_with_the_rules_message() {
     let (client, ns) = setup("admit-bad").await;
-    let rows = bad_inputs();
+    let mut rows = bad_inputs();
     assert!(rows.len() >= 12);
+    rows.extend(
+        fixtures::bad_time_zone_managed_secrets().into_iter().map(
+            |(name, spec, field, message)| row(name, Kind::ManagedSecret, spec, field, message),
+        ),
+    );
     for row in rows {
         let api = row.kind.api(&client, &ns);
         let name = cluster_name(&ns, "bad");

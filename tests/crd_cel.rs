@@ -316,6 +316,18 @@ fn bad_managed_secrets_are_rejected_with_their_message() {
     for (name, spec, want) in table {
         assert_verdict(name, check(&ms(spec), None), Some(want));
     }
+    for (name, spec, _field, want) in fixtures::bad_time_zone_managed_secrets() {
+        assert_verdict(name, check(&ms(spec), None), Some(want));
+    }
+}
+
+/// A name with the shape of a tz database name passes the rules: only the controller, which
+/// holds the tz database, can refuse it (Ready=False, InvalidSpec).
+#[test]
+fn unknown_time_zone_with_a_plausible_name_is_left_to_the_controller() {
+    let spec =
+        spec_with(json!({"rotation": {"schedule": "0 3 * * *", "timeZone": "Europe/Atlantis"}}));
+    assert_eq!(check(&ms(spec), None), Ok(()));
 }
 
 #[test]

@@ -142,6 +142,7 @@ mod tests {
         spec.rotation = Some(RotationSpec {
             interval: Some("2h".into()),
             schedule: Some("@daily".into()),
+            time_zone: None,
         });
         spec.target = Some(TargetSpec {
             name: Some("t".into()),

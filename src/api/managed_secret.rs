@@ -450,6 +450,8 @@ pub struct FromSecretSpec {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[x_kube(validation = Rule::new("has(self.interval) || has(self.schedule)")
     .message("rotation needs interval, schedule or both"))]
+#[x_kube(validation = Rule::new("!has(self.timeZone) || has(self.schedule)")
+    .message("rotation.timeZone only applies to rotation.schedule (an interval counts elapsed time)"))]
 #[serde(rename_all = "camelCase")]
 pub struct RotationSpec {
     /// Rotate when the current value is this old, as a duration of at least `1m` made of hours,
@@ -462,13 +464,29 @@ pub struct RotationSpec {
         .message("rotation.interval must be at least 1m"))]
     pub interval: Option<String>,
 
-    /// Rotate on a cron schedule in UTC: five fields (minute hour day-of-month month day-of-week),
-    /// such as `0 3 * * 1`, or one of `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.
+    /// Rotate on a cron schedule, read in `timeZone` (UTC by default): five fields (minute hour
+    /// day-of-month month day-of-week), such as `0 3 * * 1`, or one of `@hourly`, `@daily`,
+    /// `@weekly`, `@monthly`, `@yearly`. A `TZ=` or `CRON_TZ=` prefix is refused: use `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
+    #[x_kube(validation = Rule::new("!self.matches('^ *(?i)(cron_)?tz=')")
+        .message("rotation.schedule must not start with TZ= or CRON_TZ=; set rotation.timeZone instead"))]
     #[x_kube(validation = Rule::new("self.matches('^(@(yearly|annually|monthly|weekly|daily|hourly)|[0-9A-Za-z*,/?#-]+( +[0-9A-Za-z*,/?#-]+){4})$')")
         .message("rotation.schedule must be a cron expression of five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly"))]
     pub schedule: Option<String>,
+
+    /// Time zone of `schedule`, as an IANA tz database name such as `Europe/Paris` or
+    /// `America/New_York` (default `UTC`), like a CronJob's `timeZone`. Keyward carries its own copy
+    /// of the tz database. Daylight saving time: a schedule with a fixed minute and hour (`30 2 * * *`)
+    /// whose time is skipped when clocks go forward runs at the first instant after the gap, and
+    /// runs once when clocks go back and repeat it; a schedule with a wildcard or step in the
+    /// minute or hour field skips matches inside the gap and matches in both passes of a repeated
+    /// hour. A name not in the tz database makes the ManagedSecret `Ready=False` (`InvalidSpec`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$')")
+        .message("rotation.timeZone must be an IANA time zone name such as UTC or Europe/Paris"))]
+    pub time_zone: Option<String>,
 }
 
 /// The Kubernetes Secret that mirrors the current remote revision.

@@ -68,6 +68,14 @@ pub fn validate_managed_secret(
         if let Some(schedule) = &rotation.schedule {
             validate_cron_shape(schedule)?;
         }
+        if let Some(zone) = &rotation.time_zone {
+            if rotation.schedule.is_none() {
+                return invalid(
+                    "rotation.timeZone only applies to rotation.schedule (an interval counts elapsed time)",
+                );
+            }
+            validate_time_zone_shape(zone)?;
+        }
     }
     if let Some(generate) = &spec.generate {
         validate_generate(generate, spec.remote.type_)?;
@@ -211,6 +219,11 @@ pub fn validate_cron_shape(schedule: &str) -> Result<(), InvalidSpec> {
         f.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '/' | '?' | '#' | '-'))
     };
+    if crate::rotation::schedule::has_zone_prefix(schedule) {
+        return invalid(
+            "rotation.schedule must not start with TZ= or CRON_TZ=; set rotation.timeZone instead",
+        );
+    }
     let fields: Vec<&str> = schedule.split(' ').filter(|f| !f.is_empty()).collect();
     let shaped = MACROS.contains(&schedule)
         || (fields.len() == 5
@@ -221,6 +234,24 @@ pub fn validate_cron_shape(schedule: &str) -> Result<(), InvalidSpec> {
         return invalid(format!(
             "rotation.schedule {schedule:?} must be a cron expression of five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly"
         ));
+    }
+    Ok(())
+}
+
+/// The shape of an IANA time zone name (segments of letters, digits, `_`, `+`, `-` separated by
+/// `/`, at most 64 characters). Whether the tz database knows it is checked with the schedule.
+pub fn validate_time_zone_shape(zone: &str) -> Result<(), InvalidSpec> {
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-'))
+    };
+    let shaped = zone.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && zone.split('/').all(segment_ok);
+    if !shaped || zone.len() > 64 {
+        return invalid(
+            "rotation.timeZone must be an IANA time zone name such as UTC or Europe/Paris",
+        );
     }
     Ok(())
 }
@@ -474,6 +505,7 @@ mod tests {
         rotating.rotation = Some(RotationSpec {
             interval: Some("720h".into()),
             schedule: Some("0 3 * * 1".into()),
+            time_zone: None,
         });
         rotating.refresh_interval = Some("5m".into());
         rotating.remote.path = Some("/apps/billing".into());
@@ -502,6 +534,7 @@ mod tests {
         macro_schedule.rotation = Some(RotationSpec {
             interval: None,
             schedule: Some("@daily".into()),
+            time_zone: Some("Europe/Paris".into()),
         });
         let table = [
             ("generated opaque", base()),
@@ -585,6 +618,7 @@ mod tests {
                     s.rotation = Some(RotationSpec {
                         interval: Some("1h".into()),
                         schedule: None,
+                        time_zone: None,
                     })
                 },
                 "rotation needs spec.generate",
@@ -595,6 +629,7 @@ mod tests {
                     s.rotation = Some(RotationSpec {
                         interval: None,
                         schedule: None,
+                        time_zone: None,
                     })
                 },
                 "interval, schedule or both",
@@ -605,6 +640,7 @@ mod tests {
                     s.rotation = Some(RotationSpec {
                         interval: Some("30s".into()),
                         schedule: None,
+                        time_zone: None,
                     })
                 },
                 "at least 1m",
@@ -615,9 +651,54 @@ mod tests {
                     s.rotation = Some(RotationSpec {
                         interval: None,
                         schedule: Some("0 3 * *".into()),
+                        time_zone: None,
                     })
                 },
                 "five fields",
+            ),
+            (
+                "time zone without schedule",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: Some("1h".into()),
+                        schedule: None,
+                        time_zone: Some("Europe/Paris".into()),
+                    })
+                },
+                "rotation.timeZone only applies to rotation.schedule",
+            ),
+            (
+                "time zone with a space",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: None,
+                        schedule: Some("@daily".into()),
+                        time_zone: Some("Europe/ Paris".into()),
+                    })
+                },
+                "rotation.timeZone must be an IANA time zone name",
+            ),
+            (
+                "time zone as a path",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: None,
+                        schedule: Some("@daily".into()),
+                        time_zone: Some("../etc/passwd".into()),
+                    })
+                },
+                "rotation.timeZone must be an IANA time zone name",
+            ),
+            (
+                "time zone prefix in schedule",
+                |s| {
+                    s.rotation = Some(RotationSpec {
+                        interval: None,
+                        schedule: Some("CRON_TZ=Europe/Paris 0 3 * * *".into()),
+                        time_zone: None,
+                    })
+                },
+                "set rotation.timeZone instead",
             ),
             (
                 "length zero",

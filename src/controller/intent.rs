@@ -270,6 +270,10 @@ mod tests {
                 "needs spec.generate",
             ),
             (
+                json!({"storeRef": {"name": "s"}, "generate": {}, "rotation": {"schedule": "0 3 * * *", "timeZone": "Europe/Atlantis"}}),
+                "rotation: timeZone is not a name in the IANA time zone database",
+            ),
+            (
                 json!({"storeRef": {"name": "s"}, "remote": {"path": "x"}}),
                 "must start with '/'",
             ),

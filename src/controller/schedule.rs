@@ -29,8 +29,12 @@ pub struct RotationSchedule {
 
 impl RotationSchedule {
     pub fn parse(spec: &RotationSpec, namespace: &str, name: &str) -> Result<Self, InvalidSpec> {
-        let schedule = Schedule::parse(spec.interval.as_deref(), spec.schedule.as_deref())
-            .map_err(|e| InvalidSpec(format!("rotation: {e}")))?;
+        let schedule = Schedule::parse_in_zone(
+            spec.interval.as_deref(),
+            spec.schedule.as_deref(),
+            spec.time_zone.as_deref(),
+        )
+        .map_err(|e| InvalidSpec(format!("rotation: {e}")))?;
         Ok(Self {
             schedule,
             seed: JitterSeed::from_identity(namespace, name),
@@ -45,7 +49,8 @@ impl NextDue for RotationSchedule {
     }
 }
 
-/// Check a rotation spec beyond what the CRD checks (cron fields, interval bounds).
+/// Check a rotation spec beyond what the CRD checks (cron fields, interval bounds, whether the
+/// tz database knows `timeZone`).
 pub fn check_rotation(spec: &RotationSpec) -> Result<(), InvalidSpec> {
     RotationSchedule::parse(spec, "", "").map(|_| ())
 }
@@ -117,6 +122,56 @@ mod tests {
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    /// The zone moves the due time: the same `0 3 * * *` on the same anchor is due at 03:00 UTC,
+    /// 01:00Z in Paris (summer time), and 21:30Z in Kolkata (03:00 IST the next morning).
+    #[test]
+    fn time_zone_changes_the_due_time() {
+        let anchor: Timestamp = "2026-07-10T00:00:00Z".parse().unwrap();
+        let rows = [
+            (None, "2026-07-10T03:00:00Z"),
+            (Some("UTC"), "2026-07-10T03:00:00Z"),
+            (Some("Europe/Paris"), "2026-07-10T01:00:00Z"),
+            (Some("Asia/Kolkata"), "2026-07-10T21:30:00Z"),
+        ];
+        let intent = intent_with(SourceIntent::Generate, None);
+        let versions = versions_created_at(anchor);
+        for (zone, want) in rows {
+            let spec = RotationSpec {
+                interval: None,
+                schedule: Some("0 3 * * *".into()),
+                time_zone: zone.map(str::to_owned),
+            };
+            // No jitter: the seed of the empty identity is not zero, so compare without it.
+            let schedule = RotationSchedule {
+                schedule: RotationSchedule::parse(&spec, "ns", "n").unwrap().schedule,
+                seed: JitterSeed::fixed(0),
+            };
+            let want: Timestamp = want.parse().unwrap();
+            assert_eq!(
+                rotation_decision(
+                    &intent,
+                    &ManagedSecretStatus::default(),
+                    &versions,
+                    Some(&schedule),
+                    anchor
+                ),
+                RotationDecision::NotDue { next: want },
+                "{zone:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_time_zone_is_an_invalid_spec_naming_the_field() {
+        let spec = RotationSpec {
+            interval: None,
+            schedule: Some("0 3 * * *".into()),
+            time_zone: Some("Europe/Atlantis".into()),
+        };
+        let err = check_rotation(&spec).unwrap_err();
+        assert!(err.0.contains("timeZone"), "{}", err.0);
     }
 
     #[test]
