@@ -55,13 +55,20 @@ pids+=($!)
 # The adoption examples name secrets that exist in someone's account; here they are made in the
 # emulator first (as a console user or Terraform would), and the examples point at their ids.
 say "creating two pre-existing secrets to adopt"
+# The emulator keeps its state across demo runs (as a real account would), so a secret made by an
+# earlier run is found again rather than created twice (which the API refuses with 409).
 make_secret() { # name, payload → id
   local id
-  id=$(curl -fsS -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
-    -d "{\"project_id\":\"11111111-2222-3333-4444-555555555555\",\"name\":\"$1\",\"path\":\"/legacy\"}" \
-    "$API/secrets" | sed -E 's/.*"id":"([^"]+)".*/\1/')
-  curl -fsS -o /dev/null -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
-    -d "{\"data\":\"$(printf '%s' "$2" | base64)\"}" "$API/secrets/$id/versions"
+  id=$(curl -fsS -H 'X-Auth-Token: demo' \
+    "$API/secrets?project_id=11111111-2222-3333-4444-555555555555&name=$1&path=/legacy" |
+    grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4 || true)
+  if [ -z "$id" ]; then
+    id=$(curl -fsS -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
+      -d "{\"project_id\":\"11111111-2222-3333-4444-555555555555\",\"name\":\"$1\",\"path\":\"/legacy\"}" \
+      "$API/secrets" | grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4)
+    curl -fsS -o /dev/null -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
+      -d "{\"data\":\"$(printf '%s' "$2" | base64)\"}" "$API/secrets/$id/versions"
+  fi
   echo "$id"
 }
 legacy_id=$(make_secret legacy-api-key "legacy-$RANDOM$RANDOM")

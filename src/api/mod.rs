@@ -37,11 +37,40 @@ pub struct CrdArgs {
 
 /// Every CRD Keyward installs, in a stable order.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![
+    [
         ManagedSecret::crd(),
         SecretStore::crd(),
         ClusterSecretStore::crd(),
     ]
+    .into_iter()
+    .map(with_kubernetes_integer_formats)
+    .collect()
+}
+
+/// schemars describes Rust's unsigned integers with formats such as `uint32`, which Kubernetes
+/// does not know: the API server answers every apply of the CRD with "unrecognized format"
+/// warnings. `int64` holds every value these fields take, and the `minimum: 0` schemars writes
+/// alongside keeps them non-negative.
+fn with_kubernetes_integer_formats(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let unsigned = map
+                    .get("format")
+                    .and_then(|f| f.as_str())
+                    .is_some_and(|f| f.starts_with("uint"));
+                if unsigned && map.get("type").and_then(|t| t.as_str()) == Some("integer") {
+                    map.insert("format".into(), "int64".into());
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
+    walk(&mut value);
+    serde_json::from_value(value).expect("only format strings changed")
 }
 
 /// The file name of a CRD in `crds/`: `<plural>.<group>.yaml`.
@@ -87,4 +116,72 @@ pub fn crd_command(args: CrdArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The formats the Kubernetes API server recognises in a CRD schema (k8s.io/kube-openapi's
+    /// strfmt registry plus the numeric ones); any other format draws a warning on every apply.
+    const KNOWN_FORMATS: &[&str] = &[
+        "int32",
+        "int64",
+        "float",
+        "double",
+        "byte",
+        "binary",
+        "password",
+        "date",
+        "date-time",
+        "datetime",
+        "duration",
+        "uri",
+        "email",
+        "hostname",
+        "ipv4",
+        "ipv6",
+        "cidr",
+        "mac",
+        "uuid",
+        "uuid3",
+        "uuid4",
+        "uuid5",
+        "bsonobjectid",
+        "isbn",
+        "isbn10",
+        "isbn13",
+        "creditcard",
+        "ssn",
+        "hexcolor",
+        "rgbcolor",
+    ];
+
+    fn formats(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(f) = map.get("format").and_then(|f| f.as_str()) {
+                    found.push(f.to_owned());
+                }
+                map.values().for_each(|v| formats(v, found));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| formats(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_schema_format_is_one_kubernetes_knows() {
+        let mut found = Vec::new();
+        for crd in all_crds() {
+            formats(&serde_json::to_value(&crd).unwrap(), &mut found);
+        }
+        // The unsigned fields (lengths, revisions) are there, as int64.
+        assert!(found.iter().any(|f| f == "int64"), "{found:?}");
+        let unknown: Vec<_> = found
+            .iter()
+            .filter(|f| !KNOWN_FORMATS.contains(&f.as_str()))
+            .collect();
+        assert!(unknown.is_empty(), "unknown formats: {unknown:?}");
+    }
 }
