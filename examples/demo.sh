@@ -27,7 +27,8 @@ echo "$kubeconfig_line"
 pids=()
 cleanup() {
   say "stopping the operator and the emulator"
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Newest first: the operator stops before the emulator it talks to.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "The control plane keeps running; stop it with tests/controlplane/down.sh"
 }
@@ -48,8 +49,12 @@ kubectl wait --for condition=Established --timeout=60s -f crds/ >/dev/null
 say "starting the operator (logs: $DEMO_DIR/operator.log)"
 # Scoped to the demo's namespace: the control plane may hold objects the test suite left in its
 # own namespaces (it has no namespace controller to delete them), and they are not the demo's.
+# A drift key kept across runs, from a file as the chart mounts it: with a new key per start, every
+# target Secret would look hand-edited after a restart.
+DRIFT_KEY="$DEMO_DIR/drift-key"
+[ -s "$DRIFT_KEY" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"$DRIFT_KEY")
 "$KEYWARD" run --leader-election=false --log-format text --metrics-address 127.0.0.1:9464 \
-  --watch-namespaces "$NAMESPACE" >"$DEMO_DIR/operator.log" 2>&1 &
+  --watch-namespaces "$NAMESPACE" --data-hmac-key-file "$DRIFT_KEY" >"$DEMO_DIR/operator.log" 2>&1 &
 pids+=($!)
 
 # The adoption examples name secrets that exist in someone's account; here they are made in the
