@@ -62,15 +62,16 @@ pids+=($!)
 say "creating two pre-existing secrets to adopt"
 # The emulator keeps its state across demo runs (as a real account would), so a secret made by an
 # earlier run is found again rather than created twice (which the API refuses with 409).
+first_id() { grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4; } # first "id" in a JSON body
 make_secret() { # name, payload → id
   local id
   id=$(curl -fsS -H 'X-Auth-Token: demo' \
     "$API/secrets?project_id=11111111-2222-3333-4444-555555555555&name=$1&path=/legacy" |
-    grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4 || true)
+    first_id || true)
   if [ -z "$id" ]; then
     id=$(curl -fsS -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
       -d "{\"project_id\":\"11111111-2222-3333-4444-555555555555\",\"name\":\"$1\",\"path\":\"/legacy\"}" \
-      "$API/secrets" | grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4)
+      "$API/secrets" | first_id)
     curl -fsS -o /dev/null -H 'X-Auth-Token: demo' -H 'Content-Type: application/json' \
       -d "{\"data\":\"$(printf '%s' "$2" | base64)\"}" "$API/secrets/$id/versions"
   fi
