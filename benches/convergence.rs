@@ -5,11 +5,10 @@
 //! `cargo bench --bench convergence` (N from `BENCH_OBJECTS`, default 100). It prints figures and
 //! asserts nothing about speed.
 
-#[path = "../tests/e2e_support/mod.rs"]
-mod e2e_support;
 #[path = "../tests/support/mod.rs"]
 #[allow(unused_imports)] // its unit tests import what only the test build uses
 mod support;
+use support::e2e as e2e_support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

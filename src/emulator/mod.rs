@@ -1,5 +1,5 @@
 //! A local Scaleway Secret Manager (v1beta1) speaking the real wire API, held to recorded traffic
-//! (`tests/emulator_conformance.rs`).
+//! (`tests/providers/emulator_conformance.rs`).
 //!
 //! Layout: [`store`] is the state and every operation on it, pure and clock-injected; [`model`] the
 //! records and their wire views; [`payload`] the payload checks; [`requests`] body and query parsing;

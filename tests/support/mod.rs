@@ -1,5 +1,10 @@
-//! Shared helpers for integration tests. Each test file that needs them says `mod support;`.
-// Not every test file uses every helper.
+//! Helpers shared by the three test binaries (`cluster`, `providers`, `offline`), each of which
+//! includes this folder with `#[path = "../support/mod.rs"] mod support;`.
+// Not every binary uses every helper.
 #![allow(dead_code)]
 
 pub mod controlplane;
+pub mod e2e;
+pub mod emulator;
+pub mod fixtures;
+pub mod shared;

@@ -79,22 +79,8 @@ struct RecordedResponse {
     headers: BTreeMap<String, Vec<String>>,
 }
 
-fn cassette_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/scaleway-cassettes");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "cassettes not found at {} (required when CI is set)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "\n*** SKIPPING cassette replay: {} does not exist ***\n",
-        dir.display()
-    );
-    None
+fn cassette_dir(test: &str) -> Option<PathBuf> {
+    crate::support::shared::cassettes(&format!("providers::client_cassettes::{test}"))
 }
 
 fn cassette_files(dir: &Path) -> Vec<PathBuf> {
@@ -801,7 +787,9 @@ async fn replay_file(path: &Path) -> FileReport {
 
 #[tokio::test]
 async fn every_cassette_replays_through_the_client() {
-    let Some(dir) = cassette_dir() else { return };
+    let Some(dir) = cassette_dir("every_cassette_replays_through_the_client") else {
+        return;
+    };
     let files = cassette_files(&dir);
     assert!(!files.is_empty(), "no cassettes in {}", dir.display());
     let mut all_problems = Vec::new();
@@ -835,7 +823,9 @@ async fn every_cassette_replays_through_the_client() {
 /// The 400 recorded for a nested key/value payload: the details reach the caller intact.
 #[tokio::test]
 async fn recorded_invalid_arguments_keep_their_details() {
-    let Some(dir) = cassette_dir() else { return };
+    let Some(dir) = cassette_dir("recorded_invalid_arguments_keep_their_details") else {
+        return;
+    };
     let report = replay_file(&dir.join("secret-version-type.cassette.yaml")).await;
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
     let text = std::fs::read_to_string(dir.join("secret-version-type.cassette.yaml")).unwrap();

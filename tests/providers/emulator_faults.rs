@@ -1,6 +1,6 @@
 //! Each fault mode, set through the library handle or the admin endpoint, against a real server.
 
-mod emulator_support;
+use crate::support::emulator as emulator_support;
 
 use std::time::{Duration, Instant};
 

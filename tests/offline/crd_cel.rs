@@ -4,7 +4,7 @@
 //! fields refuse changes; the examples pass. The API server remains the final judge: apply-time
 //! tests on the real control plane repeat the bad-input table.
 
-mod fixtures;
+use crate::support::fixtures;
 
 use fixtures::{OTHER_UUID, UUID, merged, scaleway};
 use kube_cel::{ScopeContext, Validator, analyze_rule, compile_schema};

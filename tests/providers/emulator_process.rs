@@ -1,6 +1,6 @@
 //! `keyward emulator` as a child process: flags, the printed URL, SIGTERM with a final state save.
 
-mod emulator_support;
+use crate::support::emulator as emulator_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

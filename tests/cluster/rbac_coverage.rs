@@ -8,8 +8,8 @@
 //! operator gets a client certificate of its own (signed by the control plane's CA, a unique user
 //! name per run, group system:masters): its audit entries are exactly those with that user.
 
-mod e2e_support;
-mod support;
+use crate::support;
+use crate::support::e2e as e2e_support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

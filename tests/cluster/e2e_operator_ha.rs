@@ -6,8 +6,7 @@
 //! Assertions are about the order of events (who logged what), with generous timeouts; the
 //! handover time is printed (`--nocapture`) as a measurement and only bounded loosely.
 
-mod e2e_support;
-mod support;
+use crate::support::e2e as e2e_support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 //! leaders, release before takeover, takeover only after expiry) with generous timeouts. The
 //! handover times are printed (`--nocapture`) as measurements, not asserted as upper bounds.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

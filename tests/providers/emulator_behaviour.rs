@@ -2,7 +2,7 @@
 //! protect/restore, enable/disable, access by path, CRC32, ephemeral policies on the controllable clock,
 //! and the state file across restarts.
 
-mod emulator_support;
+use crate::support::emulator as emulator_support;
 
 use emulator_support::{Api, PROJECT, b64, unb64};
 use jiff::SignedDuration;

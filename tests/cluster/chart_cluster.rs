@@ -15,7 +15,7 @@
 //! `x-kubernetes-preserve-unknown-fields`, so a misspelt or invented field is still rejected
 //! (`stand_in_service_monitor_crd_rejects_unknown_fields` shows it).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! `X-Auth-Token`: required always; lenient by default; strict with `--token TOKEN=PROJECT_ID`.
 
-mod emulator_support;
+use crate::support::emulator as emulator_support;
 
 use emulator_support::{Api, OTHER_PROJECT, PROJECT};
 use keyward::emulator::{EmulatorConfig, spawn};

@@ -3,8 +3,8 @@
 //! adoption, delete and recreate, bad inputs, a crash between a remote write and its record, and a
 //! canary value that must never leave the Secret it belongs in.
 
-mod e2e_support;
-mod support;
+use crate::support;
+use crate::support::e2e as e2e_support;
 
 use std::time::Duration;
 

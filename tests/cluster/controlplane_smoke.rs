@@ -3,7 +3,7 @@
 //!
 //! Brings the control plane up on first use (or uses the one `KUBECONFIG` names).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};

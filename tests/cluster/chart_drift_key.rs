@@ -3,7 +3,7 @@
 //! every target Secret), and reaches the operator as a mounted file. Real `helm` against the local
 //! control plane.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

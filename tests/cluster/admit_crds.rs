@@ -3,11 +3,11 @@
 //! message, immutable fields refuse changes on a real update, every example applies in a
 //! server-side dry run, and `kubectl explain` shows the field documentation.
 //!
-//! `tests/crd_cel.rs` checks the same rules with a local CEL evaluator; this suite is the referee
+//! `tests/offline/crd_cel.rs` checks the same rules with a local CEL evaluator; this suite is the referee
 //! for what the API server itself does (structural schema, CEL cost limits, defaulting, pruning).
 
-mod fixtures;
-mod support;
+use crate::support;
+use crate::support::fixtures;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

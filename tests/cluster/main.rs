@@ -1,0 +1,16 @@
+//! Tests on the local Kubernetes control plane (tests/controlplane): admission of the CRDs,
+//! the chart and RBAC on a real API server, leader election, and the operator end to end as the
+//! `keyward run` binary with the emulators on loopback. One binary, so the crate links once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod admit_crds;
+mod chart_cluster;
+mod chart_drift_key;
+mod controlplane_smoke;
+mod e2e_controller;
+mod e2e_operator_ha;
+mod examples_valid;
+mod leader_election;
+mod rbac_coverage;
