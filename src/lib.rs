@@ -16,4 +16,5 @@ pub mod remote_types;
 pub mod rotation;
 pub mod secret_value;
 pub mod shutdown;
+pub mod stores;
 pub mod telemetry;

@@ -1,10 +1,13 @@
 //! The one type secret payloads travel in.
 //!
 //! Its `Debug` and `Display` print `<redacted>` so a value can never reach a log line, an error message
-//! or a panic through formatting. Only the provider clients (encoding for the wire) and the mirror
+//! or a panic through formatting, and its bytes are overwritten when it is dropped (`zeroize`), so a
+//! value evicted from a cache does not linger in freed memory. Only the provider clients (encoding for the wire) and the mirror
 //! (writing the target Secret) look at the bytes, through [`SecretValue::expose`].
 
 use std::fmt;
+
+use zeroize::Zeroize as _;
 
 /// A secret payload: raw bytes, never printed.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -20,8 +23,8 @@ impl SecretValue {
         &self.0
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.0)
     }
 
     pub fn len(&self) -> usize {
@@ -30,6 +33,12 @@ impl SecretValue {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+impl Drop for SecretValue {
+    fn drop(&mut self) {
+        self.0.zeroize();
     }
 }
 

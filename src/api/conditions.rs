@@ -61,6 +61,13 @@ pub enum Reason {
     TargetTypeMismatch,
     /// Another owner holds the target Secret or the remote secret.
     Conflict,
+    /// A remote secret with the ManagedSecret's name and folder exists but Keyward did not create
+    /// it (no owner mark): adopt it explicitly to manage it.
+    RemoteNotOwned,
+    /// The API server refused a write of the target Secret.
+    TargetWriteFailed,
+    /// The store's API endpoint is not in the operator's allowed endpoints.
+    EndpointNotAllowed,
     /// The remote secret is protected and the remote deletion policy is Delete.
     Protected,
     /// The object is being deleted.
@@ -71,7 +78,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for exhaustive tests and metric label pre-registration.
-    pub const ALL: [Reason; 23] = [
+    pub const ALL: [Reason; 26] = [
         Reason::Synced,
         Reason::Reconciling,
         Reason::InvalidSpec,
@@ -92,6 +99,9 @@ impl Reason {
         Reason::TemplateFailed,
         Reason::TargetTypeMismatch,
         Reason::Conflict,
+        Reason::RemoteNotOwned,
+        Reason::TargetWriteFailed,
+        Reason::EndpointNotAllowed,
         Reason::Protected,
         Reason::Deleting,
         Reason::Valid,
@@ -120,6 +130,9 @@ impl Reason {
             Reason::TemplateFailed => "TemplateFailed",
             Reason::TargetTypeMismatch => "TargetTypeMismatch",
             Reason::Conflict => "Conflict",
+            Reason::RemoteNotOwned => "RemoteNotOwned",
+            Reason::TargetWriteFailed => "TargetWriteFailed",
+            Reason::EndpointNotAllowed => "EndpointNotAllowed",
             Reason::Protected => "Protected",
             Reason::Deleting => "Deleting",
             Reason::Valid => "Valid",

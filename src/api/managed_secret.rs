@@ -100,6 +100,12 @@ pub const UUID_PATTERN: &str = uuid_pattern!();
 #[x_kube(validation = Rule::new("!has(self.generate) || has(self.generate.keys) || !has(self.remote.type) || self.remote.type == 'opaque'")
     .message("a generated value for remote.type other than opaque needs generate.keys (certificates cannot be generated)")
     .field_path(".generate"))]
+#[x_kube(validation = Rule::new("!(has(self.remote.scaleway) && has(self.remote.scaleway.ephemeralPolicy) && has(self.remote.scaleway.ephemeralPolicy.expiresOnceAccessed) && self.remote.scaleway.ephemeralPolicy.expiresOnceAccessed) || has(self.generate) || has(self.fromSecret)")
+    .message("ephemeralPolicy.expiresOnceAccessed needs generate or fromSecret: following a single-access secret would spend its one access on Keyward's own read")
+    .field_path(".remote.scaleway.ephemeralPolicy.expiresOnceAccessed"))]
+#[x_kube(validation = Rule::new("!(has(self.generate) && has(self.remote.scaleway) && has(self.remote.scaleway.ephemeralPolicy) && has(self.remote.scaleway.ephemeralPolicy.timeToLive)) || (has(self.rotation) && has(self.rotation.interval) && self.rotation.interval.matches('^([0-9]+(h|m|s))+$') && self.remote.scaleway.ephemeralPolicy.timeToLive.matches('^([0-9]+(h|m|s))+$') && duration(self.rotation.interval) < duration(self.remote.scaleway.ephemeralPolicy.timeToLive))")
+    .message("a generated value with ephemeralPolicy.timeToLive needs rotation.interval shorter than the time to live, so a new version comes before the current one expires")
+    .field_path(".rotation"))]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedSecretSpec {
     /// The SecretStore or ClusterSecretStore that says which Secret Manager (provider, region,
@@ -168,7 +174,7 @@ pub struct StoreRef {
 }
 
 /// Which kind of store a ManagedSecret refers to.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
 pub enum StoreKind {
     /// A namespaced store in the ManagedSecret's namespace.
     #[default]
@@ -182,17 +188,17 @@ pub enum StoreKind {
 #[x_kube(validation = Rule::new("(has(self.type) ? self.type : 'opaque') == (has(oldSelf.type) ? oldSelf.type : 'opaque')")
     .message("remote.type is immutable: the Secret Manager cannot change a secret's type after creation")
     .field_path(".type"))]
-#[x_kube(validation = Rule::new("(has(self.keyId) ? self.keyId : '') == (has(oldSelf.keyId) ? oldSelf.keyId : '')")
-    .message("remote.keyId is immutable: the encryption key of a secret is chosen at creation")
-    .field_path(".keyId"))]
-#[x_kube(validation = Rule::new("has(self.ephemeralPolicy) == has(oldSelf.ephemeralPolicy) && (!has(self.ephemeralPolicy) || self.ephemeralPolicy == oldSelf.ephemeralPolicy)")
-    .message("remote.ephemeralPolicy is immutable: it can only be set when the secret is created, and never removed")
-    .field_path(".ephemeralPolicy"))]
-#[x_kube(validation = Rule::new("has(self.adopt) == has(oldSelf.adopt) && (!has(self.adopt) || self.adopt == oldSelf.adopt)")
-    .message("remote.adopt is immutable: create a new ManagedSecret to adopt another secret")
+#[x_kube(validation = Rule::new("(has(self.scaleway) && has(self.scaleway.keyId) ? self.scaleway.keyId : '') == (has(oldSelf.scaleway) && has(oldSelf.scaleway.keyId) ? oldSelf.scaleway.keyId : '')")
+    .message("remote.scaleway.keyId is immutable: the encryption key of a secret is chosen at creation")
+    .field_path(".scaleway.keyId"))]
+#[x_kube(validation = Rule::new("(has(self.scaleway) && has(self.scaleway.ephemeralPolicy)) == (has(oldSelf.scaleway) && has(oldSelf.scaleway.ephemeralPolicy)) && (!(has(self.scaleway) && has(self.scaleway.ephemeralPolicy)) || self.scaleway.ephemeralPolicy == oldSelf.scaleway.ephemeralPolicy)")
+    .message("remote.scaleway.ephemeralPolicy is immutable: it can only be set when the secret is created, and never removed")
+    .field_path(".scaleway.ephemeralPolicy"))]
+#[x_kube(validation = Rule::new("has(self.adopt) == has(oldSelf.adopt) && (!has(self.adopt) || ((has(self.adopt.secretId) ? self.adopt.secretId : '') == (has(oldSelf.adopt.secretId) ? oldSelf.adopt.secretId : '') && (has(self.adopt.terraformId) ? self.adopt.terraformId : '') == (has(oldSelf.adopt.terraformId) ? oldSelf.adopt.terraformId : '')))")
+    .message("remote.adopt.secretId and terraformId are immutable: create a new ManagedSecret to adopt another secret")
     .field_path(".adopt"))]
-#[x_kube(validation = Rule::new("!has(self.adopt) || !(has(self.name) || has(self.path) || has(self.keyId) || has(self.ephemeralPolicy))")
-    .message("an adopted secret keeps its own name, path, keyId and ephemeralPolicy: remove them from remote when adopt is set")
+#[x_kube(validation = Rule::new("!has(self.adopt) || !(has(self.name) || has(self.path) || has(self.scaleway))")
+    .message("an adopted secret keeps its own name, path and provider settings: remove name, path and scaleway from remote when adopt is set")
     .field_path(".adopt"))]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteSecretSpec {
@@ -239,24 +245,38 @@ pub struct RemoteSecretSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protected: Option<bool>,
 
-    /// Ephemeral policy: versions expire after a time to live and/or after their first access.
-    /// Can only be set at creation and never removed (immutable).
+    /// Settings only Scaleway Secret Manager has, used when Keyward creates the secret (immutable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral_policy: Option<EphemeralPolicy>,
+    pub scaleway: Option<ScalewayRemoteSpec>,
 
+    /// Adopt an existing remote secret instead of creating one. Its name, path, type and provider
+    /// settings are kept; description, tags and protection are applied when set here. Keyward
+    /// never takes over a secret it did not create unless it is adopted here. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<AdoptSpec>,
+}
+
+/// Creation settings of a Scaleway secret.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalewayRemoteSpec {
     /// ID (UUID) of the Key Manager key that encrypts the versions. Unset uses the Secret Manager's
     /// internal key. Immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 36))]
     #[x_kube(validation = Rule::new(concat!("self.matches('", uuid_pattern!(), "')"))
-        .message("remote.keyId must be a UUID"))]
+        .message("remote.scaleway.keyId must be a UUID"))]
     pub key_id: Option<String>,
 
-    /// Adopt an existing remote secret instead of creating one. Its name, path, type, key and
-    /// ephemeral policy are kept; description, tags and protection are applied when set here.
-    /// Immutable.
+    /// Ephemeral policy: versions expire after a time to live and/or after their first access.
+    /// Can only be set at creation and never removed (immutable). What Keyward supports: a time
+    /// to live with generated or pushed values (with rotation, the interval must be shorter than
+    /// the time to live, so a new version always comes before the old one expires); versions that
+    /// expire once accessed only with generated or pushed values, which Keyward knows without
+    /// reading them back, so it never spends the one access itself. Following or adopting a
+    /// single-access secret is refused: mirroring would consume it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<AdoptSpec>,
+    pub ephemeral_policy: Option<EphemeralPolicy>,
 }
 
 /// Which existing remote secret to adopt: exactly one of `secretId` and `terraformId`.
@@ -265,11 +285,9 @@ pub struct RemoteSecretSpec {
     .message("adopt needs exactly one of secretId and terraformId"))]
 #[serde(rename_all = "camelCase")]
 pub struct AdoptSpec {
-    /// ID (UUID) of the remote secret, in the store's region.
+    /// The provider's ID of the remote secret: a UUID in the store's region on Scaleway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 36))]
-    #[x_kube(validation = Rule::new(concat!("self.matches('", uuid_pattern!(), "')"))
-        .message("adopt.secretId must be a UUID"))]
+    #[schemars(length(min = 1, max = 512))]
     pub secret_id: Option<String>,
 
     /// Terraform-style ID `{region}/{id}` (as imported by `scaleway_secret`) or
@@ -282,6 +300,12 @@ pub struct AdoptSpec {
     #[x_kube(validation = Rule::new("self.matches('^(fr-par|nl-ams|pl-waw)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(/([1-9][0-9]*|latest|latest_enabled))?$')")
         .message("adopt.terraformId must look like {region}/{uuid} or {region}/{uuid}/{revision}, with region fr-par, nl-ams or pl-waw and revision a number, latest or latest_enabled"))]
     pub terraform_id: Option<String>,
+
+    /// Let `remoteDeletionPolicy: Delete` delete this adopted secret when the ManagedSecret is
+    /// deleted. Without it Keyward deletes only secrets it created itself (they carry its owner
+    /// mark), and leaves an adopted one in place with an Event saying so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_deletion: Option<bool>,
 }
 
 /// Ephemeral policy of a remote secret: when its versions expire and what happens then.
@@ -593,9 +617,11 @@ pub struct ManagedSecretStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 
-    /// Project of the remote secret.
+    /// A digest of the remote secret's version count, update time and deletion state when this
+    /// status was written: a later sweep that shows the same fingerprint proves nothing changed
+    /// remotely, so Keyward need not list the versions again (for example after a restart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<String>,
+    pub remote_fingerprint: Option<String>,
 
     /// Remote revision currently mirrored into the target Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -658,6 +684,12 @@ pub struct PendingOperation {
 
     /// When the operation was recorded.
     pub started_at: Time,
+
+    /// Keyed digest (never the value) of the payload being written, for providers that keep no
+    /// description with a version: after a crash, the newest version's digest tells whether the
+    /// write happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_digest: Option<String>,
 }
 
 /// The remote writes Keyward records before sending.

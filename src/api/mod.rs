@@ -4,7 +4,6 @@
 
 pub mod conditions;
 pub mod duration;
-pub mod effective;
 pub mod managed_secret;
 pub mod remote_id;
 pub mod store;
@@ -17,7 +16,6 @@ use anyhow::Context as _;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-pub use effective::Source;
 pub use managed_secret::*;
 pub use store::*;
 

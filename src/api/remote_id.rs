@@ -62,6 +62,20 @@ pub fn parse_secret_id(id: &str) -> Result<String, String> {
     Ok(parsed.hyphenated().to_string())
 }
 
+/// An adopted secret's id as the provider answers with it: trimmed, and a UUID in lower case
+/// (Scaleway). Whether the id has the store's provider's form is checked with the store
+/// (`validation::validate_against_store`).
+fn normalize_id(id: &str) -> Result<String, String> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err("remote.adopt.secretId must not be empty".into());
+    }
+    Ok(match uuid::Uuid::try_parse(id) {
+        Ok(uuid) if id.len() == 36 => uuid.hyphenated().to_string(),
+        _ => id.to_owned(),
+    })
+}
+
 /// The remote secret a ManagedSecret refers to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RemoteTarget {
@@ -104,14 +118,16 @@ pub fn remote_target(spec: &ManagedSecretSpec, object_name: &str) -> Result<Remo
         Some(AdoptSpec {
             secret_id: Some(id),
             terraform_id: None,
+            ..
         }) => Ok(RemoteTarget::Adopt {
-            secret_id: parse_secret_id(id).map_err(|e| format!("remote.adopt.secretId: {e}"))?,
+            secret_id: normalize_id(id)?,
             region: None,
             revision: None,
         }),
         Some(AdoptSpec {
             secret_id: None,
             terraform_id: Some(tf),
+            ..
         }) => {
             let tf: TerraformId = tf
                 .parse()
@@ -258,6 +274,7 @@ mod tests {
             adopt: Some(AdoptSpec {
                 secret_id: Some(ID.to_uppercase()),
                 terraform_id: None,
+                allow_deletion: None,
             }),
             ..Default::default()
         });
@@ -273,6 +290,7 @@ mod tests {
             adopt: Some(AdoptSpec {
                 secret_id: None,
                 terraform_id: Some(format!("nl-ams/{ID}/3")),
+                allow_deletion: None,
             }),
             ..Default::default()
         });
@@ -288,6 +306,7 @@ mod tests {
             adopt: Some(AdoptSpec {
                 secret_id: Some(ID.into()),
                 terraform_id: Some(format!("nl-ams/{ID}")),
+                allow_deletion: None,
             }),
             ..Default::default()
         });
@@ -296,15 +315,29 @@ mod tests {
                 .unwrap_err()
                 .contains("exactly one")
         );
-        let bad = spec(RemoteSecretSpec {
+        // Other providers' ids are kept as given (the store's provider checks their form).
+        let other = spec(RemoteSecretSpec {
             adopt: Some(AdoptSpec {
-                secret_id: Some("nope".into()),
+                secret_id: Some(" /apps/Billing ".into()),
                 terraform_id: None,
+                allow_deletion: None,
+            }),
+            ..Default::default()
+        });
+        assert!(matches!(
+            remote_target(&other, "x"),
+            Ok(RemoteTarget::Adopt { secret_id, .. }) if secret_id == "/apps/Billing"
+        ));
+        let empty = spec(RemoteSecretSpec {
+            adopt: Some(AdoptSpec {
+                secret_id: Some(" ".into()),
+                terraform_id: None,
+                allow_deletion: None,
             }),
             ..Default::default()
         });
         assert!(
-            remote_target(&bad, "x")
+            remote_target(&empty, "x")
                 .unwrap_err()
                 .starts_with("remote.adopt.secretId")
         );

@@ -30,16 +30,29 @@ pub const DEFAULT_SECRET_KEY_KEY: &str = "SCW_SECRET_KEY";
     derive = "PartialEq",
     doc = "A Secret Manager (provider, region, project, credentials) used by ManagedSecrets of the same namespace.",
     printcolumn(
-        name = "Region",
+        name = "Provider",
         type_ = "string",
-        json_path = ".spec.provider.scaleway.region",
-        description = "Region of the Scaleway Secret Manager"
+        json_path = ".status.provider",
+        description = "The Secret Manager provider"
     ),
     printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Whether the credentials work"
+        description = "Whether Keyward can reach the provider with the credentials"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
+        description = "Why the store is (not) ready"
+    ),
+    printcolumn(
+        name = "Region",
+        type_ = "string",
+        json_path = ".status.region",
+        description = "Region of the Secret Manager",
+        priority = 1
     ),
     printcolumn(
         name = "Age",
@@ -55,6 +68,12 @@ pub const DEFAULT_SECRET_KEY_KEY: &str = "SCW_SECRET_KEY";
 pub struct SecretStoreSpec {
     /// The Secret Manager provider: set exactly one (today: `scaleway`).
     pub provider: ProviderSpec,
+
+    /// How fast Keyward may call the provider with these credentials, shared by every
+    /// ManagedSecret using them. Defaults per provider stay below the provider's own limit
+    /// (Scaleway: 20 requests per second, burst 10; its API allows 50 per second per key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_budget: Option<RequestBudget>,
 }
 
 /// A Secret Manager shared by the namespaces it allows.
@@ -69,16 +88,29 @@ pub struct SecretStoreSpec {
     derive = "PartialEq",
     doc = "A cluster-wide Secret Manager (provider, region, project, credentials) usable by ManagedSecrets in the namespaces it allows.",
     printcolumn(
-        name = "Region",
+        name = "Provider",
         type_ = "string",
-        json_path = ".spec.provider.scaleway.region",
-        description = "Region of the Scaleway Secret Manager"
+        json_path = ".status.provider",
+        description = "The Secret Manager provider"
     ),
     printcolumn(
         name = "Ready",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status",
-        description = "Whether the credentials work"
+        description = "Whether Keyward can reach the provider with the credentials"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
+        description = "Why the store is (not) ready"
+    ),
+    printcolumn(
+        name = "Region",
+        type_ = "string",
+        json_path = ".status.region",
+        description = "Region of the Secret Manager",
+        priority = 1
     ),
     printcolumn(
         name = "Age",
@@ -99,6 +131,43 @@ pub struct ClusterSecretStoreSpec {
     /// `selector`. Unset allows every namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_namespaces: Option<AllowedNamespaces>,
+
+    /// How the namespaces using this store share its remote secrets: `PerNamespace` (default)
+    /// puts each namespace's secrets under a folder named after it (`remote.path: /db` of a
+    /// ManagedSecret in `team-a` is `/team-a/db`) and lets it adopt only secrets in that folder, so
+    /// no namespace can read, overwrite or delete another's; `Shared` gives every allowed
+    /// namespace the whole store (only for namespaces that trust each other).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_paths: Option<RemotePaths>,
+
+    /// How fast Keyward may call the provider with these credentials (see SecretStore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_budget: Option<RequestBudget>,
+}
+
+/// How the namespaces of a ClusterSecretStore share its remote secrets.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum RemotePaths {
+    /// Each namespace under its own folder `/<namespace>`.
+    #[default]
+    PerNamespace,
+    /// Every namespace addresses the whole store.
+    Shared,
+}
+
+/// A request budget: a token bucket of `requestsPerSecond` with room for `burst` at once.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestBudget {
+    /// Sustained requests per second (1 to 1000).
+    #[schemars(range(min = 1, max = 1000))]
+    pub requests_per_second: u32,
+
+    /// Requests that may go at once after a quiet spell (1 to 1000, default 10). A provider that
+    /// counts requests in one-second windows sees at most requestsPerSecond + burst in one window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub burst: Option<u32>,
 }
 
 /// Namespaces allowed to use a ClusterSecretStore: a namespace is allowed when it is listed in
@@ -274,8 +343,17 @@ pub struct SecretReference {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretStoreStatus {
+    /// The provider (`scaleway`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+
+    /// The provider's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+
     /// Conditions: `Ready` says whether the credentials could be read and the provider accepted them,
-    /// with a reason such as Valid, CredentialsNotFound, AuthFailed or ProviderError.
+    /// with a reason such as Valid, CredentialsNotFound, AuthFailed, EndpointNotAllowed,
+    /// RateLimited or ProviderError.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
@@ -284,7 +362,8 @@ pub struct SecretStoreStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// When the credentials were last checked against the provider.
+    /// When the store's Ready condition was last confirmed against the provider (written when
+    /// the condition changes, and at most every ten minutes otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_validated_time: Option<Time>,
 }
@@ -293,16 +372,24 @@ pub struct SecretStoreStatus {
 pub trait StoreSpecExt {
     /// The provider configuration.
     fn provider(&self) -> &ProviderSpec;
+    /// The request budget, when the store sets one.
+    fn request_budget(&self) -> Option<RequestBudget>;
 }
 
 impl StoreSpecExt for SecretStoreSpec {
     fn provider(&self) -> &ProviderSpec {
         &self.provider
     }
+    fn request_budget(&self) -> Option<RequestBudget> {
+        self.request_budget
+    }
 }
 
 impl StoreSpecExt for ClusterSecretStoreSpec {
     fn provider(&self) -> &ProviderSpec {
         &self.provider
+    }
+    fn request_budget(&self) -> Option<RequestBudget> {
+        self.request_budget
     }
 }

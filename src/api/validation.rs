@@ -102,13 +102,9 @@ fn validate_remote(spec: &ManagedSecretSpec, object_name: &str) -> Result<(), In
     let target = remote_target(spec, object_name).map_err(InvalidSpec)?;
     match target {
         RemoteTarget::Adopt { .. } => {
-            if remote.name.is_some()
-                || remote.path.is_some()
-                || remote.key_id.is_some()
-                || remote.ephemeral_policy.is_some()
-            {
+            if remote.name.is_some() || remote.path.is_some() || remote.scaleway.is_some() {
                 return invalid(
-                    "an adopted secret keeps its own name, path, keyId and ephemeralPolicy: remove them from remote when adopt is set",
+                    "an adopted secret keeps its own name, path and provider settings: remove name, path and scaleway from remote when adopt is set",
                 );
             }
         }
@@ -135,11 +131,46 @@ fn validate_remote(spec: &ManagedSecretSpec, object_name: &str) -> Result<(), In
             }
         }
     }
-    if let Some(key_id) = &remote.key_id {
-        parse_secret_id(key_id).map_err(|e| InvalidSpec(format!("remote.keyId: {e}")))?;
+    let scaleway = remote.scaleway.as_ref();
+    if let Some(key_id) = scaleway.and_then(|s| s.key_id.as_ref()) {
+        parse_secret_id(key_id).map_err(|e| InvalidSpec(format!("remote.scaleway.keyId: {e}")))?;
     }
-    if let Some(policy) = &remote.ephemeral_policy {
+    if let Some(policy) = scaleway.and_then(|s| s.ephemeral_policy.as_ref()) {
         validate_ephemeral(policy)?;
+        validate_ephemeral_use(spec, policy)?;
+    }
+    Ok(())
+}
+
+/// What Keyward supports with ephemeral versions (see the CRD's `ephemeralPolicy` text): it must
+/// never spend a single access itself, and a generated value must rotate before it expires.
+fn validate_ephemeral_use(
+    spec: &ManagedSecretSpec,
+    policy: &EphemeralPolicy,
+) -> Result<(), InvalidSpec> {
+    if policy.expires_once_accessed == Some(true)
+        && spec.generate.is_none()
+        && spec.from_secret.is_none()
+    {
+        return invalid(
+            "ephemeralPolicy.expiresOnceAccessed needs generate or fromSecret: following a single-access secret would spend its one access on Keyward's own read",
+        );
+    }
+    if let (Some(ttl), Some(_)) = (&policy.time_to_live, &spec.generate) {
+        let ttl = parse_duration(ttl)
+            .map_err(|e| InvalidSpec(format!("ephemeralPolicy.timeToLive: {e}")))?;
+        let interval = spec
+            .rotation
+            .as_ref()
+            .and_then(|r| r.interval.as_deref())
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| InvalidSpec(format!("rotation.interval: {e}")))?;
+        if !interval.is_some_and(|every| every < ttl) {
+            return invalid(
+                "a generated value with ephemeralPolicy.timeToLive needs rotation.interval shorter than the time to live, so a new version comes before the current one expires",
+            );
+        }
     }
     Ok(())
 }
@@ -400,8 +431,9 @@ pub fn cluster_store_allows_namespace(
     ))
 }
 
-/// Checks that need the resolved store: it has a provider, and an adopted secret named by a
-/// Terraform ID lives in the store's region.
+/// Checks that need the resolved store: it has a provider, provider-specific fields match it, an
+/// adopted id has the provider's form, and an adopted secret named by a Terraform ID lives in the
+/// store's region.
 pub fn validate_against_store(
     spec: &ManagedSecretSpec,
     object_name: &str,
@@ -414,6 +446,11 @@ pub fn validate_against_store(
         ));
     };
     let target = remote_target(spec, object_name).map_err(InvalidSpec)?;
+    if let RemoteTarget::Adopt { secret_id, .. } = &target {
+        parse_secret_id(secret_id).map_err(|e| {
+            InvalidSpec(format!("remote.adopt.secretId: {e} (a Scaleway secret id)"))
+        })?;
+    }
     check_adoption_region(&target, scaleway.region)
 }
 
@@ -485,6 +522,17 @@ mod tests {
         spec
     }
 
+    fn ephemeral(ttl: Option<&str>, once: Option<bool>) -> ScalewayRemoteSpec {
+        ScalewayRemoteSpec {
+            key_id: None,
+            ephemeral_policy: Some(EphemeralPolicy {
+                time_to_live: ttl.map(str::to_owned),
+                expires_once_accessed: once,
+                action: EphemeralAction::Delete,
+            }),
+        }
+    }
+
     fn db(engine: &str, port: &str) -> ManagedSecretSpec {
         keyed(
             SecretType::DatabaseCredentials,
@@ -510,11 +558,13 @@ mod tests {
         rotating.refresh_interval = Some("5m".into());
         rotating.remote.path = Some("/apps/billing".into());
         rotating.remote.tags = Some(vec!["a".into(), "b".into()]);
-        rotating.remote.key_id = Some(ID.into());
-        rotating.remote.ephemeral_policy = Some(EphemeralPolicy {
-            time_to_live: Some("24h".into()),
-            expires_once_accessed: None,
-            action: EphemeralAction::Disable,
+        rotating.remote.scaleway = Some(ScalewayRemoteSpec {
+            key_id: Some(ID.into()),
+            ephemeral_policy: Some(EphemeralPolicy {
+                time_to_live: Some("1000h".into()),
+                expires_once_accessed: None,
+                action: EphemeralAction::Disable,
+            }),
         });
         let mut follow = base();
         follow.generate = None;
@@ -529,6 +579,7 @@ mod tests {
         adopt.remote.adopt = Some(AdoptSpec {
             secret_id: None,
             terraform_id: Some(format!("fr-par/{ID}/2")),
+            allow_deletion: None,
         });
         let mut macro_schedule = base();
         macro_schedule.rotation = Some(RotationSpec {
@@ -753,6 +804,7 @@ mod tests {
                     s.remote.adopt = Some(AdoptSpec {
                         secret_id: Some(ID.into()),
                         terraform_id: None,
+                        allow_deletion: None,
                     })
                 },
                 "adopted secret keeps its own name",
@@ -763,14 +815,20 @@ mod tests {
                     s.remote.adopt = Some(AdoptSpec {
                         secret_id: None,
                         terraform_id: Some("fr-par/nope".into()),
+                        allow_deletion: None,
                     })
                 },
                 "remote.adopt.terraformId",
             ),
             (
                 "key id not a uuid",
-                |s| s.remote.key_id = Some("k".into()),
-                "remote.keyId",
+                |s| {
+                    s.remote.scaleway = Some(ScalewayRemoteSpec {
+                        key_id: Some("k".into()),
+                        ephemeral_policy: None,
+                    })
+                },
+                "remote.scaleway.keyId",
             ),
             (
                 "too many tags",
@@ -789,25 +847,38 @@ mod tests {
             ),
             (
                 "ephemeral without expiry",
-                |s| {
-                    s.remote.ephemeral_policy = Some(EphemeralPolicy {
-                        time_to_live: None,
-                        expires_once_accessed: Some(false),
-                        action: EphemeralAction::Delete,
-                    })
-                },
+                |s| s.remote.scaleway = Some(ephemeral(None, Some(false))),
                 "timeToLive or expiresOnceAccessed",
             ),
             (
                 "ephemeral ttl over a year",
-                |s| {
-                    s.remote.ephemeral_policy = Some(EphemeralPolicy {
-                        time_to_live: Some("8761h".into()),
-                        expires_once_accessed: None,
-                        action: EphemeralAction::Delete,
-                    })
-                },
+                |s| s.remote.scaleway = Some(ephemeral(Some("8761h"), None)),
                 "between 1s and 8760h",
+            ),
+            (
+                "generated with a time to live and no rotation",
+                |s| s.remote.scaleway = Some(ephemeral(Some("24h"), None)),
+                "needs rotation.interval shorter than the time to live",
+            ),
+            (
+                "generated with a time to live shorter than the rotation",
+                |s| {
+                    s.remote.scaleway = Some(ephemeral(Some("1h"), None));
+                    s.rotation = Some(RotationSpec {
+                        interval: Some("2h".into()),
+                        schedule: None,
+                        time_zone: None,
+                    });
+                },
+                "needs rotation.interval shorter than the time to live",
+            ),
+            (
+                "following a single-access secret",
+                |s| {
+                    s.generate = None;
+                    s.remote.scaleway = Some(ephemeral(None, Some(true)));
+                },
+                "would spend its one access",
             ),
             (
                 "bad template key",
@@ -916,6 +987,8 @@ mod tests {
         ClusterSecretStoreSpec {
             provider: ProviderSpec { scaleway: None },
             allowed_namespaces: allowed,
+            remote_paths: None,
+            request_budget: None,
         }
     }
 
@@ -1079,6 +1152,7 @@ mod tests {
         spec.remote.adopt = Some(AdoptSpec {
             secret_id: None,
             terraform_id: Some(format!("nl-ams/{ID}/1")),
+            allow_deletion: None,
         });
         assert_eq!(
             validate_against_store(&spec, "x", &provider(ScalewayRegion::NlAms)),

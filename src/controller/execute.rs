@@ -1,73 +1,35 @@
-//! The executor: performs a plan's steps in order through the provider trait and the Kubernetes
-//! API, and stops at the first failure. It is the only code of a reconcile that writes.
+//! The executor: performs a plan's steps in order through the store runtime and the Kubernetes
+//! API, stops at the first failure, and reports what it did as facts ([`Done`]); the status is
+//! assembled from them by `plan::conclude`. It is the only code of a reconcile that writes.
 //!
 //! A failure never removes or blanks the target Secret: `ApplyTarget` comes after every remote
-//! write, and a failing step ends the plan before it.
+//! write, and a failing step ends the plan before it. A refused write of the target becomes a
+//! `TargetWriteFailed` condition with the API server's message, never a silent retry loop.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
 
 use crate::api::conditions::Reason;
-use crate::api::{
-    CreationPolicy, ManagedSecret, ManagedSecretStatus, OperationCause, OperationKind,
-    PendingOperation,
+use crate::api::{CreationPolicy, ManagedSecret, ManagedSecretStatus};
+use crate::mirror::{
+    HmacKey, RenderError, RenderSpec, TargetTypeError, check_target_type, payload_digest, render,
 };
-use crate::mirror::{RenderError, RenderSpec, TargetTypeError, check_target_type, render};
-use crate::provider::{NewVersion, RevisionSelector, SecretId, SecretManager};
+use crate::provider::{NewVersion, RemoteSecret, SecretId};
 use crate::rotation::ValuePolicy;
 use crate::secret_value::SecretValue;
+use crate::stores::StoreRuntime;
 
 use super::intent::Intent;
-use super::plan::{Step, TargetRevision, ValueFrom};
-use super::report::{FIELD_MANAGER, Failure, Note, patch_status, provider_failure, time};
-use super::target::{desired_secret, is_ours};
+use super::plan::backoff::Pace;
+use super::plan::conclude::{Done, Failure, Outcome, provider_failure, with_pending};
+use super::plan::{Step, TargetRevision, ValueFrom, VersionWrite};
+use super::status::patch_status;
+use super::target::{desired_secret, is_ours, release_patch};
 
-/// How many revisions Keyward remembers creating (status.managedRevisions).
-const MANAGED_REVISIONS_KEPT: usize = 32;
-
-/// Payloads by (secret id, revision): versions are immutable, so a payload read once stays right.
-#[derive(Default)]
-pub struct PayloadCache {
-    entries: Mutex<HashMap<(String, u64), SecretValue>>,
-}
-
-impl PayloadCache {
-    const LIMIT: usize = 1024;
-
-    pub fn get(&self, id: &SecretId, revision: u64) -> Option<SecretValue> {
-        let entries = self.entries.lock().expect("payload cache lock");
-        entries.get(&(id.0.clone(), revision)).cloned()
-    }
-
-    pub fn put(&self, id: &SecretId, revision: u64, value: SecretValue) {
-        let mut entries = self.entries.lock().expect("payload cache lock");
-        if entries.len() >= Self::LIMIT {
-            entries.clear();
-        }
-        entries.insert((id.0.clone(), revision), value);
-    }
-
-    /// Read a payload through the cache.
-    pub async fn read(
-        &self,
-        provider: &dyn SecretManager,
-        id: &SecretId,
-        revision: u64,
-    ) -> Result<SecretValue, crate::provider::ProviderError> {
-        if let Some(v) = self.get(id, revision) {
-            return Ok(v);
-        }
-        let accessed = provider
-            .access_version(id, RevisionSelector::Number(revision))
-            .await?;
-        self.put(id, revision, accessed.value.clone());
-        Ok(accessed.value)
-    }
-}
+pub use crate::api::well_known::FIELD_MANAGER;
 
 /// What the executor needs besides the steps.
 pub struct Execution<'a> {
@@ -75,359 +37,240 @@ pub struct Execution<'a> {
     pub api: &'a Api<ManagedSecret>,
     pub secrets: &'a Api<Secret>,
     pub intent: &'a Intent,
-    pub provider: &'a dyn SecretManager,
-    pub payloads: &'a PayloadCache,
-    pub hmac: &'a crate::mirror::HmacKey,
+    pub runtime: &'a StoreRuntime,
+    pub hmac: &'a HmacKey,
     pub render: &'a RenderSpec,
     pub values: Option<&'a ValuePolicy>,
     pub source_payload: Option<&'a SecretValue>,
-    pub secret_id: Option<SecretId>,
+    /// The remote secret as observed (`None` before `CreateSecret`).
+    pub remote: Option<&'a RemoteSecret>,
+    /// The status as read at the start of the reconcile.
+    pub status: &'a ManagedSecretStatus,
     pub target_exists: bool,
     /// Keys Keyward wrote into the target before (removed when a render no longer has them).
-    pub previous_keys: &'a std::collections::BTreeSet<String>,
+    pub previous_keys: &'a BTreeSet<String>,
     pub now: jiff::Timestamp,
     /// Debug builds only: abort the process right after this step (`create_version`), to test
     /// crash safety.
     pub crash_after: Option<&'a str>,
 }
 
-/// What the steps did.
-pub struct Outcome {
-    pub status: ManagedSecretStatus,
-    pub notes: Vec<Note>,
-    pub failure: Option<Failure>,
-    pub secret_id: Option<SecretId>,
+/// What the steps have made so far.
+#[derive(Default)]
+struct Progress {
+    done: Vec<Done>,
+    secret: Option<RemoteSecret>,
+    /// The version created (or found) in this plan, with its value when Keyward made it here.
+    created: Option<(u64, Option<SecretValue>)>,
+    /// A value made before its version was written (recorded by digest first).
+    prepared: Option<SecretValue>,
+    status: Option<ManagedSecretStatus>,
 }
 
-/// Perform `steps` in order on top of `status`.
-pub async fn execute(
-    exec: Execution<'_>,
-    steps: &[Step],
-    status: ManagedSecretStatus,
-) -> Result<Outcome, kube::Error> {
-    let mut out = Outcome {
-        status,
-        notes: Vec::new(),
-        failure: None,
-        secret_id: exec.secret_id.clone(),
+/// Performs `steps` in order.
+pub async fn execute(exec: &Execution<'_>, steps: &[Step]) -> Result<Outcome, kube::Error> {
+    let mut progress = Progress {
+        secret: exec.remote.cloned(),
+        ..Default::default()
     };
-    let mut created: Option<(u64, Option<SecretValue>)> = None;
-    let name = exec.ms.name_any();
     for step in steps {
-        let result = run_step(&exec, step, &mut out, &mut created, &name).await?;
-        if let Err(failure) = result {
-            out.notes.push(Note::warning(
-                "Failed",
-                step_action(step),
-                failure.message.clone(),
-            ));
-            out.failure = Some(failure);
-            break;
+        if let Err(failure) = run_step(exec, step, &mut progress).await? {
+            return Ok(Outcome {
+                done: progress.done,
+                failure: Some((step.action(), failure)),
+            });
         }
     }
-    Ok(out)
-}
-
-fn step_action(step: &Step) -> &'static str {
-    match step {
-        Step::CreateSecret(_) => "CreateSecret",
-        Step::UpdateSecret(_) => "UpdateSecret",
-        Step::SetProtected(_) => "SetProtected",
-        Step::RecordPending { .. } => "RecordPending",
-        Step::CreateVersion { .. } => "CreateVersion",
-        Step::RecordExistingVersion { .. } => "RecordVersion",
-        Step::ClearPending => "ClearPending",
-        Step::ApplyTarget { .. } => "ApplyTarget",
-        Step::DeleteTarget { .. } => "DeleteTarget",
-    }
-}
-
-fn record_version(
-    status: &mut ManagedSecretStatus,
-    revision: u64,
-    request: &Option<String>,
-    now: jiff::Timestamp,
-) {
-    status.pending_operation = None;
-    let revision = u32::try_from(revision).unwrap_or(u32::MAX);
-    if !status.managed_revisions.contains(&revision) {
-        status.managed_revisions.push(revision);
-    }
-    let excess = status
-        .managed_revisions
-        .len()
-        .saturating_sub(MANAGED_REVISIONS_KEPT);
-    status.managed_revisions.drain(..excess);
-    status.last_rotation_time = Some(time(now));
-    if let Some(request) = request {
-        status.handled_rotate_request = Some(request.clone());
-    }
-}
-
-fn version_note(cause: OperationCause, revision: u64, id: &SecretId) -> Note {
-    match cause {
-        OperationCause::Initial => Note::normal(
-            "Created",
-            "CreateVersion",
-            format!("created version {revision} of remote secret {id} from the source"),
-        ),
-        OperationCause::Rotation => Note::normal(
-            "Rotated",
-            "CreateVersion",
-            format!("rotated on schedule: version {revision} of remote secret {id}"),
-        ),
-        OperationCause::Request => Note::normal(
-            "Rotated",
-            "CreateVersion",
-            format!(
-                "rotated on request (keyward.dev/rotate): version {revision} of remote secret {id}"
-            ),
-        ),
-        OperationCause::Push => Note::normal(
-            "Pushed",
-            "CreateVersion",
-            format!("pushed the source Secret as version {revision} of remote secret {id}"),
-        ),
-    }
+    Ok(Outcome {
+        done: progress.done,
+        failure: None,
+    })
 }
 
 type StepResult = Result<(), Failure>;
 
+fn internal(message: &str) -> Failure {
+    Failure::new(
+        Reason::ProviderError,
+        format!("internal: {message}"),
+        Pace::Temporary,
+    )
+}
+
+/// The value of a new version: generated, or the source's payload.
+fn make_value(exec: &Execution<'_>, value: ValueFrom) -> Result<SecretValue, Failure> {
+    match (value, exec.values, exec.source_payload) {
+        (ValueFrom::Generate, Some(policy), _) => Ok(policy.generate()),
+        (ValueFrom::Source, _, Some(payload)) => Ok(payload.clone()),
+        _ => Err(Failure::invalid("no source to create a version from")),
+    }
+}
+
 async fn run_step(
     exec: &Execution<'_>,
     step: &Step,
-    out: &mut Outcome,
-    created: &mut Option<(u64, Option<SecretValue>)>,
-    name: &str,
+    progress: &mut Progress,
 ) -> Result<StepResult, kube::Error> {
-    let provider = exec.provider;
-    let need_id = |out: &Outcome| {
-        out.secret_id.clone().ok_or_else(|| {
-            Failure::new(
-                Reason::ProviderError,
-                "internal: no remote secret id before a step that needs one",
-                std::time::Duration::from_secs(5),
-            )
-        })
-    };
+    let client = exec.runtime.client();
     match step {
-        Step::CreateSecret(new) => match provider.create_secret(new, None).await {
+        Step::CreateSecret(new) => match client.create_secret(new, None).await {
             Ok(c) => {
-                out.notes.push(Note::normal(
-                    "Created",
-                    "CreateSecret",
-                    format!(
-                        "created remote secret {} ({}{}{})",
-                        c.secret.id,
-                        c.secret.path,
-                        if c.secret.path.ends_with('/') {
-                            ""
-                        } else {
-                            "/"
-                        },
-                        c.secret.name
-                    ),
-                ));
-                out.status.secret_id = Some(c.secret.id.0.clone());
-                out.secret_id = Some(c.secret.id);
+                exec.runtime.record_secret(&c.secret);
+                progress.done.push(Done::SecretCreated {
+                    id: c.secret.id.clone(),
+                    place: place(&c.secret),
+                });
+                progress.secret = Some(c.secret);
             }
             Err(e) => return Ok(Err(provider_failure(&e))),
         },
-        Step::UpdateSecret(update) => {
-            let id = match need_id(out) {
-                Ok(id) => id,
-                Err(f) => return Ok(Err(f)),
+        Step::CreateSecretWithVersion { secret, version } => {
+            let value = match progress.prepared.take() {
+                Some(v) => v,
+                None => match make_value(exec, version.value) {
+                    Ok(v) => v,
+                    Err(f) => return Ok(Err(f)),
+                },
             };
-            if let Err(e) = provider.update_secret(&id, update).await {
-                return Ok(Err(provider_failure(&e)));
+            let new_version = new_version(exec, version, &value);
+            match client.create_secret(secret, Some(&new_version)).await {
+                Ok(c) => {
+                    crash_point(exec.crash_after, "create_version");
+                    exec.runtime.record_secret(&c.secret);
+                    progress.done.push(Done::SecretCreated {
+                        id: c.secret.id.clone(),
+                        place: place(&c.secret),
+                    });
+                    let revision = c.initial_version.as_ref().map_or(1, |v| v.revision);
+                    exec.runtime
+                        .remember_payload(&c.secret.id, revision, &value);
+                    progress.done.push(Done::VersionCreated {
+                        revision,
+                        cause: version.cause,
+                        request: version.request.clone(),
+                    });
+                    progress.created = Some((revision, Some(value)));
+                    progress.secret = Some(c.secret);
+                }
+                Err(e) => return Ok(Err(provider_failure(&e))),
+            }
+        }
+        Step::UpdateSecret(update) => {
+            let Some(id) = progress.secret.as_ref().map(|s| s.id.clone()) else {
+                return Ok(Err(internal("no remote secret before UpdateSecret")));
+            };
+            match client.update_secret(&id, update).await {
+                Ok(secret) => {
+                    exec.runtime.record_secret(&secret);
+                    progress.secret = Some(secret);
+                }
+                Err(e) => return Ok(Err(provider_failure(&e))),
             }
         }
         Step::SetProtected(protected) => {
-            let id = match need_id(out) {
-                Ok(id) => id,
-                Err(f) => return Ok(Err(f)),
+            let Some(id) = progress.secret.as_ref().map(|s| s.id.clone()) else {
+                return Ok(Err(internal("no remote secret before SetProtected")));
             };
-            if let Err(e) = provider.set_protected(&id, *protected).await {
-                return Ok(Err(provider_failure(&e)));
+            match client.set_protected(&id, *protected).await {
+                Ok(secret) => {
+                    exec.runtime.record_secret(&secret);
+                    progress.secret = Some(secret);
+                }
+                Err(e) => return Ok(Err(provider_failure(&e))),
             }
         }
-        Step::RecordPending { token, cause } => {
-            out.status.pending_operation = Some(PendingOperation {
-                token: token.clone(),
-                kind: OperationKind::CreateVersion,
-                cause: *cause,
-                started_at: time(exec.now),
-            });
-            // The record must be durable before the remote write it describes.
-            patch_status(exec.api, name, &out.status).await?;
-        }
-        Step::CreateVersion {
+        Step::RecordPending {
             token,
             cause,
-            value,
-            request,
+            value_digest,
         } => {
-            let id = match need_id(out) {
-                Ok(id) => id,
-                Err(f) => return Ok(Err(f)),
+            let digest = if let Some(value_from) = value_digest {
+                let value = match make_value(exec, *value_from) {
+                    Ok(v) => v,
+                    Err(f) => return Ok(Err(f)),
+                };
+                let digest = payload_digest(exec.hmac, &value);
+                progress.prepared = Some(value);
+                Some(digest)
+            } else {
+                None
             };
-            let payload = match (value, exec.values, exec.source_payload) {
-                (ValueFrom::Generate, Some(policy), _) => policy.generate(),
-                (ValueFrom::Source, _, Some(payload)) => payload.clone(),
-                _ => {
-                    return Ok(Err(Failure::new(
-                        Reason::InvalidSpec,
-                        "no source to create a version from",
-                        std::time::Duration::from_secs(60),
-                    )));
-                }
+            let base = progress
+                .status
+                .clone()
+                .unwrap_or_else(|| exec.status.clone());
+            let (status, operation) = with_pending(&base, token, *cause, digest, exec.now);
+            // The record must be durable before the remote write it describes.
+            patch_status(exec.api, &exec.ms.name_any(), &status).await?;
+            progress.status = Some(status);
+            progress.done.push(Done::PendingRecorded(operation));
+        }
+        Step::CreateVersion(version) => {
+            let Some(secret) = progress.secret.clone() else {
+                return Ok(Err(internal("no remote secret before CreateVersion")));
             };
-            let new = NewVersion {
-                value: payload.clone(),
-                description: Some(token.clone()),
-                disable_previous: false,
+            let value = match progress.prepared.take() {
+                Some(v) => v,
+                None => match make_value(exec, version.value) {
+                    Ok(v) => v,
+                    Err(f) => return Ok(Err(f)),
+                },
             };
-            let version = match provider.create_version(&id, &new).await {
+            let created = match client
+                .create_version(&secret.id, &new_version(exec, version, &value))
+                .await
+            {
                 Ok(v) => v,
                 Err(e) => return Ok(Err(provider_failure(&e))),
             };
             crash_point(exec.crash_after, "create_version");
-            exec.payloads.put(&id, version.revision, payload.clone());
-            record_version(&mut out.status, version.revision, request, exec.now);
-            out.notes.push(version_note(*cause, version.revision, &id));
-            *created = Some((version.revision, Some(payload)));
+            exec.runtime.record_version(&secret, &created);
+            exec.runtime
+                .remember_payload(&secret.id, created.revision, &value);
+            progress.done.push(Done::VersionCreated {
+                revision: created.revision,
+                cause: version.cause,
+                request: version.request.clone(),
+            });
+            progress.created = Some((created.revision, Some(value)));
         }
         Step::RecordExistingVersion {
-            revision,
-            cause: _,
-            request,
+            revision, request, ..
         } => {
-            record_version(&mut out.status, *revision, request, exec.now);
-            *created = Some((*revision, None));
+            progress.done.push(Done::VersionFound {
+                revision: *revision,
+                request: request.clone(),
+            });
+            progress.created = Some((*revision, None));
         }
-        Step::ClearPending => out.status.pending_operation = None,
+        Step::ClearPending => progress.done.push(Done::PendingCleared),
         Step::ApplyTarget {
             revision,
             drift_repair,
-        } => {
-            let id = match need_id(out) {
-                Ok(id) => id,
-                Err(f) => return Ok(Err(f)),
-            };
-            let (revision, known) = match (revision, created.as_ref()) {
-                (TargetRevision::Number(n), _) => (*n, None),
-                (TargetRevision::Created, Some((n, value))) => (*n, value.clone()),
-                (TargetRevision::Created, None) => {
-                    return Ok(Err(Failure::new(
-                        Reason::ProviderError,
-                        "internal: no version created before writing the target",
-                        std::time::Duration::from_secs(5),
-                    )));
-                }
-            };
-            let payload = match known {
-                Some(v) => v,
-                None => match exec.payloads.read(provider, &id, revision).await {
-                    Ok(v) => v,
-                    Err(e) => return Ok(Err(provider_failure(&e))),
-                },
-            };
-            let data = match render(&payload, exec.render) {
-                Ok(d) => d,
-                Err(e) => {
-                    return Ok(Err(template_failure(
-                        revision,
-                        &exec.intent.target.name,
-                        &e,
-                    )));
-                }
-            };
-            if let Err(e) = check_target_type(Some(&exec.intent.target.type_), &data.keys()) {
-                return Ok(Err(target_type_failure(
-                    revision,
-                    &exec.intent.target.name,
-                    &e,
-                )));
-            }
-            let dropped: Vec<String> = exec
-                .previous_keys
-                .difference(&data.keys())
-                .cloned()
-                .collect();
-            let secret = desired_secret(exec.ms, &exec.intent.target, data, revision, exec.hmac);
-            let target_name = exec.intent.target.name.clone();
-            if exec.target_exists {
-                exec.secrets
-                    .patch(
-                        &target_name,
-                        &PatchParams::apply(FIELD_MANAGER).force(),
-                        &Patch::Apply(&secret),
-                    )
-                    .await?;
-                if !dropped.is_empty() {
-                    // Keys a render no longer produces; server-side apply alone would keep the
-                    // ones first written by the create below.
-                    let removal: serde_json::Map<String, serde_json::Value> = dropped
-                        .into_iter()
-                        .map(|k| (k, serde_json::Value::Null))
-                        .collect();
+        } => return apply_target(exec, progress, *revision, *drift_repair).await,
+        Step::DeleteTarget { name: old } => {
+            let name = exec.ms.name_any();
+            if let Some(secret) = exec.secrets.get_opt(old).await?
+                && is_ours(&secret, &name)
+            {
+                let result = if exec.intent.target.creation_policy == CreationPolicy::Merge {
+                    // Someone else's Secret: take back only what Keyward wrote.
                     exec.secrets
                         .patch(
-                            &target_name,
+                            old,
                             &PatchParams::default(),
-                            &Patch::Merge(serde_json::json!({ "data": removal })),
+                            &Patch::Merge(&release_patch(&secret)),
                         )
-                        .await?;
-                }
-            } else {
-                let params = PostParams {
-                    field_manager: Some(FIELD_MANAGER.into()),
-                    ..Default::default()
-                };
-                match exec.secrets.create(&params, &secret).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(e)) if e.code == 409 => {
-                        // Someone created it between our read and our write: look again.
-                        return Ok(Err(Failure::new(
-                            Reason::Conflict,
-                            format!(
-                                "Secret {target_name} was created by someone else meanwhile; checking its owner again"
-                            ),
-                            std::time::Duration::from_secs(5),
-                        )));
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            out.status.current_revision = Some(u32::try_from(revision).unwrap_or(u32::MAX));
-            out.status.target_name = Some(target_name.clone());
-            out.status.last_sync_time = Some(time(exec.now));
-            out.notes.push(if *drift_repair {
-                Note::normal(
-                    "DriftRepaired",
-                    "ApplyTarget",
-                    format!("Secret {target_name} had been changed; restored revision {revision}"),
-                )
-            } else {
-                Note::normal(
-                    "Mirrored",
-                    "ApplyTarget",
-                    format!("mirrored revision {revision} into Secret {target_name}"),
-                )
-            });
-        }
-        Step::DeleteTarget { name: old } => {
-            if let Some(secret) = exec.secrets.get_opt(old).await?
-                && is_ours(&secret, name)
-            {
-                if exec.intent.target.creation_policy == CreationPolicy::Merge {
-                    // Someone else's Secret: take back only what Keyward wrote.
-                    let patch = super::target::release_patch(&secret);
-                    exec.secrets
-                        .patch(old, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await?;
+                        .await
+                        .map(|_| ())
                 } else {
-                    exec.secrets.delete(old, &DeleteParams::default()).await?;
+                    exec.secrets
+                        .delete(old, &DeleteParams::default())
+                        .await
+                        .map(|_| ())
+                };
+                if let Err(e) = result {
+                    return Ok(Err(target_write_failure(old, &e)));
                 }
             }
         }
@@ -435,18 +278,175 @@ async fn run_step(
     Ok(Ok(()))
 }
 
-/// In debug builds, abort the process when `KEYWARD_TEST_CRASH_AFTER` names this point: a way for
-/// tests to stop the operator exactly between a remote write and its record in status.
-/// How long to wait before retrying a target that cannot be rendered: only a spec change (or a new
-/// remote revision) can fix it, and either triggers a reconcile of its own.
-const RENDER_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
+fn new_version(exec: &Execution<'_>, version: &VersionWrite, value: &SecretValue) -> NewVersion {
+    NewVersion {
+        value: value.clone(),
+        description: exec
+            .runtime
+            .capabilities()
+            .version_descriptions
+            .then(|| version.token.clone()),
+        disable_previous: false,
+    }
+}
+
+async fn apply_target(
+    exec: &Execution<'_>,
+    progress: &mut Progress,
+    revision: TargetRevision,
+    drift_repair: bool,
+) -> Result<StepResult, kube::Error> {
+    let Some(id) = progress.secret.as_ref().map(|s| s.id.clone()) else {
+        return Ok(Err(internal("no remote secret before ApplyTarget")));
+    };
+    let (revision, known) = match (revision, progress.created.as_ref()) {
+        (TargetRevision::Number(n), _) => (n, None),
+        (TargetRevision::Created, Some((n, value))) => (*n, value.clone()),
+        (TargetRevision::Created, None) => {
+            return Ok(Err(internal(
+                "no version created before writing the target",
+            )));
+        }
+    };
+    let payload = match known {
+        Some(v) => v,
+        None => match exec
+            .runtime
+            .payload(&id, revision, exec.intent.single_access())
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(provider_failure(&e))),
+        },
+    };
+    let data = match render(&payload, exec.render) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(Err(template_failure(
+                revision,
+                &exec.intent.target.name,
+                &e,
+            )));
+        }
+    };
+    if let Err(e) = check_target_type(Some(&exec.intent.target.type_), &data.keys()) {
+        return Ok(Err(target_type_failure(
+            revision,
+            &exec.intent.target.name,
+            &e,
+        )));
+    }
+    let dropped: Vec<String> = exec
+        .previous_keys
+        .difference(&data.keys())
+        .cloned()
+        .collect();
+    let secret = desired_secret(exec.ms, &exec.intent.target, data, revision, exec.hmac);
+    let target_name = exec.intent.target.name.clone();
+    let written = if exec.target_exists {
+        write_existing(exec, &target_name, &secret, dropped).await
+    } else {
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        match exec.secrets.create(&params, &secret).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                // Someone created it between our read and our write: look again.
+                return Ok(Err(Failure::new(
+                    Reason::Conflict,
+                    format!(
+                        "Secret {target_name} was created by someone else meanwhile; checking its owner again"
+                    ),
+                    Pace::Temporary,
+                )));
+            }
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(e) = written {
+        return Ok(Err(target_write_failure(&target_name, &e)));
+    }
+    progress.done.push(Done::TargetApplied {
+        revision,
+        name: target_name,
+        drift_repair,
+    });
+    Ok(Ok(()))
+}
+
+async fn write_existing(
+    exec: &Execution<'_>,
+    name: &str,
+    secret: &Secret,
+    dropped: Vec<String>,
+) -> Result<(), kube::Error> {
+    exec.secrets
+        .patch(
+            name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(secret),
+        )
+        .await?;
+    if !dropped.is_empty() {
+        // Keys a render no longer produces; server-side apply alone would keep the ones first
+        // written by a create.
+        let removal: serde_json::Map<String, serde_json::Value> = dropped
+            .into_iter()
+            .map(|k| (k, serde_json::Value::Null))
+            .collect();
+        exec.secrets
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "data": removal })),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A write of the target the API server refused (or could not take).
+fn target_write_failure(name: &str, error: &kube::Error) -> Failure {
+    match error {
+        kube::Error::Api(status) => {
+            let pace = if status.code >= 500 || status.code == 429 {
+                Pace::Temporary
+            } else {
+                Pace::Persistent
+            };
+            Failure::new(
+                Reason::TargetWriteFailed,
+                format!(
+                    "the API server refused to write Secret {name} ({} {}): {}",
+                    status.code, status.reason, status.message
+                ),
+                pace,
+            )
+        }
+        other => Failure::new(
+            Reason::TargetWriteFailed,
+            format!("writing Secret {name} failed: {other}"),
+            Pace::Temporary,
+        ),
+    }
+}
+
+fn place(secret: &RemoteSecret) -> String {
+    if secret.path.ends_with('/') {
+        format!("{}{}", secret.path, secret.name)
+    } else {
+        format!("{}/{}", secret.path, secret.name)
+    }
+}
 
 /// A revision's payload could not be turned into the target's data (template or payload shape).
 fn template_failure(revision: u64, target: &str, error: &RenderError) -> Failure {
     Failure::new(
         Reason::TemplateFailed,
         format!("rendering revision {revision} into Secret {target} failed: {error}"),
-        RENDER_RETRY,
+        Pace::Persistent,
     )
 }
 
@@ -457,10 +457,12 @@ fn target_type_failure(revision: u64, target: &str, error: &TargetTypeError) -> 
         format!(
             "revision {revision} rendered, but Secret {target} cannot hold it: {error}; map the payload to the keys the type needs with target.template, or change target.type"
         ),
-        RENDER_RETRY,
+        Pace::Persistent,
     )
 }
 
+/// In debug builds, abort the process when `KEYWARD_TEST_CRASH_AFTER` names this point: a way for
+/// tests to stop the operator exactly between a remote write and its record in status.
 fn crash_point(configured: Option<&str>, point: &str) {
     if cfg!(debug_assertions) && configured == Some(point) {
         eprintln!("keyward: KEYWARD_TEST_CRASH_AFTER={point}: aborting on purpose");
@@ -468,10 +470,22 @@ fn crash_point(configured: Option<&str>, point: &str) {
     }
 }
 
+/// The id of the secret a plan ends with (for the fingerprint the status records).
+pub fn final_secret_id(outcome: &Outcome, observed: Option<&SecretId>) -> Option<SecretId> {
+    outcome
+        .done
+        .iter()
+        .find_map(|d| match d {
+            Done::SecretCreated { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .or_else(|| observed.cloned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::{PayloadFormat, Templates, check_target_type, render};
+    use crate::mirror::{PayloadFormat, Templates};
     use std::collections::BTreeMap;
 
     /// Template failures and target-type mismatches carry different reasons, and neither message
@@ -514,5 +528,25 @@ mod tests {
             assert!(failure.message.contains(text), "{}", failure.message);
             assert!(!failure.message.contains("canary"), "{}", failure.message);
         }
+    }
+
+    #[test]
+    fn refused_target_writes_carry_the_api_servers_message() {
+        let refused = kube::Error::Api(
+            kube::core::Status::failure(
+                "Secret \"db\" is invalid: type: field is immutable",
+                "Invalid",
+            )
+            .with_code(422)
+            .boxed(),
+        );
+        let f = target_write_failure("db", &refused);
+        assert_eq!(f.reason, Reason::TargetWriteFailed);
+        assert!(f.message.contains("field is immutable"), "{}", f.message);
+        assert!(f.message.contains("422"), "{}", f.message);
+        assert_eq!(
+            f.pace,
+            super::super::plan::conclude::FailurePace::Retry(Pace::Persistent)
+        );
     }
 }

@@ -33,6 +33,8 @@ pub enum RemoteIntent {
         secret_id: SecretId,
         first_revision: Option<RevisionSelector>,
         region: Option<crate::api::ScalewayRegion>,
+        /// `adopt.allowDeletion`: remoteDeletionPolicy Delete may delete it.
+        allow_deletion: bool,
     },
 }
 
@@ -92,6 +94,41 @@ pub struct Intent {
     pub force_sync: Option<String>,
 }
 
+impl Intent {
+    /// Puts a by-name remote secret under the store's folder for this namespace (`/team-a` for a
+    /// per-namespace ClusterSecretStore; `/` leaves it as it is).
+    pub fn in_folder(mut self, folder: &str) -> Self {
+        let folder = folder.trim_end_matches('/');
+        if folder.is_empty() {
+            return self;
+        }
+        if let RemoteIntent::ByName {
+            path, new_secret, ..
+        } = &mut self.remote
+        {
+            let joined = if path == "/" {
+                folder.to_owned()
+            } else {
+                format!("{folder}{path}")
+            };
+            *path = joined.clone();
+            new_secret.path = joined;
+        }
+        self
+    }
+
+    /// Whether the single-access (expire once accessed) policy applies to this object's secret.
+    pub fn single_access(&self) -> bool {
+        match &self.remote {
+            RemoteIntent::ByName { new_secret, .. } => new_secret
+                .ephemeral_policy
+                .as_ref()
+                .is_some_and(|p| p.expires_once_accessed == Some(true)),
+            RemoteIntent::Adopt { .. } => false,
+        }
+    }
+}
+
 fn annotation(ms: &ManagedSecret, key: &str) -> Option<String> {
     ms.annotations()
         .get(key)
@@ -106,12 +143,13 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
     let spec = &ms.spec;
     validate_managed_secret(spec, &name)?;
     if let Some(rotation) = &spec.rotation {
-        super::schedule::check_rotation(rotation)?;
+        crate::rotation::check_rotation(rotation)?;
     }
     let secret_type = spec.remote.type_.unwrap_or_default();
     let remote = match remote_target(spec, &name).map_err(InvalidSpec)? {
         RemoteTarget::ByName { name, path } => {
-            let ephemeral_policy = match &spec.remote.ephemeral_policy {
+            let scaleway = spec.remote.scaleway.clone().unwrap_or_default();
+            let ephemeral_policy = match &scaleway.ephemeral_policy {
                 None => None,
                 Some(p) => Some(provider::EphemeralPolicy {
                     time_to_live: p
@@ -133,10 +171,12 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
                     path: path.clone(),
                     description: spec.remote.description.clone(),
                     tags: spec.remote.tags.clone().unwrap_or_default(),
+                    // Set by the planner: the mark names the cluster too.
+                    owner: None,
                     kind: secret_type,
                     protected: spec.remote.protected.unwrap_or(false),
                     ephemeral_policy,
-                    key_id: spec.remote.key_id.clone(),
+                    key_id: scaleway.key_id.clone(),
                 },
                 name,
                 path,
@@ -150,6 +190,12 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
             secret_id: SecretId::new(secret_id),
             first_revision: revision,
             region,
+            allow_deletion: spec
+                .remote
+                .adopt
+                .as_ref()
+                .and_then(|a| a.allow_deletion)
+                .unwrap_or(false),
         },
     };
     let source = match (&spec.generate, &spec.from_secret) {
@@ -297,6 +343,33 @@ mod tests {
     }
 
     #[test]
+    fn a_per_namespace_folder_prefixes_the_remote_path() {
+        let at = |path: Option<&str>, folder: &str| {
+            let mut spec = json!({"storeRef": {"name": "s"}, "generate": {}});
+            if let Some(p) = path {
+                spec["remote"] = json!({"path": p});
+            }
+            match intent_from(&ms(spec, json!({})))
+                .unwrap()
+                .in_folder(folder)
+                .remote
+            {
+                RemoteIntent::ByName {
+                    path, new_secret, ..
+                } => {
+                    assert_eq!(path, new_secret.path);
+                    path
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(at(None, "/"), "/");
+        assert_eq!(at(Some("/apps"), "/"), "/apps");
+        assert_eq!(at(None, "/team"), "/team");
+        assert_eq!(at(Some("/apps/db"), "/team"), "/team/apps/db");
+    }
+
+    #[test]
     fn adoption_by_terraform_id_keeps_region_and_revision() {
         let intent = intent_from(&ms(
             json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": "nl-ams/11111111-1111-1111-1111-111111111111/2"}}}),
@@ -310,6 +383,7 @@ mod tests {
                 secret_id: SecretId::new("11111111-1111-1111-1111-111111111111"),
                 first_revision: Some(RevisionSelector::Number(2)),
                 region: Some(crate::api::ScalewayRegion::NlAms),
+                allow_deletion: false,
             }
         );
     }

@@ -1,47 +1,58 @@
-//! The controller: observe, plan, execute, report.
+//! The controller: observe, plan, execute, conclude; and its wiring on kube-runtime.
 //!
 //! - [`intent`]: a ManagedSecret spec resolved and checked (`InvalidSpec` otherwise);
-//! - [`schedule`]: whether a generated value rotates now;
-//! - [`plan`]: the pure planner (table-tested), the heart of every decision;
-//! - [`store`]: storeRef → store → credentials → provider client;
-//! - [`target`], [`values`]: the target Secret's body and access, payload sources and digests;
-//! - [`execute`]: performs a plan's steps; [`report`]: status, conditions, Events;
+//! - [`observe`]: the target, the source and (through the store runtime) the remote secret;
+//! - [`plan`]: the pure planner, its conclusion (status, Events, requeue), backoff and cleanup;
+//! - [`execute`]: performs a plan's steps; [`status`] writes status; [`events`] publishes Events;
+//! - [`target`]: the target Secret's access decision and body; [`indexes`]: which objects a watched
+//!   Secret or store matters to; [`store_status`]: the stores' own Ready condition;
 //! - [`drift_key`]: the drift-detection HMAC key, from a flag, a mounted file, or random;
-//! - [`reconcile`]: one reconcile and the finalizer; this file wires the kube-runtime Controller.
+//! - [`reconcile`]: one reconcile and the finalizer; this file wires the Controllers.
+//!
+//! Watches: ManagedSecrets trigger on what a person changes (generation, Keyward's annotations,
+//! finalizers, deletion), never on Keyward's own status writes; Secrets are watched as metadata
+//! only and mapped through the index (targets by their claim annotation), so memory grows with the
+//! managed objects, not with the cluster's Secrets; stores through the index; and the store
+//! runtimes wake the objects whose remote secret changed.
 
 pub mod drift_key;
+pub mod events;
 pub mod execute;
+pub mod indexes;
 pub mod intent;
+pub mod observe;
 pub mod plan;
-#[cfg(test)]
-mod plan_tests;
 pub mod reconcile;
-pub mod report;
-pub mod schedule;
-pub mod store;
+pub mod status;
+pub mod store_status;
 pub mod target;
-pub mod values;
 
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Controller;
-use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
+use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 use crate::api::{ClusterSecretStore, ManagedSecret, SecretStore, StoreKind};
 use crate::leader::LeaderElectionArgs;
-use crate::mirror::{CLAIM_ANNOTATION, HmacKey, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
-use crate::provider::{CallObserver, ProviderCall};
-use crate::telemetry::{Metrics, Readiness, TelemetryArgs, spawn_http};
+use crate::mirror::{CLAIM_ANNOTATION, HmacKey};
+use crate::stores::{EndpointPolicy, ObjectKey, RuntimeMode, Runtimes};
+use crate::telemetry::{Metrics, ObjectReasons, Readiness, TelemetryArgs, spawn_http};
 use drift_key::KeySource;
-use store::ProviderCache;
-use tokio_util::sync::CancellationToken;
+use events::EventRecorder;
+use indexes::Index;
 
 use reconcile::{Context, error_policy, reconcile};
 
@@ -84,9 +95,23 @@ pub struct RunArgs {
         requires = "data_hmac_key_file"
     )]
     pub data_hmac_key_file_optional: bool,
-    /// How many ManagedSecrets are reconciled at once.
-    #[arg(long, env = "KEYWARD_CONCURRENCY", default_value_t = 8)]
+    /// How many ManagedSecrets are reconciled at once (they mostly wait on their store's budget).
+    #[arg(long, env = "KEYWARD_CONCURRENCY", default_value_t = 32)]
     pub concurrency: u16,
+    /// Provider API endpoints Keyward may send credentials to, comma-separated: origins such as
+    /// `https://api.scaleway.com`, `http://127.0.0.1:*` (any port) or `https://*.example.com`
+    /// (any subdomain), or `*` for any. Default: the providers' public endpoints only.
+    #[arg(long, env = "KEYWARD_ALLOWED_ENDPOINTS", value_delimiter = ',')]
+    pub allowed_endpoints: Vec<String>,
+    /// This cluster's name in the owner mark on remote secrets Keyward creates (default: the uid
+    /// of the `kube-system` namespace). Keep it stable: secrets marked with another cluster's
+    /// name are not this cluster's to change or delete.
+    #[arg(long, env = "KEYWARD_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+    /// Benchmark baseline only: every reconcile reads its remote secret and versions itself and no
+    /// request budget applies (what batching and budgets are measured against).
+    #[arg(long, env = "KEYWARD_NAIVE_PROVIDER_ACCESS", hide = true, default_value_t = false, action = clap::ArgAction::Set)]
+    pub naive_provider_access: bool,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
     #[command(flatten)]
@@ -108,6 +133,9 @@ impl std::fmt::Debug for RunArgs {
                 &self.data_hmac_key_file_optional,
             )
             .field("concurrency", &self.concurrency)
+            .field("allowed_endpoints", &self.allowed_endpoints)
+            .field("cluster_id", &self.cluster_id)
+            .field("naive_provider_access", &self.naive_provider_access)
             .field("telemetry", &self.telemetry)
             .field("leader", &self.leader)
             .finish()
@@ -125,16 +153,6 @@ impl RunArgs {
             },
             (None, None) => KeySource::Random,
         }
-    }
-}
-
-/// Provider calls counted in the metrics registry.
-struct MetricsObserver(Metrics);
-
-impl CallObserver for MetricsObserver {
-    fn observe(&self, call: &ProviderCall) {
-        self.0
-            .provider_call(call.provider, call.operation, call.outcome, call.elapsed);
     }
 }
 
@@ -174,42 +192,33 @@ fn hmac_key(source: KeySource<'_>) -> anyhow::Result<HmacKey> {
     Ok(HmacKey::new(bytes.to_vec()).expect("32 bytes"))
 }
 
-/// The ManagedSecrets a Secret matters to: the one that claims it, and those pushing from it.
+/// The ManagedSecrets a Secret matters to: the one that claims it as its target, and those that
+/// push from it or use it as their store's credentials.
 fn secret_to_managed(
-    store: &Store<ManagedSecret>,
-    secret: &Secret,
+    index: &Index,
+    secret: &PartialObjectMeta<Secret>,
 ) -> Vec<ObjectRef<ManagedSecret>> {
     let namespace = secret.namespace().unwrap_or_default();
-    let mut refs: Vec<ObjectRef<ManagedSecret>> = Vec::new();
+    let mut refs = index.users_of_secret(&namespace, &secret.name_any());
     if let Some(owner) = secret.annotations().get(CLAIM_ANNOTATION) {
         refs.push(ObjectRef::new(owner).within(&namespace));
     }
-    let name = secret.name_any();
-    refs.extend(
-        store
-            .state()
-            .iter()
-            .filter(|ms| ms.namespace().as_deref() == Some(namespace.as_str()))
-            .filter(|ms| ms.spec.from_secret.as_ref().is_some_and(|f| f.name == name))
-            .map(|ms| ObjectRef::from_obj(ms.as_ref())),
-    );
     refs
 }
 
-/// The ManagedSecrets using a store.
-fn store_to_managed(
-    store: &Store<ManagedSecret>,
-    kind: StoreKind,
-    name: &str,
-    namespace: Option<&str>,
-) -> Vec<ObjectRef<ManagedSecret>> {
-    store
-        .state()
-        .iter()
-        .filter(|ms| ms.spec.store_ref.kind == kind && ms.spec.store_ref.name == name)
-        .filter(|ms| namespace.is_none() || ms.namespace().as_deref() == namespace)
-        .map(|ms| ObjectRef::from_obj(ms.as_ref()))
-        .collect()
+/// What a person changes on a ManagedSecret: its spec (generation), Keyward's annotations, its
+/// finalizers and its deletion. Keyward's own status writes change none of these, so they never
+/// trigger a reconcile.
+fn changed_by_a_person(ms: &ManagedSecret) -> Option<u64> {
+    let mut hasher = DefaultHasher::new();
+    ms.metadata.uid.hash(&mut hasher);
+    ms.metadata.generation.hash(&mut hasher);
+    ms.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    ms.metadata.finalizers.hash(&mut hasher);
+    let annotations = ms.annotations();
+    annotations.get(ROTATE_ANNOTATION).hash(&mut hasher);
+    annotations.get(FORCE_SYNC_ANNOTATION).hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Run one Controller over one namespace (or all when `namespace` is `None`).
@@ -217,57 +226,62 @@ async fn run_controller(
     ctx: Arc<Context>,
     namespace: Option<String>,
     concurrency: u16,
+    wakes: futures::channel::mpsc::UnboundedReceiver<ObjectRef<ManagedSecret>>,
     term: CancellationToken,
 ) {
     let client = ctx.client.clone();
-    let (ms_api, secret_api, store_api): (Api<ManagedSecret>, Api<Secret>, Api<SecretStore>) =
-        match &namespace {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-            ),
-            None => (
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-            ),
-        };
+    // `Api<PartialObjectMeta<Secret>>` makes metadata-only requests: no Secret data is listed.
+    let (ms_api, secret_api, store_api): (
+        Api<ManagedSecret>,
+        Api<PartialObjectMeta<Secret>>,
+        Api<SecretStore>,
+    ) = match &namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
+    };
     let cluster_store_api: Api<ClusterSecretStore> = Api::all(client.clone());
-
-    let managed =
-        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
-    let controller = Controller::new(ms_api, watcher::Config::default().any_semantic());
-    let reader = controller.store();
-    let for_secrets = reader.clone();
-    let for_stores = reader.clone();
-    let for_cluster_stores = reader;
-    controller
+    let (reader, writer) = reflector::store();
+    let objects = watcher(ms_api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(changed_by_a_person, PredicateConfig::default());
+    let secrets = watcher(secret_api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .touched_objects();
+    let (for_secrets, for_stores, for_cluster_stores) = (ctx.clone(), ctx.clone(), ctx.clone());
+    Controller::for_stream(objects, reader)
         .with_config(kube::runtime::Config::default().concurrency(concurrency))
-        .owns(secret_api.clone(), managed)
-        .watches(secret_api, watcher::Config::default(), move |secret| {
-            secret_to_managed(&for_secrets, &secret)
+        .watches_stream(secrets, move |secret| {
+            secret_to_managed(&for_secrets.index, &secret)
         })
         .watches(store_api, watcher::Config::default(), move |store| {
-            store_to_managed(
-                &for_stores,
+            for_stores.index.users_of_store(
                 StoreKind::SecretStore,
-                &store.name_any(),
                 store.namespace().as_deref(),
+                &store.name_any(),
             )
         })
         .watches(
             cluster_store_api,
             watcher::Config::default(),
             move |store| {
-                store_to_managed(
-                    &for_cluster_stores,
+                for_cluster_stores.index.users_of_store(
                     StoreKind::ClusterSecretStore,
-                    &store.name_any(),
                     None,
+                    &store.name_any(),
                 )
             },
         )
+        .reconcile_on(wakes)
         .graceful_shutdown_on(term.cancelled_owned())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -278,11 +292,58 @@ async fn run_controller(
         .await;
 }
 
+/// Forwards the store runtimes' wake-ups to the controller of the object's namespace (ManagedSecrets)
+/// or to the store status controllers, until `term` ends.
+async fn route_wakes(
+    mut wakes: mpsc::UnboundedReceiver<ObjectKey>,
+    managed: HashMap<
+        Option<String>,
+        futures::channel::mpsc::UnboundedSender<ObjectRef<ManagedSecret>>,
+    >,
+    stores: store_status::Wakes,
+    term: CancellationToken,
+) {
+    loop {
+        let key = tokio::select! {
+            () = term.cancelled() => return,
+            key = wakes.recv() => match key { Some(k) => k, None => return },
+        };
+        match key.kind {
+            reconcile::KIND => {
+                let target = managed
+                    .get(&Some(key.namespace.clone()))
+                    .or_else(|| managed.get(&None));
+                if let Some(sender) = target {
+                    let _ = sender.unbounded_send(ObjectRef::new(&key.name).within(&key.namespace));
+                }
+            }
+            _ => stores.send(&key),
+        }
+    }
+}
+
+/// This cluster's identity for owner marks.
+async fn cluster_id(client: &Client, configured: Option<&str>) -> anyhow::Result<String> {
+    if let Some(id) = configured.map(str::trim).filter(|s| !s.is_empty()) {
+        return Ok(id.to_owned());
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let system = namespaces
+        .get_opt("kube-system")
+        .await
+        .context("reading the kube-system namespace (the cluster's identity in owner marks)")?;
+    system
+        .and_then(|ns| ns.metadata.uid)
+        .context("the kube-system namespace does not exist: set --cluster-id (KEYWARD_CLUSTER_ID)")
+}
+
 /// `keyward run`: run the operator until SIGTERM or Ctrl-C, reconciling only while leader.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     crate::telemetry::init_logging(args.telemetry.log_format, &args.telemetry.log_filter)?;
     // First, so that a missing or bad key file stops the start before anything is bound.
     let hmac = hmac_key(args.drift_key_source())?;
+    let endpoints = EndpointPolicy::parse(args.allowed_endpoints.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("--allowed-endpoints: {e}"))?;
     let shutdown = crate::shutdown::on_signals().context("installing signal handlers")?;
     let metrics = Metrics::new();
     let readiness = Readiness::new();
@@ -295,47 +356,67 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("binding {}", args.telemetry.metrics_address))?;
     let client = kube_client(args.context.as_deref()).await?;
+    let cluster = cluster_id(&client, args.cluster_id.as_deref()).await?;
     let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
         .ok()
         .filter(|_| cfg!(debug_assertions));
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "keyward".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        },
-    );
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        recorder,
-        hmac,
-        providers: ProviderCache::with_observer(Arc::new(MetricsObserver(metrics.clone()))),
-        payloads: Default::default(),
-        metrics: metrics.clone(),
-        crash_after,
-    });
-    let leader = crate::leader::start(&args.leader, client, &metrics)?;
+    let leader = crate::leader::start(&args.leader, client.clone(), &metrics)?;
     readiness.set_ready(true);
-    tracing::info!(namespaces = ?args.namespaces, "keyward operator starting");
-    let namespaces = args.namespaces.clone();
-    let concurrency = args.concurrency;
+    tracing::info!(namespaces = ?args.namespaces, cluster = %cluster, "keyward operator starting");
+    let mode = RuntimeMode {
+        batched: !args.naive_provider_access,
+    };
     let result = crate::leader::run_while_leader(
         leader.subscribe(),
         shutdown.clone(),
         std::time::Duration::from_secs(3),
         |term| {
-            let ctx = ctx.clone();
-            let namespaces = namespaces.clone();
+            let (wake_tx, wake_rx) = mpsc::unbounded_channel();
+            // Runtimes live for one term: a replica that stops leading stops sweeping.
+            let ctx = Arc::new(Context {
+                client: client.clone(),
+                events: EventRecorder::new(
+                    client.clone(),
+                    "keyward",
+                    std::env::var("POD_NAME").ok(),
+                ),
+                hmac: hmac.clone(),
+                runtimes: Runtimes::new(wake_tx, metrics.clone(), mode, endpoints.clone()),
+                index: Index::default(),
+                metrics: metrics.clone(),
+                reasons: ObjectReasons::new(reconcile::KIND, metrics.clone()),
+                cluster_id: cluster.clone(),
+                crash_after: crash_after.clone(),
+            });
+            let watched = args.namespaces.clone();
+            let namespaces: Vec<Option<String>> = if watched.is_empty() {
+                vec![None]
+            } else {
+                watched.iter().cloned().map(Some).collect()
+            };
+            let concurrency = args.concurrency;
             async move {
-                tracing::info!("leading: reconciling ManagedSecrets");
-                if namespaces.is_empty() {
-                    run_controller(ctx, None, concurrency, term).await;
-                } else {
-                    futures::future::join_all(namespaces.iter().map(|ns| {
-                        run_controller(ctx.clone(), Some(ns.clone()), concurrency, term.clone())
-                    }))
-                    .await;
+                tracing::info!("leading: reconciling ManagedSecrets and stores");
+                let mut senders = HashMap::new();
+                let mut controllers = Vec::new();
+                for ns in namespaces {
+                    let (tx, rx) = futures::channel::mpsc::unbounded();
+                    senders.insert(ns.clone(), tx);
+                    controllers.push(run_controller(
+                        ctx.clone(),
+                        ns,
+                        concurrency,
+                        rx,
+                        term.clone(),
+                    ));
                 }
+                let (store_wakes, store_controllers) =
+                    store_status::controllers(ctx.clone(), &watched, term.clone());
+                tokio::join!(
+                    futures::future::join_all(controllers),
+                    store_controllers,
+                    route_wakes(wake_rx, senders, store_wakes, term.clone()),
+                );
                 Ok(())
             }
         },

@@ -1,54 +1,69 @@
-//! One reconcile: resolve the intent and the store, observe the remote secret, the source and the
-//! target, plan, execute, report. Expected problems (bad spec, store, provider) end as a `Ready=False`
-//! condition and a requeue; only Kubernetes API failures become errors (retried with backoff).
+//! One reconcile of a ManagedSecret: resolve the intent and the store, observe (through the store
+//! runtime), plan, execute, conclude, and write the status only when it changed. Expected problems
+//! (bad spec, store, provider, a refused Secret write) end as a `Ready=False` condition, an Event
+//! when they are new, and a requeue paced by `plan::backoff`; only Kubernetes API failures become
+//! errors (retried with backoff by the controller).
 //!
-//! Deletion (the finalizer `keyward.dev/cleanup`): the remote deletion policy is applied first, then
-//! the target deletion policy. When the remote secret is protected and the policy is `Delete`, the
-//! provider refuses; the ManagedSecret then reports `Ready=False, reason Protected`, keeps its
-//! finalizer (it stays Terminating, and so does its target Secret, untouched), and Keyward looks again
-//! every 5 minutes and at every change of the object. What happens next is up to a person: remove the
-//! protection in the Secret Manager (the next attempt deletes the secret and finishes), or set
-//! `spec.remoteDeletionPolicy: Retain` (allowed while Terminating; the deletion finishes at once and
-//! the remote secret stays). No retry loop hammers the provider meanwhile.
+//! Deletion (the finalizer `keyward.dev/cleanup`) follows `plan::cleanup`: the remote deletion
+//! policy first, then the target deletion policy. When the remote secret is protected and the
+//! policy is `Delete`, the provider refuses; the ManagedSecret then reports `Ready=False, reason
+//! Protected`, keeps its finalizer (it stays Terminating, and so does its target Secret,
+//! untouched), and Keyward looks again slowly and at every change of the object. What happens next
+//! is up to a person: remove the protection in the Secret Manager (the next attempt deletes the
+//! secret and finishes), or set `spec.remoteDeletionPolicy: Retain` (allowed while Terminating;
+//! the deletion finishes at once and the remote secret stays). In a namespace being deleted
+//! nothing holds the finalizer: what cannot be deleted stays, with an Event.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{self, Event as FinalizerEvent};
-use kube::{Api, Client, ResourceExt};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Client, Resource, ResourceExt};
 
-use crate::api::conditions::{DesiredCondition, Reason};
+use crate::api::conditions::{READY, Reason, find};
 use crate::api::validation::validate_against_store;
-use crate::api::{
-    CreationPolicy, ManagedSecret, ManagedSecretStatus, RemoteDeletionPolicy, TargetDeletionPolicy,
-};
-use crate::mirror::HmacKey;
-use crate::provider::{ErrorKind, RemoteVersion, SecretId, SecretManager, VersionStatus};
-use crate::secret_value::SecretValue;
+use crate::api::{ManagedSecret, ManagedSecretStatus};
+use crate::mirror::{HmacKey, RenderSpec};
+use crate::provider::OwnerMark;
+use crate::rotation::{NextDue, RotationSchedule, RotationState, rotation_decision, value_policy};
+use crate::stores::{Interest, Lookup, ObjectKey, ResolvedStore, Runtimes, resolve_store};
+use crate::telemetry::{Metrics, ObjectReasons};
 
-use super::execute::{Execution, PayloadCache, execute};
+use super::events::{EventNote, EventRecorder};
+use super::execute::{Execution, execute, final_secret_id};
+use super::indexes::{Index, Uses};
 use super::intent::{Intent, RemoteIntent, SourceIntent, intent_from};
-use super::plan::{PlanInput, RemoteObservation, SourceObservation, TargetAccess, plan};
-use super::report::{Failure, Note, patch_status, provider_failure, publish, set_ready, time};
-use super::schedule::{NextDue, RotationSchedule, rotation_decision};
-use super::store::{ProviderCache, resolve_store};
-use super::target::{is_ours, secret_data, target_access};
-use super::values::{SourceProblem, payload_digest, render_spec, source_payload, value_policy};
+use super::observe::{observe, observe_versions, store_failing};
+use super::plan::cleanup::{
+    RemoteCleanup, TargetCleanup, after_delete, after_lookup, remote_first, store_unusable,
+    target_cleanup,
+};
+use super::plan::conclude::{Conclusion, Done, Failure, Report, conclude, conclude_stop};
+use super::plan::{Decision, PlanInput, RemoteObservation, TargetAccess, plan};
+use super::status::patch_status;
+use super::target::{is_ours, release_patch};
+use crate::stores::snapshot::fingerprint;
 
 pub use crate::api::well_known::FINALIZER;
+
+/// The kind name ManagedSecrets are registered with in store runtimes.
+pub const KIND: &str = "ManagedSecret";
 
 /// Shared state of every reconcile.
 pub struct Context {
     pub client: Client,
-    pub recorder: Recorder,
+    pub events: EventRecorder,
     pub hmac: HmacKey,
-    pub providers: ProviderCache,
-    pub payloads: PayloadCache,
-    pub metrics: crate::telemetry::Metrics,
+    pub runtimes: Runtimes,
+    pub index: Index,
+    pub metrics: Metrics,
+    pub reasons: ObjectReasons,
+    /// The cluster's identity in owner marks.
+    pub cluster_id: String,
     /// `KEYWARD_TEST_CRASH_AFTER` (honoured in debug builds only).
     pub crash_after: Option<String>,
 }
@@ -60,9 +75,17 @@ pub enum Error {
     Kube(#[from] kube::Error),
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<finalizer::Error<Error>>),
-    /// Deletion is blocked (reported in status); retried slowly.
+    /// Deletion is blocked (reported in status); retried after this.
     #[error("deletion blocked: {0}")]
-    DeletionBlocked(String),
+    DeletionBlocked(String, Duration),
+}
+
+fn key_of(ms: &ManagedSecret) -> ObjectKey {
+    ObjectKey {
+        kind: KIND,
+        namespace: ms.namespace().unwrap_or_default(),
+        name: ms.name_any(),
+    }
 }
 
 /// The reconcile entry point given to the kube-runtime Controller.
@@ -84,7 +107,7 @@ pub async fn reconcile(ms: Arc<ManagedSecret>, ctx: Arc<Context>) -> Result<Acti
     });
     match &result {
         Ok(_) => guard.succeeded(),
-        Err(Error::DeletionBlocked(_)) => guard.failed("DeletionBlocked"),
+        Err(Error::DeletionBlocked(..)) => guard.failed("DeletionBlocked"),
         Err(_) => guard.failed("KubeApi"),
     }
     tracing::debug!(
@@ -97,69 +120,82 @@ pub async fn reconcile(ms: Arc<ManagedSecret>, ctx: Arc<Context>) -> Result<Acti
     result
 }
 
-/// Backoff for reconciles that failed with an error.
+/// Backoff for reconciles that failed with an error: spread, and slower for blocked deletions.
 pub fn error_policy(ms: Arc<ManagedSecret>, error: &Error, _ctx: Arc<Context>) -> Action {
+    let jitter = |d: Duration| d.mul_f64(0.8 + 0.4 * rand::random::<f64>());
     match error {
-        Error::DeletionBlocked(_) => Action::requeue(Duration::from_secs(300)),
+        Error::DeletionBlocked(_, after) => Action::requeue(*after),
         _ => {
             tracing::warn!(namespace = ?ms.namespace(), name = %ms.name_any(), error = %error, "reconcile failed");
-            Action::requeue(Duration::from_secs(10))
+            Action::requeue(jitter(Duration::from_secs(10)))
         }
     }
 }
 
-/// Report a problem found before planning: `Ready=False` with `reason`, nothing written.
-async fn report_stop(
+/// Writes what a reconcile concluded: the status only when it changed, then the Events.
+async fn finish(
     ms: &ManagedSecret,
     api: &Api<ManagedSecret>,
     ctx: &Context,
+    before: &ManagedSecretStatus,
+    conclusion: Conclusion,
+) -> Result<Duration, Error> {
+    if conclusion.status != *before {
+        patch_status(api, &ms.name_any(), &conclusion.status).await?;
+    }
+    let reason = find(&conclusion.status.conditions, READY).and_then(|c| {
+        crate::api::conditions::Reason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == c.reason)
+    });
+    ctx.reasons
+        .set(&ms.namespace().unwrap_or_default(), &ms.name_any(), reason);
+    ctx.events
+        .publish(&ms.object_ref(&()), &conclusion.events)
+        .await;
+    Ok(conclusion.requeue.max(Duration::from_secs(1)))
+}
+
+fn report<'a>(
+    ms: &ManagedSecret,
+    intent_target: &'a str,
+    status: &'a ManagedSecretStatus,
+    store: &'a str,
+    region: Option<&'a str>,
+) -> Report<'a> {
+    Report {
+        generation: ms.metadata.generation,
+        target_name: intent_target,
+        status,
+        store,
+        region,
+        now: jiff::Timestamp::now(),
+        random: rand::random::<f64>(),
+    }
+}
+
+/// A problem found before planning: Ready=False, nothing else written.
+async fn stop(
+    ms: &ManagedSecret,
+    api: &Api<ManagedSecret>,
+    ctx: &Context,
+    status: &ManagedSecretStatus,
+    store: &str,
     failure: Failure,
 ) -> Result<Action, Error> {
-    let now = jiff::Timestamp::now();
-    let mut status = ms.status.clone().unwrap_or_default();
-    let was = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map(|c| (c.reason.clone(), c.message.clone()));
-    set_ready(
-        &mut status,
-        DesiredCondition::not_ready(
-            failure.reason,
-            failure.message.clone(),
-            ms.metadata.generation,
-        ),
-        now,
-    );
-    status.observed_generation = ms.metadata.generation;
-    patch_status(api, &ms.name_any(), &status).await?;
-    if was != Some((failure.reason.as_str().to_owned(), failure.message.clone())) {
-        publish(
-            &ctx.recorder,
-            ms,
-            &[Note::warning(
-                "Failed",
-                "Reconcile",
-                format!("{}: {}", failure.reason, failure.message),
-            )],
-        )
-        .await;
-    }
-    Ok(Action::requeue(failure.requeue))
+    let name = ms.name_any();
+    let conclusion = conclude_stop(&report(ms, &name, status, store, None), &failure);
+    let requeue = finish(ms, api, ctx, status, conclusion).await?;
+    Ok(Action::requeue(requeue))
 }
 
-fn invalid(message: impl Into<String>) -> Failure {
-    Failure::new(Reason::InvalidSpec, message, Duration::from_secs(600))
-}
-
-/// Everything observed for one reconcile.
-struct Observed {
-    /// Keys Keyward wrote into the existing target (its owned-keys annotation).
-    owned_keys: std::collections::BTreeSet<String>,
-    remote: RemoteObservation,
-    source: SourceObservation,
-    source_payload: Option<SecretValue>,
-    target: TargetAccess,
+/// The mark this object puts on what it creates.
+pub fn owner_mark(ctx: &Context, ms: &ManagedSecret) -> OwnerMark {
+    OwnerMark::for_object(
+        &ctx.cluster_id,
+        &ms.namespace().unwrap_or_default(),
+        &ms.name_any(),
+    )
 }
 
 async fn apply(
@@ -170,18 +206,19 @@ async fn apply(
     let name = ms.name_any();
     let namespace = ms.namespace().unwrap_or_default();
     let status = ms.status.clone().unwrap_or_default();
+    let store_name = crate::stores::resolve::store_display(&namespace, &ms.spec.store_ref);
 
     let intent = match intent_from(ms) {
         Ok(i) => i,
-        Err(e) => return report_stop(ms, api, ctx, invalid(e.0)).await,
+        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e.0)).await,
     };
-    let render = match render_spec(&intent) {
+    let render = match RenderSpec::for_target(intent.secret_type, intent.target.template.as_ref()) {
         Ok(r) => r,
-        Err(e) => return report_stop(ms, api, ctx, invalid(e)).await,
+        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e)).await,
     };
     let values = match intent.generate.as_ref().map(value_policy).transpose() {
         Ok(v) => v,
-        Err(e) => return report_stop(ms, api, ctx, invalid(e)).await,
+        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e)).await,
     };
     let schedule = match intent
         .rotation
@@ -190,329 +227,243 @@ async fn apply(
         .transpose()
     {
         Ok(s) => s,
-        Err(e) => return report_stop(ms, api, ctx, invalid(e.0)).await,
+        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e.0)).await,
     };
+    let object = ObjectRef::from_obj(ms);
     let store =
-        match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.providers).await {
+        match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.runtimes).await {
             Ok(s) => s,
             Err(p) => {
-                return report_stop(
+                ctx.index.record(&object, uses(&intent, ms, None));
+                let pace = match p.reason {
+                    Reason::StoreNotAllowed | Reason::EndpointNotAllowed => {
+                        super::plan::backoff::Pace::Persistent
+                    }
+                    _ => super::plan::backoff::Pace::Temporary,
+                };
+                return stop(
                     ms,
                     api,
                     ctx,
-                    Failure::new(p.reason, p.message, Duration::from_secs(60)),
+                    &status,
+                    &store_name,
+                    Failure::new(p.reason, p.message, pace),
                 )
                 .await;
             }
         };
+    ctx.index.record(&object, uses(&intent, ms, Some(&store)));
     if let Err(e) = validate_against_store(&ms.spec, &name, &store.spec) {
-        return report_stop(ms, api, ctx, invalid(e.0)).await;
+        return stop(ms, api, ctx, &status, &store.display, Failure::invalid(e.0)).await;
     }
-    let provider = store.provider.as_ref();
+    let intent = intent.in_folder(&store.folder);
+    let runtime = store.runtime.clone();
+    let key = key_of(ms);
+    runtime.register(
+        key.clone(),
+        Interest {
+            secret: status.secret_id.clone().map(crate::provider::SecretId::new),
+            refresh: intent.refresh_interval,
+        },
+    );
+    if let Some(failure) = store_failing(&runtime, &store.display) {
+        return stop(ms, api, ctx, &status, &store.display, failure).await;
+    }
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-
-    let observed = match observe(&intent, &status, provider, &secrets, ctx).await? {
+    let mut observed = match observe(&intent, &status, &runtime, &secrets, &ctx.hmac).await? {
         Ok(o) => o,
-        Err(f) => return report_stop(ms, api, ctx, f).await,
+        Err(f) => return stop(ms, api, ctx, &status, &store.display, f).await,
     };
+    let full = runtime.take_full_check(&key, intent.refresh_interval);
+    if full
+        && let Err(f) =
+            observe_versions(&intent, &status, &runtime, &ctx.hmac, &mut observed, true).await
+    {
+        return stop(ms, api, ctx, &status, &store.display, f).await;
+    }
+    let owner = owner_mark(ctx, ms);
     let now = jiff::Timestamp::now();
-    let versions: &[RemoteVersion] = match &observed.remote {
-        RemoteObservation::Found { versions, .. } => versions,
-        _ => &[],
+    let the_plan = loop {
+        let versions = match &observed.remote {
+            RemoteObservation::Found { versions, .. } => versions.as_deref(),
+            _ => Some(&[][..]),
+        };
+        let rotation = rotation_decision(
+            &RotationState {
+                generated: intent.source == SourceIntent::Generate,
+                request: intent.rotate_request.as_deref(),
+                handled_request: status.handled_rotate_request.as_deref(),
+                versions,
+                recorded_next: status.next_rotation_time.as_ref().map(|t| t.0),
+                last_rotation: status.last_rotation_time.as_ref().map(|t| t.0),
+            },
+            schedule.as_ref().map(|s| s as &dyn NextDue),
+            now,
+        );
+        let decision = plan(&PlanInput {
+            intent: &intent,
+            status: &status,
+            remote: &observed.remote,
+            source: &observed.source,
+            target: &observed.target,
+            rotation: &rotation,
+            capabilities: runtime.capabilities(),
+            owner: &owner,
+            folder: &store.folder,
+            now,
+        });
+        match decision {
+            Decision::Act(plan) => break plan,
+            Decision::NeedVersions => {
+                if let Err(f) =
+                    observe_versions(&intent, &status, &runtime, &ctx.hmac, &mut observed, false)
+                        .await
+                {
+                    return stop(ms, api, ctx, &status, &store.display, f).await;
+                }
+            }
+        }
     };
-    let rotation = rotation_decision(
-        &intent,
-        &status,
-        versions,
-        schedule.as_ref().map(|s| s as &dyn NextDue),
-        now,
-    );
-    let the_plan = plan(&PlanInput {
-        intent: &intent,
-        status: &status,
-        remote: &observed.remote,
-        source: &observed.source,
-        target: &observed.target,
-        rotation: &rotation,
-        now,
-    });
-    tracing::info!(
-        namespace = %namespace,
-        name = %name,
-        steps = ?the_plan.steps.iter().map(step_name).collect::<Vec<_>>(),
-        "planned"
-    );
-    let secret_id = match &observed.remote {
-        RemoteObservation::Found { secret, .. } => Some(secret.id.clone()),
-        _ => None,
-    };
-    let target_exists = matches!(observed.target, TargetAccess::Writable { exists: true, .. });
+    if !the_plan.steps.is_empty() {
+        tracing::info!(
+            namespace = %namespace,
+            name = %name,
+            steps = ?the_plan.steps.iter().map(|s| s.action()).collect::<Vec<_>>(),
+            "planned"
+        );
+    }
+    let observed_secret = observed.secret().cloned();
     let outcome = execute(
-        Execution {
+        &Execution {
             ms,
             api,
             secrets: &secrets,
             intent: &intent,
-            provider,
-            payloads: &ctx.payloads,
+            runtime: &runtime,
             hmac: &ctx.hmac,
             render: &render,
             values: values.as_ref(),
             source_payload: observed.source_payload.as_ref(),
-            secret_id,
-            target_exists,
+            remote: observed_secret.as_ref(),
+            status: &status,
+            target_exists: matches!(observed.target, TargetAccess::Writable { exists: true, .. }),
             previous_keys: &observed.owned_keys,
             now,
             crash_after: ctx.crash_after.as_deref(),
         },
         &the_plan.steps,
-        status.clone(),
     )
     .await?;
-
-    let mut new_status = outcome.status;
-    new_status.observed_generation = intent.generation;
-    new_status.secret_id = outcome.secret_id.as_ref().map(|id| id.0.clone());
-    new_status.region = Some(provider.region().to_owned());
-    new_status.project_id = store.spec.scaleway.as_ref().map(|s| s.project_id.clone());
-    new_status.next_rotation_time = the_plan.notes.next_rotation.map(time);
-    let requeue = match &outcome.failure {
-        Some(failure) => {
-            set_ready(
-                &mut new_status,
-                DesiredCondition::not_ready(
-                    failure.reason,
-                    failure.message.clone(),
-                    intent.generation,
-                ),
-                now,
-            );
-            failure.requeue
-        }
-        None => {
-            if let Some(n) = the_plan.notes.mirrored_revision {
-                let n = Some(u32::try_from(n).unwrap_or(u32::MAX));
-                // Only a change moves lastSyncTime: a status write re-triggers the watch, so an
-                // unchanged status is what lets a reconcile settle.
-                if new_status.current_revision != n || new_status.last_sync_time.is_none() {
-                    new_status.last_sync_time = Some(time(now));
-                }
-                new_status.current_revision = n;
-                new_status.target_name = Some(intent.target.name.clone());
-            }
-            if the_plan.notes.handled_force_sync.is_some() {
-                new_status.handled_force_sync = the_plan.notes.handled_force_sync.clone();
-            }
-            if let Some(r) = &the_plan.notes.handled_rotate_request {
-                new_status.handled_rotate_request = Some(r.clone());
-            }
-            if the_plan.notes.source_digest.is_some() {
-                new_status.source_digest = the_plan.notes.source_digest.clone();
-            }
-            let mut ready = the_plan.ready.clone();
-            if let (Some(rev), Some(id)) = (new_status.current_revision, &new_status.secret_id)
-                && ready.reason == Reason::Synced
-            {
-                ready.message = format!(
-                    "revision {rev} of remote secret {id} mirrored into Secret {}",
-                    intent.target.name
-                );
-            }
-            set_ready(&mut new_status, ready, now);
-            the_plan.requeue_after
-        }
-    };
-    if new_status != status {
-        patch_status(api, &name, &new_status).await?;
-    }
-    record_metrics(&ctx.metrics, provider.provider(), &outcome.notes);
-    publish(&ctx.recorder, ms, &outcome.notes).await;
-    Ok(Action::requeue(requeue.max(Duration::from_secs(1))))
+    record_metrics(&ctx.metrics, runtime.provider(), &outcome.done);
+    let secret_id = final_secret_id(&outcome, observed_secret.as_ref().map(|s| &s.id));
+    let remote_after = secret_id
+        .as_ref()
+        .and_then(|id| runtime.known(id))
+        .or(observed_secret);
+    let conclusion = conclude(
+        &report(
+            ms,
+            &intent.target.name,
+            &status,
+            &store.display,
+            Some(runtime.region()),
+        ),
+        &the_plan,
+        &outcome,
+        remote_after.as_ref().map(fingerprint),
+    );
+    runtime.register(
+        key.clone(),
+        Interest {
+            secret: secret_id,
+            refresh: intent.refresh_interval,
+        },
+    );
+    let requeue = finish(ms, api, ctx, &status, conclusion).await?;
+    // Steady objects look again at their next full check at the latest (the sweep wakes them
+    // sooner when their remote secret changes).
+    let full_check = runtime.next_full_check(&key, intent.refresh_interval);
+    Ok(Action::requeue(
+        requeue.min(full_check.max(Duration::from_secs(1))),
+    ))
 }
 
-/// Count what the Events say happened.
-fn record_metrics(metrics: &crate::telemetry::Metrics, provider: &'static str, notes: &[Note]) {
+/// What the index keeps for this object.
+fn uses(intent: &Intent, ms: &ManagedSecret, store: Option<&ResolvedStore>) -> Uses {
+    use crate::api::StoreKind;
+    let store_ref = &ms.spec.store_ref;
+    Uses {
+        source: intent.from_secret.as_ref().map(|f| f.name.clone()),
+        credentials: store.map(|s| s.credentials.clone()),
+        store: Some((
+            store_ref.kind,
+            (store_ref.kind == StoreKind::SecretStore).then(|| intent.namespace.clone()),
+            store_ref.name.clone(),
+        )),
+    }
+}
+
+/// Counts what the facts say happened.
+fn record_metrics(metrics: &Metrics, provider: &'static str, done: &[Done]) {
+    use crate::api::OperationCause;
     use crate::telemetry::{RotationTrigger, VersionCause};
-    for note in notes {
-        match (note.reason, note.note.contains("on request")) {
-            ("Created", _) if note.action == "CreateVersion" => {
-                metrics.version_created(provider, VersionCause::Initial)
-            }
-            ("Rotated", on_request) => {
-                metrics.version_created(provider, VersionCause::Rotation);
-                metrics.rotation(if on_request {
-                    RotationTrigger::Annotation
-                } else {
-                    RotationTrigger::Schedule
-                });
-            }
-            ("Pushed", _) => metrics.version_created(provider, VersionCause::Push),
-            ("DriftRepaired", _) => metrics.drift_repaired(),
+    for fact in done {
+        match fact {
+            Done::VersionCreated { cause, .. } => match cause {
+                OperationCause::Initial => metrics.version_created(provider, VersionCause::Initial),
+                OperationCause::Push => metrics.version_created(provider, VersionCause::Push),
+                OperationCause::Rotation | OperationCause::Request => {
+                    metrics.version_created(provider, VersionCause::Rotation);
+                    metrics.rotation(if *cause == OperationCause::Request {
+                        RotationTrigger::Annotation
+                    } else {
+                        RotationTrigger::Schedule
+                    });
+                }
+            },
+            Done::TargetApplied {
+                drift_repair: true, ..
+            } => metrics.drift_repaired(),
             _ => {}
         }
     }
 }
 
-fn step_name(step: &super::plan::Step) -> &'static str {
-    use super::plan::Step::*;
-    match step {
-        CreateSecret(_) => "CreateSecret",
-        UpdateSecret(_) => "UpdateSecret",
-        SetProtected(_) => "SetProtected",
-        RecordPending { .. } => "RecordPending",
-        CreateVersion { .. } => "CreateVersion",
-        RecordExistingVersion { .. } => "RecordExistingVersion",
-        ClearPending => "ClearPending",
-        ApplyTarget { .. } => "ApplyTarget",
-        DeleteTarget { .. } => "DeleteTarget",
-    }
+/// Whether the object's namespace is being deleted (then nothing may hold its finalizer); read
+/// once, when a cleanup decision needs it.
+struct Terminating<'a> {
+    client: &'a Client,
+    namespace: &'a str,
+    known: Option<bool>,
 }
 
-/// Read the remote secret and its versions, the source and the target.
-async fn observe(
-    intent: &Intent,
-    status: &ManagedSecretStatus,
-    provider: &dyn SecretManager,
-    secrets: &Api<Secret>,
-    ctx: &Context,
-) -> Result<Result<Observed, Failure>, Error> {
-    // The target first: a refusal means no remote call at all.
-    let existing = secrets.get_opt(&intent.target.name).await?;
-    let target = target_access(existing.as_ref(), &intent.target, &intent.name, &ctx.hmac);
-    let owned_keys = existing
-        .as_ref()
-        .map(super::target::owned_keys)
-        .unwrap_or_default();
-    if !matches!(target, TargetAccess::Writable { .. }) {
-        return Ok(Ok(Observed {
-            owned_keys,
-            remote: RemoteObservation::Absent,
-            source: SourceObservation::NotUsed,
-            source_payload: None,
-            target,
-        }));
-    }
-
-    let (source, source_payload) = match (&intent.source, &intent.from_secret) {
-        (SourceIntent::FromSecret, Some(from)) => match secrets.get_opt(&from.name).await? {
-            None => (
-                SourceObservation::Missing {
-                    message: format!("source Secret {} does not exist", from.name),
-                },
-                None,
-            ),
-            Some(secret) => {
-                match source_payload(
-                    intent.secret_type,
-                    &secret_data(&secret),
-                    from.keys.as_deref(),
-                    &from.name,
-                ) {
-                    Ok(payload) => (
-                        SourceObservation::Present {
-                            digest: payload_digest(&ctx.hmac, &payload),
-                        },
-                        Some(payload),
-                    ),
-                    Err(SourceProblem::Missing(message)) => {
-                        (SourceObservation::Missing { message }, None)
-                    }
-                    Err(SourceProblem::Invalid(message)) => {
-                        (SourceObservation::Invalid { message }, None)
-                    }
-                }
-            }
-        },
-        _ => (SourceObservation::NotUsed, None),
-    };
-
-    let remote = match observe_remote(intent, status, provider).await {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(provider_failure(&e))),
-    };
-    let remote = match remote {
-        Some(secret) => {
-            let mut versions = match provider.list_versions(&secret.id).await {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(provider_failure(&e))),
-            };
-            versions.sort_by_key(|v| std::cmp::Reverse(v.revision));
-            let latest_digest = if intent.source == SourceIntent::FromSecret {
-                latest_digest(provider, &secret.id, &versions, ctx).await?
-            } else {
-                None
-            };
-            RemoteObservation::Found {
-                secret,
-                versions,
-                latest_digest,
-            }
-        }
-        None => match intent.remote {
-            RemoteIntent::ByName { .. } => RemoteObservation::Absent,
-            RemoteIntent::Adopt { .. } => RemoteObservation::Missing,
-        },
-    };
-    Ok(Ok(Observed {
-        owned_keys,
-        remote,
-        source,
-        source_payload,
-        target,
-    }))
-}
-
-async fn latest_digest(
-    provider: &dyn SecretManager,
-    id: &SecretId,
-    versions: &[RemoteVersion],
-    ctx: &Context,
-) -> Result<Option<String>, Error> {
-    let Some(latest) = versions.iter().find(|v| v.status == VersionStatus::Enabled) else {
-        return Ok(None);
-    };
-    Ok(ctx
-        .payloads
-        .read(provider, id, latest.revision)
-        .await
-        .ok()
-        .map(|payload| payload_digest(&ctx.hmac, &payload)))
-}
-
-/// The live remote secret, or `None` when there is none (never creates).
-async fn observe_remote(
-    intent: &Intent,
-    status: &ManagedSecretStatus,
-    provider: &dyn SecretManager,
-) -> Result<Option<crate::provider::RemoteSecret>, crate::provider::ProviderError> {
-    let live = |s: crate::provider::RemoteSecret| s.deletion_requested_at.is_none().then_some(s);
-    match &intent.remote {
-        RemoteIntent::Adopt { secret_id, .. } => match provider.get_secret(secret_id).await {
-            Ok(s) => Ok(live(s)),
-            Err(e) if *e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        },
-        RemoteIntent::ByName { name, path, .. } => {
-            if let Some(id) = &status.secret_id {
-                match provider.get_secret(&SecretId::new(id.clone())).await {
-                    Ok(s)
-                        if s.deletion_requested_at.is_none()
-                            && s.name == *name
-                            && s.path == *path =>
-                    {
-                        return Ok(Some(s));
-                    }
-                    Ok(_) => {}
-                    Err(e) if *e.kind() == ErrorKind::NotFound => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            provider.find_secret(name, path).await
+impl<'a> Terminating<'a> {
+    fn new(client: &'a Client, namespace: &'a str) -> Self {
+        Self {
+            client,
+            namespace,
+            known: None,
         }
     }
+
+    async fn get(&mut self) -> Result<bool, kube::Error> {
+        if let Some(known) = self.known {
+            return Ok(known);
+        }
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let terminating = match api.get_opt(self.namespace).await? {
+            None => true,
+            Some(ns) => {
+                ns.metadata.deletion_timestamp.is_some()
+                    || ns.status.and_then(|s| s.phase).as_deref() == Some("Terminating")
+            }
+        };
+        self.known = Some(terminating);
+        Ok(terminating)
+    }
 }
 
-/// The finalizer's cleanup: apply the target and remote deletion policies.
+/// The finalizer's cleanup: the remote deletion policy, then the target deletion policy.
 async fn cleanup(
     ms: &ManagedSecret,
     api: &Api<ManagedSecret>,
@@ -521,93 +472,112 @@ async fn cleanup(
     let name = ms.name_any();
     let namespace = ms.namespace().unwrap_or_default();
     let status = ms.status.clone().unwrap_or_default();
+    let object = ObjectRef::from_obj(ms);
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let store_name = crate::stores::resolve::store_display(&namespace, &ms.spec.store_ref);
     let Ok(intent) = intent_from(ms) else {
         // Without a valid spec Keyward never wrote anything remote for this object; the owner
         // reference (if any) lets the garbage collector remove the target.
+        forget(ctx, ms, &object);
         return Ok(Action::await_change());
     };
 
     // Remote first: if it is blocked, the target stays as it is too.
-    if intent.remote_deletion == RemoteDeletionPolicy::Delete
-        && let Some(id) = &status.secret_id
-    {
-        match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.providers).await {
-            Ok(store) => match store
-                .provider
-                .delete_secret(&SecretId::new(id.clone()))
-                .await
-            {
-                Ok(()) => {
-                    publish(
-                        &ctx.recorder,
-                        ms,
-                        &[Note::normal(
-                            "Deleted",
-                            "DeleteSecret",
-                            format!("deleted remote secret {id}"),
-                        )],
-                    )
-                    .await;
-                }
-                Err(e) if *e.kind() == ErrorKind::NotFound => {}
-                Err(e) => {
-                    let failure = if *e.kind() == ErrorKind::Protected {
-                        Failure::new(
-                            Reason::Protected,
-                            format!(
-                                "remote secret {id} is protected, so remoteDeletionPolicy Delete cannot delete it. The ManagedSecret keeps its finalizer and Keyward retries every 5 minutes: remove the protection in the Secret Manager, or set spec.remoteDeletionPolicy to Retain to keep the remote secret"
-                            ),
-                            Duration::from_secs(300),
-                        )
-                    } else {
-                        provider_failure(&e)
-                    };
-                    report_stop(ms, api, ctx, failure.clone()).await?;
-                    return Err(Error::DeletionBlocked(failure.message));
-                }
-            },
-            Err(p) => {
-                let failure = Failure::new(
-                    p.reason,
-                    format!("cannot delete the remote secret: {}", p.message),
-                    Duration::from_secs(60),
-                );
-                report_stop(ms, api, ctx, failure.clone()).await?;
-                return Err(Error::DeletionBlocked(failure.message));
-            }
-        }
+    let mut decision = remote_first(intent.remote_deletion, status.secret_id.as_deref());
+    let mut events: Vec<EventNote> = Vec::new();
+    let mut ending = Terminating::new(&ctx.client, &namespace);
+    while let RemoteCleanup::LookUp(id) = &decision {
+        let id = id.clone();
+        decision =
+            match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.runtimes).await {
+                Err(p) => store_unusable(&id, p.reason, &p.message, ending.get().await?),
+                Ok(store) => match store.runtime.lookup(Lookup::Id(&id), Duration::ZERO).await {
+                    Err(e) => after_delete(&id, Err(&e), ending.get().await?),
+                    Ok(found) => {
+                        let found = found.filter(|s| s.deletion_requested_at.is_none());
+                        let (adopted, allow) = match intent.remote {
+                            RemoteIntent::Adopt { allow_deletion, .. } => (true, allow_deletion),
+                            RemoteIntent::ByName { .. } => (false, false),
+                        };
+                        match after_lookup(
+                            &id,
+                            found.as_ref().map(|s| s.owner.as_ref()),
+                            &owner_mark(ctx, ms),
+                            adopted,
+                            allow,
+                        ) {
+                            RemoteCleanup::Delete(id) => {
+                                let result = store.runtime.client().delete_secret(&id).await;
+                                if result.is_ok() {
+                                    store.runtime.forget_secret(&id);
+                                }
+                                after_delete(&id, result.as_ref().map(|_| ()), ending.get().await?)
+                            }
+                            other => other,
+                        }
+                    }
+                },
+            };
+    }
+    if let RemoteCleanup::Block(failure) = decision {
+        let conclusion = conclude_stop(
+            &report(ms, &intent.target.name, &status, &store_name, None),
+            &failure,
+        );
+        let requeue = finish(ms, api, ctx, &status, conclusion).await?;
+        return Err(Error::DeletionBlocked(failure.message, requeue));
+    }
+    if let RemoteCleanup::Keep(event) = decision {
+        events.push(event);
     }
 
     let target_name = status
         .target_name
         .clone()
         .unwrap_or(intent.target.name.clone());
-    if let Some(secret) = secrets.get_opt(&target_name).await?
-        && is_ours(&secret, &name)
-    {
-        match (intent.target.deletion_policy, intent.target.creation_policy) {
-            (TargetDeletionPolicy::Delete, CreationPolicy::Merge) => {
-                // Remove exactly Keyward's keys, labels and annotations. (Releasing them through an
-                // empty server-side apply would drop the whole data map when its other keys have no
-                // field owner, as with Secrets written from stringData.)
-                let patch = super::target::release_patch(&secret);
+    if let Some(secret) = secrets.get_opt(&target_name).await? {
+        let action = target_cleanup(
+            intent.target.deletion_policy,
+            intent.target.creation_policy,
+            is_ours(&secret, &name),
+            secret.metadata.owner_references.is_some(),
+        );
+        match action {
+            TargetCleanup::Nothing => {}
+            TargetCleanup::Delete => {
+                secrets.delete(&target_name, &Default::default()).await?;
+            }
+            TargetCleanup::Release => {
+                // Remove exactly Keyward's keys, labels and annotations. (Releasing them through
+                // an empty server-side apply would drop the whole data map when its other keys have
+                // no field owner, as with Secrets written from stringData.)
+                secrets
+                    .patch(
+                        &target_name,
+                        &PatchParams::default(),
+                        &Patch::Merge(&release_patch(&secret)),
+                    )
+                    .await?;
+            }
+            TargetCleanup::Orphan => {
+                let patch = serde_json::json!({ "metadata": { "ownerReferences": null } });
                 secrets
                     .patch(&target_name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await?;
             }
-            (TargetDeletionPolicy::Delete, _) => {
-                secrets.delete(&target_name, &Default::default()).await?;
-            }
-            (TargetDeletionPolicy::Retain, _) => {
-                if secret.metadata.owner_references.is_some() {
-                    let patch = serde_json::json!({ "metadata": { "ownerReferences": null } });
-                    secrets
-                        .patch(&target_name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await?;
-                }
-            }
         }
     }
+    ctx.events.publish(&ms.object_ref(&()), &events).await;
+    forget(ctx, ms, &object);
     Ok(Action::await_change())
+}
+
+fn forget(ctx: &Context, ms: &ManagedSecret, object: &ObjectRef<ManagedSecret>) {
+    ctx.index.forget(object);
+    ctx.reasons
+        .set(&ms.namespace().unwrap_or_default(), &ms.name_any(), None);
+    let key = key_of(ms);
+    for runtime in ctx.runtimes.all() {
+        runtime.unregister(&key);
+    }
 }

@@ -107,6 +107,11 @@ pub fn entries(data: &BTreeMap<String, Vec<u8>>) -> impl Iterator<Item = (&str, 
     data.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
 }
 
+/// The keyed digest of a payload (for comparing source and remote without keeping either).
+pub fn payload_digest(key: &HmacKey, payload: &crate::secret_value::SecretValue) -> String {
+    data_hmac(key, [("payload", payload.expose())])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +207,15 @@ mod tests {
         assert_eq!(HmacKey::new(vec![1u8; 15]), Err(HmacKeyTooShort(15)));
         let k = HmacKey::new(*b"canary-key-0123456789").unwrap();
         assert_eq!(format!("{k:?}"), "HmacKey(<redacted>)");
+    }
+
+    #[test]
+    fn digests_compare_payloads_without_showing_them() {
+        use crate::secret_value::SecretValue;
+        let key = HmacKey::new(vec![7u8; 32]).unwrap();
+        let a = payload_digest(&key, &SecretValue::from("canary-1"));
+        assert_eq!(a, payload_digest(&key, &SecretValue::from("canary-1")));
+        assert_ne!(a, payload_digest(&key, &SecretValue::from("canary-2")));
+        assert!(!a.contains("canary"));
     }
 }

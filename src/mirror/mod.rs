@@ -6,9 +6,12 @@ pub mod digest;
 pub mod ownership;
 pub mod payload;
 pub mod render;
+pub mod source;
 pub mod target_type;
 
-pub use digest::{DATA_HMAC_ANNOTATION, HmacKey, HmacKeyTooShort, data_hmac, drifted};
+pub use digest::{
+    DATA_HMAC_ANNOTATION, HmacKey, HmacKeyTooShort, data_hmac, drifted, payload_digest,
+};
 pub use ownership::{
     CLAIM_ANNOTATION, Claim, CreationPolicy, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
     OWNED_KEYS_ANNOTATION, OwnerRef, Refusal, TargetMeta, WriteDecision, claim,
@@ -18,4 +21,5 @@ pub use payload::{
     DEFAULT_SINGLE_KEY, PayloadError, PayloadFormat, is_valid_secret_key, payload_entries,
 };
 pub use render::{RenderError, RenderSpec, RenderedData, TemplateError, Templates, render};
+pub use source::{SourceProblem, source_payload};
 pub use target_type::{TargetTypeError, check_target_type};

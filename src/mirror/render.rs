@@ -154,6 +154,23 @@ pub struct RenderSpec {
     pub templates: Option<Templates>,
 }
 
+impl RenderSpec {
+    /// How a target with these templates renders payloads of `secret_type`; errors name the field.
+    pub fn for_target(
+        secret_type: crate::remote_types::SecretType,
+        templates: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<Self, String> {
+        let format = PayloadFormat::for_type(secret_type, None).map_err(|e| e.to_string())?;
+        let templates = match templates {
+            None => None,
+            Some(t) => {
+                Some(Templates::new(t.clone()).map_err(|e| format!("target.template: {e}"))?)
+            }
+        };
+        Ok(RenderSpec { format, templates })
+    }
+}
+
 /// The target Secret's desired data for a revision's payload.
 pub fn render(payload: &SecretValue, spec: &RenderSpec) -> Result<RenderedData, RenderError> {
     let entries = payload_entries(payload, &spec.format)?;

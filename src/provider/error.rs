@@ -52,6 +52,9 @@ pub enum ErrorKind {
     /// The version exists (or existed) but its payload cannot be read: disabled, scheduled for
     /// deletion, expired. Not a sign that the secret is gone.
     VersionUnreadable,
+    /// Keyward's own request budget for this store is spent: the request was not sent. Not a
+    /// failure: the object waits its turn (`retry_after`).
+    Throttled { retry_after: Duration },
 }
 
 impl ErrorKind {
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::InvalidResponse => "InvalidResponse",
             ErrorKind::Unsupported => "Unsupported",
             ErrorKind::VersionUnreadable => "VersionUnreadable",
+            ErrorKind::Throttled { .. } => "Throttled",
         }
     }
 
@@ -185,12 +189,37 @@ impl ProviderError {
         self.0.request_id.as_deref()
     }
 
-    /// Delay the provider asked for, when rate limited.
+    /// Delay the provider (or Keyward's own budget) asked for.
     pub fn retry_after(&self) -> Option<Duration> {
         match &self.0.kind {
             ErrorKind::RateLimited { retry_after } => *retry_after,
+            ErrorKind::Throttled { retry_after } => Some(*retry_after),
             _ => None,
         }
+    }
+
+    /// The error as a condition message: what [`fmt::Display`] shows without the request id and
+    /// the retry delay, which change on every attempt. A failure that repeats then gives the same
+    /// message, so status is not rewritten and no Event is emitted again.
+    pub fn condition_message(&self) -> String {
+        let mut text = format!(
+            "{} {}: {}: {}",
+            self.0.provider, self.0.operation, self.0.kind, self.0.message
+        );
+        if let ErrorKind::InvalidArgument { details } = &self.0.kind {
+            for d in details {
+                text.push_str(&format!(
+                    "; {} ({}): {}",
+                    d.argument,
+                    d.reason,
+                    d.help.trim_end()
+                ));
+            }
+        }
+        if let Some(status) = self.0.http_status {
+            text.push_str(&format!(" [HTTP {status}]"));
+        }
+        text
     }
 
     /// Replaces every occurrence of each needle in the message and argument details with
@@ -284,6 +313,28 @@ mod tests {
     }
 
     #[test]
+    fn condition_message_is_the_same_for_every_attempt() {
+        let attempt = |request_id: &str, secs| {
+            ProviderError::new(
+                "scaleway",
+                "create_version",
+                ErrorKind::RateLimited {
+                    retry_after: Some(Duration::from_secs(secs)),
+                },
+                "too many requests",
+            )
+            .with_http(429, Some(request_id.into()))
+        };
+        let (a, b) = (attempt("req-1", 3), attempt("req-2", 7));
+        assert_ne!(a.to_string(), b.to_string());
+        assert_eq!(a.condition_message(), b.condition_message());
+        assert_eq!(
+            a.condition_message(),
+            "scaleway create_version: RateLimited: too many requests [HTTP 429]"
+        );
+    }
+
+    #[test]
     fn scrub_removes_echoed_payload_everywhere() {
         let err = ProviderError::new(
             "scaleway",
@@ -322,6 +373,9 @@ mod tests {
             ErrorKind::InvalidResponse,
             ErrorKind::Unsupported,
             ErrorKind::VersionUnreadable,
+            ErrorKind::Throttled {
+                retry_after: Duration::ZERO,
+            },
         ];
         let labels: std::collections::HashSet<_> = kinds.iter().map(|k| k.label()).collect();
         assert_eq!(labels.len(), kinds.len());

@@ -27,7 +27,9 @@
 //! | KMS key disabled (400) / KMS missing (503) | `KeyUnavailable` |
 
 pub mod error;
+pub mod gate;
 pub mod observer;
+pub mod registry;
 pub mod scaleway;
 
 use std::fmt;
@@ -37,6 +39,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 pub use error::{ArgumentProblem, ErrorKind, ProviderError};
+pub use gate::{CallClass, GateClosed, GatePass, OpenGate, RateSignal, RequestGate};
 pub use observer::{CallObserver, ProviderCall};
 
 pub use crate::remote_types::RevisionSelector;
@@ -113,6 +116,52 @@ pub struct EphemeralPolicy {
     pub action: Option<ExpiryAction>,
 }
 
+/// Who created a remote secret: Keyward in one cluster, for one ManagedSecret. Each provider stores
+/// it its own way (Scaleway: two tags; Thalassa: labels; OCI: freeform tags), so that ownership is
+/// read from the remote secret itself, not only from Keyward's status: Keyward takes over,
+/// deletes or retires only what carries its mark (or what a person told it to adopt).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OwnerMark {
+    /// The cluster's identity (the `kube-system` namespace's uid, or `--cluster-id`).
+    pub cluster: String,
+    /// `<namespace>/<name>` of the ManagedSecret; long names are shortened with a digest so the
+    /// mark fits the providers' tag limits (see [`OwnerMark::for_object`]).
+    pub object: String,
+}
+
+impl OwnerMark {
+    /// Longest `object` kept verbatim (Scaleway tags hold at most 128 characters, and the key
+    /// takes some of them).
+    const MAX_OBJECT: usize = 100;
+
+    pub fn for_object(cluster: &str, namespace: &str, name: &str) -> Self {
+        let full = format!("{namespace}/{name}");
+        let object = if full.len() <= Self::MAX_OBJECT {
+            full
+        } else {
+            use sha2::Digest as _;
+            let digest = sha2::Sha256::digest(full.as_bytes());
+            let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+            let keep: String = full.chars().take(Self::MAX_OBJECT - 13).collect();
+            format!("{keep}~{short}")
+        };
+        Self {
+            cluster: cluster.to_owned(),
+            object,
+        }
+    }
+}
+
+impl fmt::Display for OwnerMark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ManagedSecret {} in cluster {}",
+            self.object, self.cluster
+        )
+    }
+}
+
 /// Metadata of a remote secret. Never contains a payload.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RemoteSecret {
@@ -122,7 +171,10 @@ pub struct RemoteSecret {
     /// Folder, always starting with `/`, no trailing slash except the root.
     pub path: String,
     pub description: String,
+    /// The user's tags (Keyward's owner mark is in [`RemoteSecret::owner`], not here).
     pub tags: Vec<String>,
+    /// Keyward's owner mark, when the secret carries one.
+    pub owner: Option<OwnerMark>,
     /// `None` when the provider reported a type this build does not know.
     pub kind: Option<SecretType>,
     pub status: SecretStatus,
@@ -176,6 +228,8 @@ pub struct NewSecret {
     pub path: String,
     pub description: Option<String>,
     pub tags: Vec<String>,
+    /// Keyward's mark on what it creates.
+    pub owner: Option<OwnerMark>,
     pub kind: SecretType,
     pub protected: bool,
     pub ephemeral_policy: Option<EphemeralPolicy>,
@@ -191,6 +245,9 @@ pub struct SecretUpdate {
     pub description: Option<String>,
     /// The whole list; `Some(vec![])` clears it.
     pub tags: Option<Vec<String>>,
+    /// Sets the owner mark. Where the mark lives in the tags (Scaleway), `tags` must be sent too:
+    /// together they are the whole new list.
+    pub owner: Option<OwnerMark>,
     pub ephemeral_policy: Option<EphemeralPolicy>,
 }
 
@@ -236,6 +293,10 @@ pub struct Capabilities {
     pub ephemeral_policy: bool,
     /// Tags are stored.
     pub tags: bool,
+    /// [`SecretManager::list_all_secrets`] lists the whole scope in pages (batched change detection).
+    pub listing: bool,
+    /// [`OwnerMark`]s are stored and read back.
+    pub owner_marks: bool,
 }
 
 /// A Secret Manager as the controller sees it. Every method is one logical operation; the
@@ -254,6 +315,10 @@ pub trait SecretManager: Send + Sync {
     /// searching every page. `Ok(None)` when there is none; an error of kind `Conflict` when there are
     /// several (Keyward never picks one at random).
     async fn find_secret(&self, name: &str, path: &str) -> ProviderResult<Option<RemoteSecret>>;
+
+    /// Every live secret of the store's scope (project, vault, path prefix), all pages: the store
+    /// runtime's sweep, one listing for all the objects of a store.
+    async fn list_all_secrets(&self) -> ProviderResult<Vec<RemoteSecret>>;
 
     /// A secret by id. A soft-deleted secret is returned with `deletion_requested_at` set; a purged or
     /// unknown one is `NotFound`.

@@ -5,9 +5,15 @@
 //! `ManagedSecret` spec into these validated types; every parse error says which field is wrong and why
 //! without repeating the input.
 
+pub mod decision;
 pub mod generate;
 pub mod schedule;
+pub mod spec_policy;
 pub mod trigger;
+
+pub use decision::{
+    NextDue, RotationDecision, RotationSchedule, RotationState, check_rotation, rotation_decision,
+};
 
 pub use generate::{
     FieldSource, GeneratorInput, KeyInput, KeyValuePolicy, KeyValuePolicyError, PasswordPolicy,
@@ -16,4 +22,5 @@ pub use generate::{
 pub use schedule::{
     CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due, until_due,
 };
+pub use spec_policy::value_policy;
 pub use trigger::{ManualTrigger, ROTATE_ANNOTATION, manual_trigger};

@@ -107,8 +107,11 @@ struct ReasonLabels {
     reason: &'static str,
 }
 
+/// Provider calls carry the store they were made for: a store's name is not a secret, and their
+/// number is what a cluster administrator configured.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProviderCallLabels {
+    store: String,
     provider: &'static str,
     operation: &'static str,
     status: &'static str,
@@ -116,8 +119,26 @@ struct ProviderCallLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProviderOperationLabels {
+    store: String,
     provider: &'static str,
     operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    store: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreOutcomeLabels {
+    store: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ObjectReasonLabels {
+    kind: &'static str,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -154,6 +175,13 @@ struct Inner {
     rotations: Family<TriggerLabels, Counter>,
     drift_repairs: Counter,
     leader: Gauge,
+    budget_wait: DurationFamily<StoreLabels>,
+    budget_refusals: Family<StoreLabels, Counter>,
+    budget_tokens: Family<StoreLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    sweeps: Family<StoreOutcomeLabels, Counter>,
+    sweep_duration: DurationFamily<StoreLabels>,
+    sweep_woken: Family<StoreLabels, Counter>,
+    objects_by_reason: Family<ObjectReasonLabels, Gauge>,
 }
 
 /// The operator's metrics; cheap to clone and share between tasks.
@@ -188,6 +216,16 @@ impl Metrics {
         let rotations = Family::<TriggerLabels, Counter>::default();
         let drift_repairs = Counter::default();
         let leader = Gauge::default();
+        let budget_wait: DurationFamily<StoreLabels> =
+            Family::new_with_constructor(duration_histogram);
+        let budget_refusals = Family::<StoreLabels, Counter>::default();
+        let budget_tokens =
+            Family::<StoreLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        let sweeps = Family::<StoreOutcomeLabels, Counter>::default();
+        let sweep_duration: DurationFamily<StoreLabels> =
+            Family::new_with_constructor(duration_histogram);
+        let sweep_woken = Family::<StoreLabels, Counter>::default();
+        let objects_by_reason = Family::<ObjectReasonLabels, Gauge>::default();
 
         registry.register(
             "reconciles",
@@ -207,12 +245,12 @@ impl Metrics {
         );
         registry.register(
             "provider_calls",
-            "Calls to a secret manager provider, by provider, operation and status",
+            "Calls to a secret manager provider (after retries), by store, provider, operation and status",
             provider_calls.clone(),
         );
         registry.register_with_unit(
             "provider_call_duration",
-            "Time spent in one provider call, by provider and operation",
+            "Time spent in one provider call, by store, provider and operation",
             prometheus_client::registry::Unit::Seconds,
             provider_call_duration.clone(),
         );
@@ -236,6 +274,43 @@ impl Metrics {
             "1 while this process holds the leader Lease (or runs without leader election), else 0",
             leader.clone(),
         );
+        registry.register_with_unit(
+            "budget_wait",
+            "Time a provider request waited for its store's request budget",
+            prometheus_client::registry::Unit::Seconds,
+            budget_wait.clone(),
+        );
+        registry.register(
+            "budget_refusals",
+            "Provider requests not sent because the store's budget had no turn soon enough (their objects requeue)",
+            budget_refusals.clone(),
+        );
+        registry.register(
+            "budget_tokens",
+            "Requests a store's budget could send at once right now (negative: requests waiting their turn)",
+            budget_tokens.clone(),
+        );
+        registry.register(
+            "sweeps",
+            "Listings of a store's whole scope (batched change detection), by outcome",
+            sweeps.clone(),
+        );
+        registry.register_with_unit(
+            "sweep_duration",
+            "Time one sweep of a store took",
+            prometheus_client::registry::Unit::Seconds,
+            sweep_duration.clone(),
+        );
+        registry.register(
+            "sweep_woken_objects",
+            "Objects a sweep woke because their remote secret changed",
+            sweep_woken.clone(),
+        );
+        registry.register(
+            "objects",
+            "Objects by kind and the reason of their Ready condition",
+            objects_by_reason.clone(),
+        );
         registry.register(
             "build",
             "Build information",
@@ -256,6 +331,13 @@ impl Metrics {
                 rotations,
                 drift_repairs,
                 leader,
+                budget_wait,
+                budget_refusals,
+                budget_tokens,
+                sweeps,
+                sweep_duration,
+                sweep_woken,
+                objects_by_reason,
             }),
         }
     }
@@ -270,9 +352,10 @@ impl Metrics {
         }
     }
 
-    /// Records one call to a provider: `status` is [`CALL_OK`] or the error kind's label.
+    /// Records one call to a provider for `store`: `status` is [`CALL_OK`] or the error kind's label.
     pub fn provider_call(
         &self,
+        store: &str,
         provider: impl MetricLabel,
         operation: impl MetricLabel,
         status: impl MetricLabel,
@@ -282,6 +365,7 @@ impl Metrics {
         self.inner
             .provider_calls
             .get_or_create(&ProviderCallLabels {
+                store: store.to_owned(),
                 provider,
                 operation,
                 status: status.label(),
@@ -290,10 +374,70 @@ impl Metrics {
         self.inner
             .provider_call_duration
             .get_or_create(&ProviderOperationLabels {
+                store: store.to_owned(),
                 provider,
                 operation,
             })
             .observe(duration.as_secs_f64());
+    }
+
+    /// A request of `store` admitted by its budget after `waited`, with `tokens` left.
+    pub fn budget_admitted(&self, store: &str, waited: Duration, tokens: f64) {
+        let labels = StoreLabels {
+            store: store.to_owned(),
+        };
+        self.inner
+            .budget_wait
+            .get_or_create(&labels)
+            .observe(waited.as_secs_f64());
+        self.inner.budget_tokens.get_or_create(&labels).set(tokens);
+    }
+
+    /// A request of `store` its budget refused to wait for.
+    pub fn budget_refused(&self, store: &str, tokens: f64) {
+        let labels = StoreLabels {
+            store: store.to_owned(),
+        };
+        self.inner.budget_refusals.get_or_create(&labels).inc();
+        self.inner.budget_tokens.get_or_create(&labels).set(tokens);
+    }
+
+    /// One sweep of `store`.
+    pub fn sweep_finished(&self, store: &str, took: Duration, ok: bool) {
+        self.inner
+            .sweeps
+            .get_or_create(&StoreOutcomeLabels {
+                store: store.to_owned(),
+                outcome: if ok { "ok" } else { "error" },
+            })
+            .inc();
+        self.inner
+            .sweep_duration
+            .get_or_create(&StoreLabels {
+                store: store.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// Objects a sweep of `store` woke.
+    pub fn sweep_woke(&self, store: &str, objects: usize) {
+        self.inner
+            .sweep_woken
+            .get_or_create(&StoreLabels {
+                store: store.to_owned(),
+            })
+            .inc_by(objects as u64);
+    }
+
+    /// The number of objects of `kind` whose Ready reason is each of `counts`' (every reason is
+    /// set, so a reason no object has any more drops to 0).
+    pub fn set_objects_by_reason(&self, kind: &'static str, counts: &[(&'static str, i64)]) {
+        for (reason, count) in counts {
+            self.inner
+                .objects_by_reason
+                .get_or_create(&ObjectReasonLabels { kind, reason })
+                .set(*count);
+        }
     }
 
     /// Records a remote version Keyward created.
@@ -455,21 +599,22 @@ mod tests {
     fn provider_calls_are_counted_by_operation_and_status_and_timed() {
         let metrics = Metrics::new();
         let ms = Duration::from_millis;
-        metrics.provider_call("scaleway", "create_version", CALL_OK, ms(20));
-        metrics.provider_call("scaleway", "create_version", CALL_OK, ms(40));
-        metrics.provider_call("scaleway", "create_version", "rate_limited", ms(1));
-        metrics.provider_call("scaleway", "get_secret", "not_found", ms(3));
+        let store = "SecretStore team/emu";
+        metrics.provider_call(store, "scaleway", "create_version", CALL_OK, ms(20));
+        metrics.provider_call(store, "scaleway", "create_version", CALL_OK, ms(40));
+        metrics.provider_call(store, "scaleway", "create_version", "rate_limited", ms(1));
+        metrics.provider_call(store, "scaleway", "get_secret", "not_found", ms(3));
 
         let text = metrics.encode();
-        let ok = r#"keyward_provider_calls_total{provider="scaleway",operation="create_version",status="ok"}"#;
-        let limited = r#"keyward_provider_calls_total{provider="scaleway",operation="create_version",status="rate_limited"}"#;
-        let not_found = r#"keyward_provider_calls_total{provider="scaleway",operation="get_secret",status="not_found"}"#;
+        let ok = r#"keyward_provider_calls_total{store="SecretStore team/emu",provider="scaleway",operation="create_version",status="ok"}"#;
+        let limited = r#"keyward_provider_calls_total{store="SecretStore team/emu",provider="scaleway",operation="create_version",status="rate_limited"}"#;
+        let not_found = r#"keyward_provider_calls_total{store="SecretStore team/emu",provider="scaleway",operation="get_secret",status="not_found"}"#;
         assert_eq!(sample(&text, ok), Some(2.0));
         assert_eq!(sample(&text, limited), Some(1.0));
         assert_eq!(sample(&text, not_found), Some(1.0));
         let sum = sample(
             &text,
-            r#"keyward_provider_call_duration_seconds_sum{provider="scaleway",operation="create_version"}"#,
+            r#"keyward_provider_call_duration_seconds_sum{store="SecretStore team/emu",provider="scaleway",operation="create_version"}"#,
         )
         .unwrap();
         assert!((sum - 0.061).abs() < 1e-9, "{sum}");
@@ -477,9 +622,59 @@ mod tests {
         assert_eq!(
             sample(
                 &text,
-                r#"keyward_provider_call_duration_seconds_bucket{le="0.02",provider="scaleway",operation="create_version"}"#
+                r#"keyward_provider_call_duration_seconds_bucket{le="0.02",store="SecretStore team/emu",provider="scaleway",operation="create_version"}"#
             ),
             Some(2.0)
+        );
+    }
+
+    #[test]
+    fn budgets_sweeps_and_objects_are_recorded_by_store() {
+        let metrics = Metrics::new();
+        let store = "ClusterSecretStore shared";
+        metrics.budget_admitted(store, Duration::from_millis(300), 4.0);
+        metrics.budget_refused(store, -2.0);
+        metrics.sweep_finished(store, Duration::from_millis(20), true);
+        metrics.sweep_finished(store, Duration::from_millis(20), false);
+        metrics.sweep_woke(store, 3);
+        metrics.set_objects_by_reason("ManagedSecret", &[("Synced", 7), ("AuthFailed", 1)]);
+        let text = metrics.encode();
+        let s = |series: &str| sample(&text, series);
+        assert_eq!(
+            s(r#"keyward_budget_wait_seconds_count{store="ClusterSecretStore shared"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            s(r#"keyward_budget_refusals_total{store="ClusterSecretStore shared"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            s(r#"keyward_budget_tokens{store="ClusterSecretStore shared"}"#),
+            Some(-2.0)
+        );
+        assert_eq!(
+            s(r#"keyward_sweeps_total{store="ClusterSecretStore shared",outcome="ok"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            s(r#"keyward_sweeps_total{store="ClusterSecretStore shared",outcome="error"}"#),
+            Some(1.0)
+        );
+        assert_eq!(
+            s(r#"keyward_sweep_woken_objects_total{store="ClusterSecretStore shared"}"#),
+            Some(3.0)
+        );
+        assert_eq!(
+            s(r#"keyward_objects{kind="ManagedSecret",reason="Synced"}"#),
+            Some(7.0)
+        );
+        metrics.set_objects_by_reason("ManagedSecret", &[("Synced", 0)]);
+        assert_eq!(
+            sample(
+                &metrics.encode(),
+                r#"keyward_objects{kind="ManagedSecret",reason="Synced"}"#
+            ),
+            Some(0.0)
         );
     }
 

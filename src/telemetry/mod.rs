@@ -4,17 +4,23 @@
 //! - [`metrics`]: the Prometheus registry and the observer API the controller and provider clients call.
 //! - [`server`]: the HTTP endpoint serving `/metrics`, `/healthz` and `/readyz`.
 //!
-//! Metric labels only ever take `&'static str` values (see [`MetricLabel`]), so a value read at run
-//! time, such as a secret payload or a user-chosen object name, cannot become a label.
+//! - [`objects`]: the gauge of objects by Ready reason.
+//!
+//! Metric labels take `&'static str` values (see [`MetricLabel`]), so a value read at run time,
+//! such as a secret payload or a user-chosen object name, cannot become a label; the one exception
+//! is the `store` label, a store's kind and name, which a cluster administrator chose and which
+//! holds no secret.
 
 pub mod logging;
 pub mod metrics;
+pub mod objects;
 pub mod server;
 
 pub use logging::{LogFormat, init_logging};
 pub use metrics::{
     CALL_OK, MetricLabel, Metrics, ReconcileGuard, ReconcileOutcome, RotationTrigger, VersionCause,
 };
+pub use objects::ObjectReasons;
 pub use server::{Readiness, serve_http, spawn_http};
 
 use std::net::SocketAddr;

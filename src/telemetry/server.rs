@@ -226,6 +226,7 @@ mod tests {
         let running = Running::start(metrics.clone(), Readiness::new()).await;
 
         metrics.provider_call(
+            "SecretStore team/emu",
             "scaleway",
             "create_secret",
             CALL_OK,
@@ -262,6 +263,7 @@ mod tests {
 
         // A second scrape sees later observations: the endpoint encodes live state.
         metrics.provider_call(
+            "SecretStore team/emu",
             "scaleway",
             "create_secret",
             CALL_OK,
@@ -309,7 +311,13 @@ mod tests {
             metrics.version_created("scaleway", cause);
         }
         for status in [CALL_OK, "not_found", "rate_limited"] {
-            metrics.provider_call("scaleway", "list_versions", status, Duration::ZERO);
+            metrics.provider_call(
+                "SecretStore team/emu",
+                "scaleway",
+                "list_versions",
+                status,
+                Duration::ZERO,
+            );
         }
         metrics.reconcile_started().failed("provider_error");
         metrics.drift_repaired();
@@ -328,6 +336,8 @@ mod tests {
             ("outcome", outcomes),
             ("reason", vec!["provider_error"]),
             ("provider", vec!["scaleway"]),
+            // Store names are chosen by cluster administrators, never read from a secret.
+            ("store", vec!["SecretStore team/emu"]),
             ("operation", vec!["list_versions"]),
             ("status", vec!["ok", "not_found", "rate_limited"]),
             ("cause", vec!["initial", "rotation", "push"]),

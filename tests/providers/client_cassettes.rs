@@ -266,6 +266,7 @@ async fn drive(
                 path: body["path"].as_str().unwrap_or("/").to_string(),
                 description: body["description"].as_str().map(str::to_string),
                 tags: string_list(&body["tags"]),
+                owner: None,
                 kind: kind_from_name(body["type"].as_str().unwrap_or_default()).unwrap_or_default(),
                 protected: body["protected"].as_bool().unwrap_or(false),
                 ephemeral_policy: policy_from_json(&body["ephemeral_policy"]),
@@ -305,6 +306,7 @@ async fn drive(
                 path: body["path"].as_str().map(str::to_string),
                 description: body["description"].as_str().map(str::to_string),
                 tags: body.get("tags").filter(|t| !t.is_null()).map(string_list),
+                owner: None,
                 ephemeral_policy: policy_from_json(
                     body.get("ephemeral_policy").unwrap_or(&Value::Null),
                 ),

@@ -19,8 +19,9 @@ use super::retry::{AttemptFailure, Repeatable, RetryDecision, decide, parse_retr
 use super::wire::{self, AccessResponse, ListSecretsResponse, ListVersionsResponse};
 use crate::provider::observer::NoopObserver;
 use crate::provider::{
-    AccessedVersion, CallObserver, ErrorKind, NewSecret, NewVersion, ProviderCall, ProviderError,
-    ProviderResult, RemoteSecret, RemoteVersion, RevisionSelector, SecretId, SecretUpdate,
+    AccessedVersion, CallClass, CallObserver, ErrorKind, NewSecret, NewVersion, OpenGate,
+    ProviderCall, ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion,
+    RequestGate, RevisionSelector, SecretId, SecretUpdate,
 };
 use crate::secret_value::SecretValue;
 
@@ -153,6 +154,7 @@ pub struct ScalewayClient {
     base: Url,
     config: ScalewayConfig,
     observer: Arc<dyn CallObserver>,
+    gate: Arc<dyn RequestGate>,
 }
 
 impl std::fmt::Debug for ScalewayClient {
@@ -185,6 +187,8 @@ impl ScalewayClient {
             .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
+            // A redirect would carry the secret key to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|_| fail("could not build the HTTP client"))?;
         Ok(Self {
@@ -192,6 +196,7 @@ impl ScalewayClient {
             base,
             config,
             observer: Arc::new(NoopObserver),
+            gate: Arc::new(OpenGate),
         })
     }
 
@@ -214,6 +219,13 @@ impl ScalewayClient {
         self
     }
 
+    /// Every HTTP attempt passes `gate` first (the store runtime's request budget) and reports the
+    /// answer's rate signal to it.
+    pub fn with_gate(mut self, gate: Arc<dyn RequestGate>) -> Self {
+        self.gate = gate;
+        self
+    }
+
     pub fn config(&self) -> &ScalewayConfig {
         &self.config
     }
@@ -224,7 +236,7 @@ impl ScalewayClient {
         let body = wire::CreateSecretRequest {
             project_id: self.config.project_id.clone(),
             name: secret.name.clone(),
-            tags: secret.tags.clone(),
+            tags: wire::tags_with_owner(&secret.tags, secret.owner.as_ref()),
             description: secret.description.clone(),
             kind: secret.kind.as_str().to_string(),
             path: normalize_path(&secret.path),
@@ -250,9 +262,15 @@ impl ScalewayClient {
         id: &SecretId,
         update: &SecretUpdate,
     ) -> ProviderResult<RemoteSecret> {
+        let tags = (update.tags.is_some() || update.owner.is_some()).then(|| {
+            wire::tags_with_owner(
+                update.tags.as_deref().unwrap_or_default(),
+                update.owner.as_ref(),
+            )
+        });
         let body = wire::UpdateSecretRequest {
             name: update.name.clone(),
-            tags: update.tags.clone(),
+            tags,
             description: update.description.clone(),
             path: update.path.as_deref().map(normalize_path),
             ephemeral_policy: update.ephemeral_policy.as_ref().map(wire::policy_to_wire),
@@ -581,9 +599,27 @@ impl ScalewayClient {
         let mut attempt = 0u32;
         let mut waited = Duration::ZERO;
         let mut last_status = None;
+        let class = CallClass::of_method(&call.method);
         loop {
             attempt += 1;
-            let (failure, error) = match self.attempt(&call, &url).await {
+            let pass = match self.gate.admit(class).await {
+                Ok(pass) => pass,
+                Err(closed) => {
+                    let error = ProviderError::new(
+                        PROVIDER,
+                        call.op.name(),
+                        ErrorKind::Throttled {
+                            retry_after: closed.retry_after,
+                        },
+                        "the store's request budget is spent for now; the request was not sent",
+                    );
+                    self.finish(&call, error.kind().label(), last_status, attempt, started);
+                    return Err(error);
+                }
+            };
+            let result = self.attempt(&call, &url).await;
+            drop(pass);
+            let (failure, error) = match result {
                 Ok((status, _, _, body)) if (200..300).contains(&status) => {
                     last_status = Some(status);
                     self.finish(&call, "ok", last_status, attempt, started);
@@ -669,6 +705,11 @@ impl ScalewayClient {
         };
         let retry_after =
             header("retry-after").and_then(|v| parse_retry_after(&v, jiff::Timestamp::now()));
+        self.gate.observe(&RateSignal::from_response(
+            status,
+            response.headers(),
+            retry_after,
+        ));
         let request_id = header("x-request-id");
         let body = response
             .bytes()

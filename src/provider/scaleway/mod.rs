@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod errors;
 pub mod retry;
 pub mod wire;
@@ -37,7 +38,13 @@ impl SecretManager for ScalewayClient {
             create_requires_initial_version: false,
             ephemeral_policy: true,
             tags: true,
+            listing: true,
+            owner_marks: true,
         }
+    }
+
+    async fn list_all_secrets(&self) -> ProviderResult<Vec<RemoteSecret>> {
+        ScalewayClient::list_secrets(self, &ListSecretsFilter::default()).await
     }
 
     async fn find_secret(&self, name: &str, path: &str) -> ProviderResult<Option<RemoteSecret>> {

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::provider::{
-    EphemeralPolicy, ExpiryAction, RemoteSecret, RemoteVersion, SecretId, SecretStatus,
+    EphemeralPolicy, ExpiryAction, OwnerMark, RemoteSecret, RemoteVersion, SecretId, SecretStatus,
     VersionStatus,
 };
 
@@ -306,7 +306,8 @@ impl WireSecret {
                 self.path
             },
             description: self.description,
-            tags: self.tags,
+            owner: owner_from_tags(&self.tags),
+            tags: user_tags(self.tags),
             kind: self.kind.parse().ok(),
             status: secret_status_from_wire(&self.status),
             protected: self.protected,
@@ -320,6 +321,36 @@ impl WireSecret {
             deletion_requested_at: timestamp(&self.deletion_requested_at),
         }
     }
+}
+
+/// Tag prefix of the cluster half of Keyward's owner mark.
+pub const OWNER_CLUSTER_TAG: &str = "keyward.dev/cluster=";
+/// Tag prefix of the object half of Keyward's owner mark.
+pub const OWNER_OBJECT_TAG: &str = "keyward.dev/owner=";
+
+/// The tags to send: the user's, then the owner mark's two (Scaleway keeps the order as given).
+pub fn tags_with_owner(tags: &[String], owner: Option<&OwnerMark>) -> Vec<String> {
+    let mut out = user_tags(tags.to_vec());
+    if let Some(owner) = owner {
+        out.push(format!("{OWNER_CLUSTER_TAG}{}", owner.cluster));
+        out.push(format!("{OWNER_OBJECT_TAG}{}", owner.object));
+    }
+    out
+}
+
+/// The owner mark, when both of its tags are there.
+fn owner_from_tags(tags: &[String]) -> Option<OwnerMark> {
+    let find = |prefix: &str| tags.iter().find_map(|t| t.strip_prefix(prefix));
+    Some(OwnerMark {
+        cluster: find(OWNER_CLUSTER_TAG)?.to_owned(),
+        object: find(OWNER_OBJECT_TAG)?.to_owned(),
+    })
+}
+
+/// The tags without the owner mark's.
+fn user_tags(mut tags: Vec<String>) -> Vec<String> {
+    tags.retain(|t| !t.starts_with(OWNER_CLUSTER_TAG) && !t.starts_with(OWNER_OBJECT_TAG));
+    tags
 }
 
 impl WireVersion {
@@ -340,6 +371,35 @@ impl WireVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owner_mark_travels_in_two_tags_kept_apart_from_the_users() {
+        let mark = OwnerMark::for_object("c-1", "team", "db");
+        let tags = tags_with_owner(&["app=billing".into()], Some(&mark));
+        assert_eq!(
+            tags,
+            [
+                "app=billing",
+                "keyward.dev/cluster=c-1",
+                "keyward.dev/owner=team/db"
+            ]
+        );
+        assert_eq!(owner_from_tags(&tags), Some(mark.clone()));
+        assert_eq!(user_tags(tags.clone()), ["app=billing"]);
+        // Sending the mark again replaces it rather than adding a second one.
+        assert_eq!(tags_with_owner(&tags, Some(&mark)), tags);
+        // Half a mark is no mark.
+        assert_eq!(owner_from_tags(&tags[..2]), None);
+        // A long name still fits a Scaleway tag (128 characters).
+        let long = OwnerMark::for_object("c-1", &"n".repeat(63), &"x".repeat(253));
+        for tag in tags_with_owner(&[], Some(&long)) {
+            assert!(tag.len() <= 128, "{}", tag.len());
+        }
+        assert_ne!(
+            long,
+            OwnerMark::for_object("c-1", &"n".repeat(63), &format!("{}y", "x".repeat(252)))
+        );
+    }
 
     #[test]
     fn secret_parses_with_nulls_unknown_fields_and_any_key_order() {

@@ -5,23 +5,61 @@ use std::time::Duration;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::intent::{Intent, RemoteIntent, RemoteMetadata, SourceIntent, TargetIntent};
-use super::plan::*;
+use super::*;
 use crate::api::conditions::{ConditionStatus, Reason};
 use crate::api::remote_id::RevisionSelector;
 use crate::api::{
     CreationPolicy, ManagedSecretStatus, OperationCause, OperationKind, PendingOperation,
     RemoteDeletionPolicy, TargetDeletionPolicy,
 };
+use crate::controller::intent::{Intent, RemoteIntent, RemoteMetadata, SourceIntent, TargetIntent};
 use crate::provider::{
-    NewSecret, RemoteSecret, RemoteVersion, SecretId, SecretStatus, SecretUpdate, VersionStatus,
+    Capabilities, NewSecret, OwnerMark, RemoteSecret, RemoteVersion, SecretId, SecretStatus,
+    SecretUpdate, VersionStatus,
 };
 use crate::remote_types::SecretType;
+use crate::stores::snapshot::fingerprint;
 
 const ID: &str = "11111111-1111-1111-1111-111111111111";
 
 fn now() -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap()
+}
+
+/// The mark of `team/db` in the test cluster.
+fn owner() -> OwnerMark {
+    OwnerMark::for_object("cluster-1", "team", "db")
+}
+
+/// Scaleway's abilities.
+fn caps() -> Capabilities {
+    Capabilities {
+        update_metadata: true,
+        protection: true,
+        disable_versions: true,
+        version_descriptions: true,
+        create_requires_initial_version: false,
+        ephemeral_policy: true,
+        tags: true,
+        listing: true,
+        owner_marks: true,
+    }
+}
+
+/// A toy provider with what the next providers lack: version 1 made by the create call, no
+/// metadata update, no version descriptions, no protection.
+fn lean_caps() -> Capabilities {
+    Capabilities {
+        update_metadata: false,
+        protection: false,
+        disable_versions: false,
+        version_descriptions: false,
+        create_requires_initial_version: true,
+        ephemeral_policy: false,
+        tags: false,
+        listing: true,
+        owner_marks: true,
+    }
 }
 
 fn new_secret() -> NewSecret {
@@ -30,6 +68,14 @@ fn new_secret() -> NewSecret {
         path: "/".into(),
         kind: SecretType::Opaque,
         ..Default::default()
+    }
+}
+
+/// What the planner creates: the spec's secret with this object's mark.
+fn marked_new_secret() -> NewSecret {
+    NewSecret {
+        owner: Some(owner()),
+        ..new_secret()
     }
 }
 
@@ -88,6 +134,7 @@ fn adopt_intent(first_revision: Option<RevisionSelector>) -> Intent {
             secret_id: SecretId::new(ID),
             first_revision,
             region: None,
+            allow_deletion: false,
         },
         ..follow_intent()
     }
@@ -101,6 +148,7 @@ fn secret() -> RemoteSecret {
         path: "/".into(),
         description: String::new(),
         tags: vec![],
+        owner: Some(owner()),
         kind: Some(SecretType::Opaque),
         status: SecretStatus::Ready,
         protected: false,
@@ -145,7 +193,7 @@ fn found(versions: Vec<RemoteVersion>) -> RemoteObservation {
 fn found_secret(secret: RemoteSecret, versions: Vec<RemoteVersion>) -> RemoteObservation {
     RemoteObservation::Found {
         secret,
-        versions,
+        versions: Some(versions),
         latest_digest: None,
     }
 }
@@ -153,8 +201,17 @@ fn found_secret(secret: RemoteSecret, versions: Vec<RemoteVersion>) -> RemoteObs
 fn found_with_digest(versions: Vec<RemoteVersion>, digest: &str) -> RemoteObservation {
     RemoteObservation::Found {
         secret: secret(),
-        versions,
+        versions: Some(versions),
         latest_digest: Some(digest.into()),
+    }
+}
+
+/// The secret found by the sweep, versions not listed.
+fn found_unlisted() -> RemoteObservation {
+    RemoteObservation::Found {
+        secret: secret(),
+        versions: None,
+        latest_digest: None,
     }
 }
 
@@ -172,6 +229,7 @@ fn synced_status(revision: u32) -> ManagedSecretStatus {
         secret_id: Some(ID.into()),
         current_revision: Some(revision),
         target_name: Some("db".into()),
+        remote_fingerprint: Some(fingerprint(&secret())),
         ..Default::default()
     }
 }
@@ -202,6 +260,7 @@ fn pending(cause: OperationCause, trigger: &str) -> PendingOperation {
         kind: OperationKind::CreateVersion,
         cause,
         started_at: Time(now()),
+        value_digest: None,
     }
 }
 
@@ -213,18 +272,23 @@ fn pending_status(cause: OperationCause, trigger: &str) -> ManagedSecretStatus {
     }
 }
 
+fn write(cause: OperationCause, trigger: &str, value: ValueFrom) -> VersionWrite {
+    VersionWrite {
+        token: token(cause, trigger),
+        cause,
+        value,
+        request: None,
+    }
+}
+
 fn create_version(cause: OperationCause, trigger: &str, value: ValueFrom) -> Vec<Step> {
     vec![
         Step::RecordPending {
             token: token(cause, trigger),
             cause,
+            value_digest: None,
         },
-        Step::CreateVersion {
-            token: token(cause, trigger),
-            cause,
-            value,
-            request: None,
-        },
+        Step::CreateVersion(write(cause, trigger, value)),
     ]
 }
 
@@ -272,6 +336,10 @@ struct Row {
     source: SourceObservation,
     target: TargetAccess,
     rotation: RotationDecision,
+    caps: Capabilities,
+    folder: &'static str,
+    /// `false`: the planner must ask for the versions first.
+    acts: bool,
     steps: Vec<Step>,
     ready: bool,
     reason: Reason,
@@ -286,10 +354,18 @@ fn row(name: &'static str) -> Row {
         source: SourceObservation::NotUsed,
         target: target_absent(),
         rotation: RotationDecision::NotScheduled,
+        caps: caps(),
+        folder: "/",
+        acts: true,
         steps: vec![],
         ready: true,
         reason: Reason::Synced,
     }
+}
+
+/// The planner must list the versions before deciding.
+fn needs_versions(row: Row) -> Row {
+    Row { acts: false, ..row }
 }
 
 /// A row in step at revision 1: the remote secret has version 1 only, status records it and the
@@ -303,7 +379,7 @@ fn synced(name: &'static str) -> Row {
     }
 }
 
-fn run(row: &Row) -> Plan {
+fn decide(row: &Row) -> Decision {
     plan(&PlanInput {
         intent: &row.intent,
         status: &row.status,
@@ -311,8 +387,18 @@ fn run(row: &Row) -> Plan {
         source: &row.source,
         target: &row.target,
         rotation: &row.rotation,
+        capabilities: row.caps,
+        owner: &owner(),
+        folder: row.folder,
         now: now(),
     })
+}
+
+fn run(row: &Row) -> Plan {
+    match decide(row) {
+        Decision::Act(plan) => plan,
+        Decision::NeedVersions => panic!("{}: the planner asked for the versions", row.name),
+    }
 }
 
 fn concat(parts: Vec<Vec<Step>>) -> Vec<Step> {
@@ -325,7 +411,7 @@ fn rows() -> Vec<Row> {
     vec![
         Row {
             steps: concat(vec![
-                vec![Step::CreateSecret(new_secret())],
+                vec![Step::CreateSecret(marked_new_secret())],
                 create_and_mirror(OperationCause::Initial, "initial", ValueFrom::Generate),
             ]),
             ..row("new secret: create it, then version 1, then the target")
@@ -400,11 +486,17 @@ fn rows() -> Vec<Row> {
         Row {
             status: pending_status(OperationCause::Rotation, "1800000000"),
             rotation: due("1800000000"),
-            steps: concat(vec![
-                vec![Step::ClearPending],
-                create_and_mirror(OperationCause::Rotation, "1800000000", ValueFrom::Generate),
-            ]),
-            ..synced("pending operation never written and still wanted: write it once")
+            steps: vec![
+                Step::CreateVersion(write(
+                    OperationCause::Rotation,
+                    "1800000000",
+                    ValueFrom::Generate,
+                )),
+                apply(TargetRevision::Created),
+            ],
+            ..synced(
+                "pending operation never written and still wanted: write it, recorded once (no second status write)",
+            )
         },
         Row {
             intent: Intent {
@@ -421,13 +513,12 @@ fn rows() -> Vec<Row> {
                 Step::RecordPending {
                     token: token(OperationCause::Request, "now-1"),
                     cause: OperationCause::Request,
+                    value_digest: None,
                 },
-                Step::CreateVersion {
-                    token: token(OperationCause::Request, "now-1"),
-                    cause: OperationCause::Request,
-                    value: ValueFrom::Generate,
+                Step::CreateVersion(VersionWrite {
                     request: Some("now-1".into()),
-                },
+                    ..write(OperationCause::Request, "now-1", ValueFrom::Generate)
+                }),
                 apply(TargetRevision::Created),
             ],
             ..synced("rotation asked by annotation: one version, request recorded")
@@ -652,12 +743,346 @@ fn rows() -> Vec<Row> {
             reason: Reason::Reconciling,
             ..synced("only disabled versions: do not generate, do not blank the target")
         },
+        // Remote ownership.
+        Row {
+            remote: found_secret(
+                RemoteSecret {
+                    owner: None,
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            status: ManagedSecretStatus::default(),
+            target: target_absent(),
+            ready: false,
+            reason: Reason::RemoteNotOwned,
+            ..row("a secret by that name and folder without Keyward's mark is never taken over")
+        },
+        Row {
+            remote: found_secret(
+                RemoteSecret {
+                    owner: Some(OwnerMark::for_object("cluster-1", "team-b", "db")),
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            ready: false,
+            reason: Reason::Conflict,
+            ..synced("a secret marked for another ManagedSecret is a conflict")
+        },
+        Row {
+            remote: found_secret(
+                RemoteSecret {
+                    owner: Some(OwnerMark::for_object("cluster-2", "team", "db")),
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            ready: false,
+            reason: Reason::Conflict,
+            ..synced("a secret marked by another cluster is a conflict")
+        },
+        Row {
+            remote: found_secret(
+                RemoteSecret {
+                    owner: None,
+                    tags: vec!["x".into()],
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            status: ManagedSecretStatus {
+                managed_revisions: vec![1],
+                ..synced_status(1)
+            },
+            steps: vec![Step::UpdateSecret(SecretUpdate {
+                tags: Some(vec!["x".into()]),
+                owner: Some(owner()),
+                ..Default::default()
+            })],
+            ..synced("created before owner marks (status says so): the mark is added, tags kept")
+        },
+        Row {
+            intent: adopt_intent(None),
+            remote: found_secret(
+                RemoteSecret {
+                    path: "/team-b".into(),
+                    owner: None,
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            folder: "/team-a",
+            ready: false,
+            reason: Reason::StoreNotAllowed,
+            ..row("adopting outside the namespace's folder of a per-namespace store is refused")
+        },
+        Row {
+            intent: adopt_intent(None),
+            remote: found_secret(
+                RemoteSecret {
+                    path: "/team-a/apps".into(),
+                    owner: None,
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            folder: "/team-a",
+            steps: vec![apply(TargetRevision::Number(1))],
+            ..row("adopting inside the namespace's folder works, and adds no mark")
+        },
+        Row {
+            intent: Intent {
+                source: SourceIntent::Generate,
+                generate: Some(Default::default()),
+                ..adopt_intent(None)
+            },
+            remote: found_secret(
+                RemoteSecret {
+                    owner: Some(OwnerMark::for_object("cluster-1", "other", "x")),
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            ready: false,
+            reason: Reason::Conflict,
+            ..row("adopting another object's secret to rotate it is a conflict")
+        },
+        Row {
+            intent: adopt_intent(None),
+            remote: found_secret(
+                RemoteSecret {
+                    owner: Some(OwnerMark::for_object("cluster-1", "other", "x")),
+                    ..secret()
+                },
+                enabled(&[1]),
+            ),
+            steps: vec![apply(TargetRevision::Number(1))],
+            ..row("following another object's secret by adoption is fine")
+        },
+        // Capabilities of other providers (a toy set: create makes version 1, no metadata
+        // update, no version descriptions, no protection).
+        Row {
+            caps: lean_caps(),
+            steps: vec![
+                Step::RecordPending {
+                    token: token(OperationCause::Initial, "initial"),
+                    cause: OperationCause::Initial,
+                    value_digest: Some(ValueFrom::Generate),
+                },
+                Step::CreateSecretWithVersion {
+                    secret: marked_new_secret(),
+                    version: write(OperationCause::Initial, "initial", ValueFrom::Generate),
+                },
+                apply(TargetRevision::Created),
+            ],
+            ..row("capability: version 1 is made by the create call, announced with its digest")
+        },
+        Row {
+            caps: lean_caps(),
+            intent: follow_intent(),
+            ready: false,
+            reason: Reason::InvalidSpec,
+            ..row(
+                "capability: a create that needs a value cannot follow a secret that does not exist",
+            )
+        },
+        Row {
+            caps: lean_caps(),
+            rotation: due("1800000000"),
+            steps: vec![
+                Step::RecordPending {
+                    token: token(OperationCause::Rotation, "1800000000"),
+                    cause: OperationCause::Rotation,
+                    value_digest: Some(ValueFrom::Generate),
+                },
+                Step::CreateVersion(write(
+                    OperationCause::Rotation,
+                    "1800000000",
+                    ValueFrom::Generate,
+                )),
+                apply(TargetRevision::Created),
+            ],
+            ..synced("capability: without descriptions a rotation records its value's digest")
+        },
+        Row {
+            caps: lean_caps(),
+            remote: found_with_digest(enabled(&[1, 2]), "v1:written"),
+            status: ManagedSecretStatus {
+                pending_operation: Some(PendingOperation {
+                    value_digest: Some("v1:written".into()),
+                    ..pending(OperationCause::Rotation, "1800000000")
+                }),
+                ..synced_status(1)
+            },
+            rotation: due("1800000000"),
+            steps: record_existing(OperationCause::Rotation),
+            ..synced(
+                "capability: without descriptions the newest version's digest proves the write",
+            )
+        },
+        Row {
+            caps: lean_caps(),
+            remote: found_with_digest(enabled(&[1]), "v1:current"),
+            status: ManagedSecretStatus {
+                pending_operation: Some(PendingOperation {
+                    value_digest: Some("v1:never-written".into()),
+                    ..pending(OperationCause::Rotation, "1800000000")
+                }),
+                ..synced_status(1)
+            },
+            rotation: due("1800000000"),
+            steps: vec![
+                Step::RecordPending {
+                    token: token(OperationCause::Rotation, "1800000000"),
+                    cause: OperationCause::Rotation,
+                    value_digest: Some(ValueFrom::Generate),
+                },
+                Step::CreateVersion(write(
+                    OperationCause::Rotation,
+                    "1800000000",
+                    ValueFrom::Generate,
+                )),
+                apply(TargetRevision::Created),
+            ],
+            ..synced(
+                "capability: without descriptions an unwritten pending value is recorded afresh (a new value has a new digest)",
+            )
+        },
+        Row {
+            caps: lean_caps(),
+            intent: Intent {
+                metadata: RemoteMetadata {
+                    description: Some("changed".into()),
+                    ..Default::default()
+                },
+                ..intent()
+            },
+            ..synced("capability: without metadata updates a description change is not attempted")
+        },
+        Row {
+            caps: lean_caps(),
+            intent: Intent {
+                metadata: RemoteMetadata {
+                    protected: Some(true),
+                    ..Default::default()
+                },
+                ..intent()
+            },
+            ready: false,
+            reason: Reason::InvalidSpec,
+            ..synced("capability: protection asked of a provider without it is an invalid spec")
+        },
+        // Versions not listed: a steady state costs nothing, anything else lists them.
+        Row {
+            remote: found_unlisted(),
+            ..synced(
+                "steady: the sweep shows the recorded fingerprint, nothing to do without versions",
+            )
+        },
+        Row {
+            remote: found_unlisted(),
+            rotation: RotationDecision::NotDue {
+                next: now()
+                    .checked_add(jiff::SignedDuration::from_secs(60))
+                    .unwrap(),
+            },
+            ..synced("steady with a rotation ahead: nothing to do")
+        },
+        needs_versions(Row {
+            remote: found_unlisted(),
+            status: ManagedSecretStatus {
+                remote_fingerprint: Some("v0-changed".into()),
+                ..synced_status(1)
+            },
+            ..synced("the fingerprint moved: list the versions")
+        }),
+        needs_versions(Row {
+            remote: found_unlisted(),
+            rotation: RotationDecision::Unknown,
+            ..synced("rotation maybe due: list the versions")
+        }),
+        needs_versions(Row {
+            remote: found_unlisted(),
+            rotation: due("1800000000"),
+            ..synced("rotation due: list the versions")
+        }),
+        needs_versions(Row {
+            remote: found_unlisted(),
+            status: pending_status(OperationCause::Rotation, "1800000000"),
+            ..synced("a pending write: list the versions")
+        }),
+        needs_versions(Row {
+            remote: found_unlisted(),
+            target: TargetAccess::Writable {
+                exists: true,
+                mirrored_revision: Some(1),
+                drifted: true,
+            },
+            ..synced("a drifted target: list the versions")
+        }),
+        needs_versions(Row {
+            remote: found_unlisted(),
+            target: target_absent(),
+            ..synced("a missing target: list the versions")
+        }),
+        needs_versions(Row {
+            remote: found_unlisted(),
+            intent: Intent {
+                generation: Some(2),
+                ..intent()
+            },
+            ..synced("a changed spec: list the versions")
+        }),
+        Row {
+            remote: found_unlisted(),
+            intent: push_intent(),
+            status: ManagedSecretStatus {
+                source_digest: Some("v1:aaaa".into()),
+                ..synced_status(1)
+            },
+            source: SourceObservation::Present {
+                digest: "v1:aaaa".into(),
+            },
+            ..synced("push with the source unchanged: nothing to do")
+        },
+        needs_versions(Row {
+            remote: found_unlisted(),
+            intent: push_intent(),
+            status: ManagedSecretStatus {
+                source_digest: Some("v1:aaaa".into()),
+                ..synced_status(1)
+            },
+            source: SourceObservation::Present {
+                digest: "v1:bbbb".into(),
+            },
+            ..synced("push with a changed source: list the versions")
+        }),
+        Row {
+            remote: found_unlisted(),
+            intent: Intent {
+                metadata: RemoteMetadata {
+                    description: Some("now described".into()),
+                    ..Default::default()
+                },
+                ..intent()
+            },
+            steps: vec![Step::UpdateSecret(SecretUpdate {
+                description: Some("now described".into()),
+                ..Default::default()
+            })],
+            ..synced("steady, metadata drifted: fixed from the sweep's record alone")
+        },
     ]
 }
 
 #[test]
 fn planner_table() {
     for row in rows() {
+        if !row.acts {
+            assert_eq!(decide(&row), Decision::NeedVersions, "{}", row.name);
+            continue;
+        }
         let plan = run(&row);
         assert_eq!(plan.steps, row.steps, "{}", row.name);
         assert_eq!(plan.ready.reason, row.reason, "{}", row.name);
@@ -674,30 +1099,61 @@ fn planner_table() {
 
 #[test]
 fn invariants_hold_on_every_row() {
-    for row in rows() {
+    for row in rows().into_iter().filter(|r| r.acts) {
         let plan = run(&row);
         for (i, step) in plan.steps.iter().enumerate() {
-            if let Step::CreateVersion { token, .. } = step {
+            let written = match step {
+                Step::CreateVersion(w) | Step::CreateSecretWithVersion { version: w, .. } => {
+                    Some(w)
+                }
+                _ => None,
+            };
+            if let Some(w) = written {
+                let here = matches!(plan.steps.get(i.wrapping_sub(1)), Some(Step::RecordPending { token: t, .. }) if *t == w.token);
+                let before = row
+                    .status
+                    .pending_operation
+                    .as_ref()
+                    .is_some_and(|p| p.token == w.token);
                 assert!(
-                    matches!(plan.steps.get(i.wrapping_sub(1)), Some(Step::RecordPending { token: t, .. }) if t == token),
-                    "{}: CreateVersion not preceded by its RecordPending",
+                    here || before,
+                    "{}: a version written without its token on record",
                     row.name
                 );
-                assert!(token.starts_with("keyward:team/db:"), "{}", row.name);
+                assert!(w.token.starts_with("keyward:team/db:"), "{}", row.name);
             }
-            if let Step::CreateSecret(_) = step {
+            if let Step::CreateSecret(new) | Step::CreateSecretWithVersion { secret: new, .. } =
+                step
+            {
                 assert_eq!(row.remote, RemoteObservation::Absent, "{}", row.name);
                 assert!(
                     matches!(row.intent.remote, RemoteIntent::ByName { .. }),
                     "{}",
                     row.name
                 );
+                assert_eq!(
+                    new.owner,
+                    Some(owner()),
+                    "{}: created without the mark",
+                    row.name
+                );
+            }
+            if let Step::UpdateSecret(_) = step {
+                assert!(row.caps.update_metadata, "{}", row.name);
+            }
+            if let Step::SetProtected(_) = step {
+                assert!(row.caps.protection, "{}", row.name);
             }
         }
         let creates = plan
             .steps
             .iter()
-            .filter(|s| matches!(s, Step::CreateVersion { .. }))
+            .filter(|s| {
+                matches!(
+                    s,
+                    Step::CreateVersion(_) | Step::CreateSecretWithVersion { .. }
+                )
+            })
             .count();
         assert!(creates <= 1, "{}: {creates} versions in one plan", row.name);
         if !matches!(row.target, TargetAccess::Writable { .. }) {
@@ -718,7 +1174,11 @@ fn requeue_at_next_rotation_or_refresh() {
     assert_eq!(plan.requeue_after, Duration::from_secs(300));
     assert_eq!(plan.notes.next_rotation, Some(next));
     let plan = run(&synced(""));
-    assert_eq!(plan.requeue_after, Duration::from_secs(3600));
+    assert_eq!(
+        plan.requeue_after,
+        Duration::MAX,
+        "no rotation: the sweep and the full check decide when to look again"
+    );
     assert_eq!(plan.notes.mirrored_revision, Some(1));
 }
 
@@ -749,21 +1209,4 @@ fn tokens_are_deterministic_and_distinct() {
     // A person's annotation text never appears verbatim in the remote description.
     let b = operation_token("ns", "x", OperationCause::Request, "my secret note");
     assert!(!b.contains("my secret note"));
-}
-
-/// An intent with this source and `keyward.dev/rotate` value (for the rotation decision tests).
-pub(crate) fn intent_with(source: SourceIntent, request: Option<&str>) -> Intent {
-    Intent {
-        source,
-        rotate_request: request.map(str::to_owned),
-        ..intent()
-    }
-}
-
-/// One enabled version created at `at`.
-pub(crate) fn versions_created_at(at: Timestamp) -> Vec<RemoteVersion> {
-    vec![RemoteVersion {
-        created_at: Some(at),
-        ..version(1, VersionStatus::Enabled, "")
-    }]
 }

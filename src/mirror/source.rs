@@ -1,64 +1,10 @@
-//! Where payloads come from and how they are compared: the generator policy of `spec.generate`,
-//! the payload built from a fromSecret source, the render spec of the target, and the keyed digest
-//! of a payload (so the planner compares digests, never values).
+//! The payload pushed from a fromSecret source: the source Secret's selected keys as the payload
+//! of the remote secret's type. Errors name keys, never values.
 
 use std::collections::BTreeMap;
 
-use crate::api::{GenerateSpec, PasswordPolicy as SpecPolicy};
-use crate::mirror::{HmacKey, PayloadFormat, RenderSpec, Templates, data_hmac};
 use crate::remote_types::SecretType;
-use crate::rotation::ValuePolicy;
-use crate::rotation::generate::{GeneratorInput, KeyInput, KeyValuePolicy, PasswordPolicy};
 use crate::secret_value::SecretValue;
-
-use super::intent::Intent;
-
-fn generator_input(policy: &SpecPolicy) -> GeneratorInput<'_> {
-    GeneratorInput {
-        length: Some(policy.length),
-        lowercase: Some(policy.lowercase),
-        uppercase: Some(policy.uppercase),
-        digits: Some(policy.digits),
-        symbols: Some(policy.symbols),
-        symbol_set: policy.symbols.then(|| policy.symbol_set()),
-        ..Default::default()
-    }
-}
-
-/// The generator for `spec.generate`; errors are for an `InvalidSpec` message.
-pub fn value_policy(generate: &GenerateSpec) -> Result<ValuePolicy, String> {
-    match &generate.keys {
-        None => PasswordPolicy::new(&generator_input(&generate.policy))
-            .map(ValuePolicy::Single)
-            .map_err(|e| format!("generate: {e}")),
-        Some(keys) => {
-            let policies: Vec<(String, Option<SpecPolicy>, Option<&str>)> = keys
-                .iter()
-                .map(|(k, v)| (k.clone(), v.generate.clone(), v.value.as_deref()))
-                .collect();
-            let inputs = policies.iter().map(|(k, generate, value)| {
-                let input = match (generate, value) {
-                    (Some(p), _) => KeyInput::Generate(generator_input(p)),
-                    (None, v) => KeyInput::Fixed(v.unwrap_or("")),
-                };
-                (k.clone(), input)
-            });
-            KeyValuePolicy::from_inputs(inputs)
-                .map(ValuePolicy::KeyValue)
-                .map_err(|e| format!("generate.keys: {e}"))
-        }
-    }
-}
-
-/// How the target Secret's data is rendered from a payload.
-pub fn render_spec(intent: &Intent) -> Result<RenderSpec, String> {
-    let format = PayloadFormat::for_type(intent.secret_type, None).map_err(|e| e.to_string())?;
-    let templates = match &intent.target.template {
-        None => None,
-        Some(t) => Some(Templates::new(t.clone()).map_err(|e| format!("target.template: {e}"))?),
-    };
-    Ok(RenderSpec { format, templates })
-}
 
 /// Build the payload pushed from a source Secret's data. Single-value types take the one selected
 /// key's bytes; keyed types a JSON object of the selected keys (values must be UTF-8). Errors name
@@ -134,14 +80,10 @@ pub enum SourceProblem {
     Invalid(String),
 }
 
-/// The keyed digest of a payload (for comparing source and remote without keeping either).
-pub fn payload_digest(key: &HmacKey, payload: &SecretValue) -> String {
-    data_hmac(key, [("payload", payload.expose())])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mirror::PayloadFormat;
 
     fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<u8>> {
         pairs
@@ -263,49 +205,5 @@ mod tests {
             matches!(wrong_key, Err(SourceProblem::Invalid(ref m)) if m.contains("ssh_private_key")),
             "{wrong_key:?}"
         );
-    }
-
-    #[test]
-    fn digests_compare_payloads_without_showing_them() {
-        let key = HmacKey::new(vec![7u8; 32]).unwrap();
-        let a = payload_digest(&key, &SecretValue::from("canary-1"));
-        assert_eq!(a, payload_digest(&key, &SecretValue::from("canary-1")));
-        assert_ne!(a, payload_digest(&key, &SecretValue::from("canary-2")));
-        assert!(!a.contains("canary"));
-    }
-
-    #[test]
-    fn generate_specs_become_policies() {
-        let single = value_policy(&GenerateSpec::default()).unwrap();
-        let ValuePolicy::Single(p) = &single else {
-            panic!("single");
-        };
-        assert_eq!(p.length(), 32);
-        let keyed = GenerateSpec {
-            keys: Some(BTreeMap::from([
-                (
-                    "username".to_string(),
-                    crate::api::KeyValueSource {
-                        value: Some("app".into()),
-                        generate: None,
-                    },
-                ),
-                (
-                    "password".to_string(),
-                    crate::api::KeyValueSource {
-                        value: None,
-                        generate: Some(Default::default()),
-                    },
-                ),
-            ])),
-            ..Default::default()
-        };
-        let ValuePolicy::KeyValue(kv) = value_policy(&keyed).unwrap() else {
-            panic!("keyed");
-        };
-        let value = kv.generate();
-        let parsed: BTreeMap<String, String> = serde_json::from_slice(value.expose()).unwrap();
-        assert_eq!(parsed["username"], "app");
-        assert_eq!(parsed["password"].len(), 32);
     }
 }
