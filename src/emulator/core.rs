@@ -15,7 +15,7 @@ use axum::response::Response;
 
 use super::clock::Clock;
 use super::faults::{FaultSettings, RateDecision, RateLimiter};
-use super::metrics::RequestCounters;
+use super::metrics::{Call, RequestCounters};
 use super::persist::Persister;
 
 pub struct Core {
@@ -139,11 +139,11 @@ impl Core {
     /// 2026-09; a 429 adds `Retry-After`, UNCONFIRMED).
     pub fn finish(
         &self,
-        endpoint: &'static str,
+        call: Call<'_>,
         mut response: Response,
         rate: Option<RateDecision>,
     ) -> Response {
-        self.counters.record(endpoint, response.status().as_u16());
+        self.counters.record(call, response.status().as_u16());
         if let Some(d) = rate {
             let h = response.headers_mut();
             if let Ok(v) = HeaderValue::from_str(&format!("{}, {};w=1", d.limit, d.limit)) {
@@ -160,8 +160,8 @@ impl Core {
 
     /// A response whose body fails after the headers: the server aborts the connection, and the client
     /// sees it closed before a complete answer. Counted under status 0.
-    pub fn drop_connection(&self, endpoint: &'static str) -> Response {
-        self.counters.record(endpoint, 0);
+    pub fn drop_connection(&self, call: Call<'_>) -> Response {
+        self.counters.record(call, 0);
         let stream = futures::stream::once(async {
             Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,

@@ -1,9 +1,13 @@
-//! Request counters per endpoint and status, lock-free so that counting costs the hot path nothing.
+//! Request counters per endpoint and status, and per secret, so that a test can bound the provider
+//! calls one object caused. Counting takes no lock on the hot path: the endpoint table is fixed, and a
+//! secret's counter is found under a read lock (the write lock only for a secret's first request).
 //!
 //! Endpoints are the provider's own names (`GetSecret`…), fixed when the emulator starts; a request
-//! that matched none of them is counted under [`UNROUTED`].
+//! that matched none of them is counted under [`UNROUTED`]. A request counts for a secret when its
+//! path names one (the provider's path parameter, as sent), whatever the answer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +26,15 @@ pub struct RequestCounters {
     names: Vec<&'static str>,
     index: HashMap<&'static str, usize>,
     counts: Vec<[AtomicU64; STATUSES.len() + 1]>,
+    by_secret: RwLock<HashMap<Box<str>, AtomicU64>>,
+}
+
+/// What one request is counted under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call<'a> {
+    pub endpoint: &'static str,
+    /// The secret the request's path names, if any.
+    pub secret: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +49,9 @@ pub struct CounterEntry {
 pub struct CounterSnapshot {
     pub total: u64,
     pub requests: Vec<CounterEntry>,
+    /// Requests per secret id (any endpoint, any status).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, u64>,
 }
 
 impl CounterSnapshot {
@@ -55,6 +71,11 @@ impl CounterSnapshot {
             .filter(|e| e.endpoint == endpoint)
             .map(|e| e.count)
             .sum()
+    }
+
+    /// Requests that named this secret.
+    pub fn for_secret(&self, id: &str) -> u64 {
+        self.secrets.get(id).copied().unwrap_or(0)
     }
 }
 
@@ -76,6 +97,7 @@ impl RequestCounters {
             names,
             index,
             counts,
+            by_secret: RwLock::default(),
         }
     }
 
@@ -84,10 +106,10 @@ impl RequestCounters {
         &self.names
     }
 
-    pub fn record(&self, endpoint: &str, status: u16) {
+    pub fn record(&self, call: Call<'_>, status: u16) {
         let row = self
             .index
-            .get(endpoint)
+            .get(call.endpoint)
             .or_else(|| self.index.get(UNROUTED))
             .copied()
             .unwrap_or_default();
@@ -96,6 +118,45 @@ impl RequestCounters {
             .position(|s| *s == status)
             .unwrap_or(STATUSES.len());
         self.counts[row][slot].fetch_add(1, Ordering::Relaxed);
+        if let Some(secret) = call.secret {
+            self.record_secret(secret);
+        }
+    }
+
+    fn record_secret(&self, id: &str) {
+        if let Some(n) = self
+            .by_secret
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            n.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.by_secret
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.into())
+            .or_default()
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Every request counted, any endpoint and status.
+    pub fn total(&self) -> u64 {
+        self.counts
+            .iter()
+            .flatten()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Requests that named this secret.
+    pub fn for_secret(&self, id: &str) -> u64 {
+        self.by_secret
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .map_or(0, |n| n.load(Ordering::Relaxed))
     }
 
     pub fn snapshot(&self) -> CounterSnapshot {
@@ -112,9 +173,18 @@ impl RequestCounters {
                 }
             }
         }
+        let secrets = self
+            .by_secret
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, n)| (id.to_string(), n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
         CounterSnapshot {
             total: requests.iter().map(|r| r.count).sum(),
             requests,
+            secrets,
         }
     }
 
@@ -124,6 +194,10 @@ impl RequestCounters {
                 n.store(0, Ordering::Relaxed);
             }
         }
+        self.by_secret
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -131,23 +205,52 @@ impl RequestCounters {
 mod tests {
     use super::*;
 
+    fn call<'a>(endpoint: &'static str, secret: Option<&'a str>) -> Call<'a> {
+        Call { endpoint, secret }
+    }
+
     #[test]
     fn counts_by_endpoint_and_status() {
         let c = RequestCounters::new(&["GetSecret", "ListTags"]);
-        c.record("GetSecret", 200);
-        c.record("GetSecret", 200);
-        c.record("GetSecret", 404);
-        c.record("ListTags", 418);
-        c.record("NoSuchEndpoint", 404);
+        c.record(call("GetSecret", None), 200);
+        c.record(call("GetSecret", None), 200);
+        c.record(call("GetSecret", None), 404);
+        c.record(call("ListTags", None), 418);
+        c.record(call("NoSuchEndpoint", None), 404);
         let s = c.snapshot();
-        assert_eq!(s.total, 5);
+        assert_eq!((s.total, c.total()), (5, 5));
         assert_eq!(s.count("GetSecret", 200), 2);
         assert_eq!(s.count("GetSecret", 404), 1);
         assert_eq!(s.count("ListTags", 999), 1);
         assert_eq!(s.count(UNROUTED, 404), 1);
         assert_eq!(s.endpoint_total("GetSecret"), 3);
         assert_eq!(c.endpoints(), ["GetSecret", "ListTags", UNROUTED]);
+        assert!(s.secrets.is_empty(), "no request named a secret");
         c.reset();
         assert_eq!(c.snapshot().total, 0);
+    }
+
+    #[test]
+    fn counts_per_secret_across_endpoints_and_statuses() {
+        let c = RequestCounters::new(&["GetSecret", "AccessSecretVersion", "ListSecrets"]);
+        c.record(call("GetSecret", Some("a")), 200);
+        c.record(call("AccessSecretVersion", Some("a")), 412);
+        c.record(call("AccessSecretVersion", Some("a")), 0);
+        c.record(call("GetSecret", Some("b")), 404);
+        c.record(call("ListSecrets", None), 200);
+        assert_eq!((c.for_secret("a"), c.for_secret("b")), (3, 1));
+        assert_eq!(c.for_secret("never-asked"), 0);
+        assert_eq!(c.total(), 5, "every request counts once in the total");
+        let s = c.snapshot();
+        assert_eq!(s.for_secret("a"), 3);
+        assert_eq!(
+            s.secrets,
+            BTreeMap::from([("a".to_string(), 3), ("b".to_string(), 1)])
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["secrets"]["a"], 3);
+        c.reset();
+        assert_eq!((c.for_secret("a"), c.total()), (0, 0));
+        assert!(c.snapshot().secrets.is_empty());
     }
 }

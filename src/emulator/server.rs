@@ -209,6 +209,17 @@ impl EmulatorHandle {
         self.core.counters.snapshot()
     }
 
+    /// Every API request so far (since the last reset), any endpoint and status.
+    pub fn request_count(&self) -> u64 {
+        self.core.counters.total()
+    }
+
+    /// API requests whose path named this secret id, any endpoint and status (access by path names
+    /// no id and is counted by endpoint only).
+    pub fn requests_for_secret(&self, id: &str) -> u64 {
+        self.core.counters.for_secret(id)
+    }
+
     pub fn reset_request_counts(&self) {
         self.core.counters.reset();
     }

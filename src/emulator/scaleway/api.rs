@@ -28,6 +28,7 @@ use super::store::{
 };
 use crate::emulator::clock::format_timestamp;
 use crate::emulator::core::Refusal;
+use crate::emulator::metrics::Call;
 use crate::emulator::provider::Provider;
 use crate::secret_value::SecretValue;
 
@@ -52,24 +53,30 @@ pub async fn handle(
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let routed = route(&method, uri.path());
-    let endpoint = match &routed {
-        Ok(r) => r.endpoint,
-        Err((e, _)) => *e,
+    let call = match &routed {
+        Ok(r) => Call {
+            endpoint: r.endpoint.name(),
+            secret: r.secret_id,
+        },
+        Err((e, _)) => Call {
+            endpoint: e.name(),
+            secret: None,
+        },
     };
     let core = &shared.core;
-    let finish = |result, rate| core.finish(endpoint.name(), render(result), rate);
+    let finish = |result, rate| core.finish(call, render(result), rate);
     let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
     let caller = match shared.auth.authenticate(token) {
         Ok(c) => c,
         Err(e) => return finish(Err(e), None),
     };
-    let rate = match core.admit(endpoint.name(), token.unwrap_or_default()).await {
+    let rate = match core.admit(call.endpoint, token.unwrap_or_default()).await {
         Ok(rate) => rate,
         Err(Refusal::RateLimited(d)) => return finish(Err(ApiError::TooManyRequests), Some(d)),
         Err(Refusal::Injected { status, rate }) => {
             return finish(Err(ApiError::Injected { status }), rate);
         }
-        Err(Refusal::Dropped) => return core.drop_connection(endpoint.name()),
+        Err(Refusal::Dropped) => return core.drop_connection(call),
     };
     let result = match routed {
         Err((_, e)) => Err(e),
