@@ -295,11 +295,15 @@ impl Query {
             .transpose()
     }
 
+    /// `true`/`false` as the Go SDK and the CLI send them [REC], and `True`/`False` as the Python SDK
+    /// does (its `requests` call writes Python's booleans); the Python SDK requires
+    /// `scheduled_for_deletion` on every ListSecrets, so the real API must take that form. Other
+    /// spellings (Go's `1`, `t`, `TRUE`…) are UNCONFIRMED and refused.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
+            Some("true" | "True") => Ok(Some(true)),
+            Some("false" | "False") => Ok(Some(false)),
             Some(_) => Err(ApiError::invalid(key, "format", "must be true or false")),
         }
     }
@@ -376,29 +380,11 @@ impl Query {
     }
 }
 
+/// Form decoding: `+` is a space, `%XX` a byte; malformed escapes stay as they are.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -431,6 +417,31 @@ mod tests {
                 .secret_type
                 .is_none()
         );
+    }
+
+    #[test]
+    fn query_booleans_in_the_go_and_python_sdk_forms() {
+        let cases = [
+            ("true", Some(Some(true))),
+            ("True", Some(Some(true))),
+            ("false", Some(Some(false))),
+            ("False", Some(Some(false))),
+            ("", Some(None)),
+            ("TRUE", None),
+            ("1", None),
+            ("yes", None),
+        ];
+        for (text, want) in cases {
+            let got = Query::parse(Some(&format!("ephemeral={text}")))
+                .bool("ephemeral")
+                .ok();
+            assert_eq!(got, want, "{text:?}");
+        }
+        let filter = Query::parse(Some("scheduled_for_deletion=True&ephemeral=False"))
+            .secret_filter()
+            .unwrap();
+        assert!(filter.scheduled_for_deletion);
+        assert_eq!(filter.ephemeral, Some(false));
     }
 
     #[test]
