@@ -54,7 +54,8 @@ say "starting the operator (logs: $DEMO_DIR/operator.log)"
 DRIFT_KEY="$DEMO_DIR/drift-key"
 [ -s "$DRIFT_KEY" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"$DRIFT_KEY")
 "$KEYWARD" run --leader-election=false --log-format text --metrics-address 127.0.0.1:9464 \
-  --watch-namespaces "$NAMESPACE" --data-hmac-key-file "$DRIFT_KEY" >"$DEMO_DIR/operator.log" 2>&1 &
+  --watch-namespaces "$NAMESPACE" --data-hmac-key-file "$DRIFT_KEY" --allowed-endpoints 'http://127.0.0.1:*' \
+  >"$DEMO_DIR/operator.log" 2>&1 &
 pids+=($!)
 
 # The adoption examples name secrets that exist in someone's account; here they are made in the

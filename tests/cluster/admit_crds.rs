@@ -347,21 +347,38 @@ fn bad_inputs() -> Vec<BadRow> {
             ManagedSecret,
             json!({"storeRef": {"name": "s"}, "remote": {"name": "other", "adopt": {"secretId": UUID}}}),
             "spec.remote.adopt",
-            "an adopted secret keeps its own name, path, keyId and ephemeralPolicy",
+            "an adopted secret keeps its own name, path and provider settings",
         ),
         row(
             "keyId not a UUID",
             ManagedSecret,
-            ms_spec(json!({"remote": {"keyId": "my-key"}})),
-            "spec.remote.keyId",
-            "remote.keyId must be a UUID",
+            ms_spec(json!({"remote": {"scaleway": {"keyId": "my-key"}}})),
+            "spec.remote.scaleway.keyId",
+            "remote.scaleway.keyId must be a UUID",
         ),
         row(
             "ephemeral policy without expiry",
             ManagedSecret,
-            ms_spec(json!({"remote": {"ephemeralPolicy": {"action": "delete"}}})),
-            "spec.remote.ephemeralPolicy",
+            ms_spec(json!({"remote": {"scaleway": {"ephemeralPolicy": {"action": "delete"}}}})),
+            "spec.remote.scaleway.ephemeralPolicy",
             "ephemeralPolicy needs timeToLive or expiresOnceAccessed",
+        ),
+        row(
+            "following a single-access secret",
+            ManagedSecret,
+            json!({"storeRef": {"name": "s"}, "remote": {"scaleway": {"ephemeralPolicy": {"expiresOnceAccessed": true, "action": "delete"}}}}),
+            "spec.remote.scaleway.ephemeralPolicy.expiresOnceAccessed",
+            "following a single-access secret would spend its one access",
+        ),
+        row(
+            "generated value whose time to live ends before its rotation",
+            ManagedSecret,
+            ms_spec(
+                json!({"remote": {"scaleway": {"ephemeralPolicy": {"timeToLive": "1h", "action": "delete"}}},
+                "rotation": {"interval": "2h"}}),
+            ),
+            "spec.rotation",
+            "needs rotation.interval shorter than the time to live",
         ),
         row(
             "generate.keys on an opaque secret",
@@ -514,8 +531,8 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
     let api = Kind::ManagedSecret.api(&client, &ns);
     let ttl = json!({"timeToLive": "24h", "action": "delete"});
     let created_remote = json!({
-        "type": "key_value", "keyId": UUID, "ephemeralPolicy": ttl, "description": "first",
-        "tags": ["a"]
+        "type": "key_value", "scaleway": {"keyId": UUID, "ephemeralPolicy": ttl},
+        "description": "first", "tags": ["a"]
     });
     let created = ms_spec(json!({
         "remote": created_remote,
@@ -536,15 +553,15 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
         ),
         (
             "keyId",
-            json!({"keyId": OTHER_UUID}),
-            "spec.remote.keyId",
-            "remote.keyId is immutable",
+            json!({"scaleway": {"keyId": OTHER_UUID}}),
+            "spec.remote.scaleway.keyId",
+            "remote.scaleway.keyId is immutable",
         ),
         (
             "ephemeralPolicy",
-            json!({"ephemeralPolicy": {"timeToLive": "48h"}}),
-            "spec.remote.ephemeralPolicy",
-            "remote.ephemeralPolicy is immutable",
+            json!({"scaleway": {"ephemeralPolicy": {"timeToLive": "48h"}}}),
+            "spec.remote.scaleway.ephemeralPolicy",
+            "remote.scaleway.ephemeralPolicy is immutable",
         ),
     ];
     for (what, change, field, message) in refused {
@@ -559,7 +576,7 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
 
     // Removing a field set at creation is a change too (the apply drops the field).
     let mut without_key = created.clone();
-    without_key["remote"]
+    without_key["remote"]["scaleway"]
         .as_object_mut()
         .unwrap()
         .remove("keyId");
@@ -569,8 +586,8 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
     );
     assert_invalid(
         &status,
-        "spec.remote.keyId",
-        "remote.keyId is immutable",
+        "spec.remote.scaleway.keyId",
+        "remote.scaleway.keyId is immutable",
         "keyId removed",
     );
 
@@ -584,14 +601,14 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
     assert_invalid(
         &status,
         "spec.remote.adopt",
-        "remote.adopt is immutable",
+        "remote.adopt.secretId and terraformId are immutable",
         "adopt added",
     );
 
     // The refusals changed nothing.
     let stored = api.get("created").await.unwrap();
     assert_eq!(stored.data["spec"]["remote"]["type"], "key_value");
-    assert_eq!(stored.data["spec"]["remote"]["keyId"], UUID);
+    assert_eq!(stored.data["spec"]["remote"]["scaleway"]["keyId"], UUID);
     let generation = stored.metadata.generation.unwrap();
 
     // Fields the Secret Manager can change are accepted.
@@ -665,7 +682,7 @@ async fn adopted_secret_cannot_switch_to_another_one() {
     assert_invalid(
         &status,
         "spec.remote.adopt",
-        "remote.adopt is immutable",
+        "remote.adopt.secretId and terraformId are immutable",
         "adopt changed",
     );
 
@@ -677,7 +694,7 @@ async fn adopted_secret_cannot_switch_to_another_one() {
     assert_invalid(
         &status,
         "spec.remote.adopt",
-        "remote.adopt is immutable",
+        "remote.adopt.secretId and terraformId are immutable",
         "adopt removed",
     );
 
@@ -893,7 +910,7 @@ async fn kubectl_explain_shows_the_field_documentation() {
     for wanted in [
         "The remote secret in the Secret Manager: created by Keyward from these fields",
         "adopt <Object>",
-        "ephemeralPolicy <Object>",
+        "scaleway <Object>",
         "Folder of the remote secret, such as `/` (the default)",
         "Scaleway secret type (decides the payload format; immutable).",
     ] {

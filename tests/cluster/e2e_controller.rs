@@ -283,12 +283,12 @@ async fn bad_inputs_are_rejected_or_reported_with_their_reason() {
         (
             "unknown-store",
             json!({"storeRef": {"name": "nope"}, "generate": {}}),
-            "StoreNotReady",
+            "StoreNotFound",
         ),
         (
             "foreign-store",
             json!({"storeRef": {"name": "elsewhere"}, "generate": {}}),
-            "StoreNotReady",
+            "StoreNotFound",
         ),
         (
             "not-allowed",

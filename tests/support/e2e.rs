@@ -50,6 +50,9 @@ impl Operator {
                 "127.0.0.1:0",
                 "--watch-namespaces",
                 namespace,
+                // The emulators listen on loopback, which the defaults do not allow.
+                "--allowed-endpoints",
+                "http://127.0.0.1:*",
             ])
             .env("KUBECONFIG", kubeconfig)
             .env("KEYWARD_DATA_HMAC_KEY", HMAC_KEY)
