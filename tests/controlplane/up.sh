@@ -145,7 +145,8 @@ if [ ! -x "$SERVER" ]; then
   K8S_VERSION=$(sed -n 's/^golang-k8s-apiserver-dev_\([0-9.]*\)-.*/v1.\1/p' "$CACHE/packages.lock" | sed 's/^v1\.0\./v1./' | head -n1)
   bash "$HERE/build.sh" "$ROOT" "$GOROOT_DIR" "$CACHE" "$SERVER" "${K8S_VERSION:-$K8S_VERSION_FALLBACK}" >&2
   for old in "$CACHE"/bin/keyward-controlplane-*; do
-    [ "$old" = "$SERVER" ] || rm -f "$old"
+    # A control plane with another state folder may still run an older binary.
+    [ "$old" = "$SERVER" ] || binary_in_use "$old" || rm -f "$old"
   done
 fi
 
