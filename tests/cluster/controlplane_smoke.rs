@@ -1,6 +1,6 @@
 //! Smoke suite of the local control plane (tests/controlplane): the API-server behaviours the
 //! operator relies on, exercised through kube-rs, plus kubectl 1.32 and Helm 4 against it, and
-//! the controllers it runs (system namespaces, namespace deletion).
+//! the controllers it runs (system namespaces, namespace deletion, garbage collection).
 //!
 //! Brings the control plane up on first use (or uses the one `KUBECONFIG` names).
 
@@ -16,7 +16,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, OwnerReference};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
     PatchParams, PostParams,
@@ -767,7 +767,8 @@ async fn kube_event_recorder_writes_events_k8s_io_events() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The controllers the control plane runs: system namespaces, namespace deletion.
+// The controllers the control plane runs: system namespaces, namespace deletion, garbage
+// collection.
 // ---------------------------------------------------------------------------------------------
 
 /// A finalizer nobody but the test removes.
@@ -829,6 +830,24 @@ fn config_map(name: &str) -> ConfigMap {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
     )
     .unwrap()
+}
+
+/// A reference to the ConfigMap `name` with `uid` as owner.
+fn config_map_owner(name: &str, uid: &str, block: bool) -> OwnerReference {
+    OwnerReference {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        name: name.into(),
+        uid: uid.into(),
+        block_owner_deletion: Some(block),
+        controller: None,
+    }
+}
+
+fn owned_secret(name: &str, owner: OwnerReference) -> Secret {
+    let mut secret = secret(name, &[], json!({}));
+    secret.metadata.owner_references = Some(vec![owner]);
+    secret
 }
 
 #[tokio::test]
@@ -997,4 +1016,129 @@ async fn creating_in_a_terminating_or_missing_namespace_is_refused() {
 
     release(&widgets, "held").await;
     await_gone(&Api::<Namespace>::all(client), ns.name(), &uid).await;
+}
+
+#[tokio::test]
+async fn a_secret_owned_by_a_deleted_config_map_is_garbage_collected() {
+    let client = controlplane::client().await;
+    let ns = TestNamespace::new(&client, "smoke-gc").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let secrets: Api<Secret> = Api::namespaced(client, ns.name());
+    let pp = PostParams::default();
+    let owner = config_maps.create(&pp, &config_map("owner")).await.unwrap();
+    let keeper = config_maps
+        .create(&pp, &config_map("keeper"))
+        .await
+        .unwrap();
+    let owned = secrets
+        .create(
+            &pp,
+            &owned_secret(
+                "owned",
+                config_map_owner("owner", &owner.uid().unwrap(), false),
+            ),
+        )
+        .await
+        .unwrap();
+    let kept = secrets
+        .create(
+            &pp,
+            &owned_secret(
+                "kept",
+                config_map_owner("keeper", &keeper.uid().unwrap(), false),
+            ),
+        )
+        .await
+        .unwrap();
+    // Owners are matched by UID: a live ConfigMap of the same name is not this owner.
+    let impostor = uuid::Uuid::new_v4().to_string();
+    let stale = secrets
+        .create(
+            &pp,
+            &owned_secret("stale", config_map_owner("keeper", &impostor, false)),
+        )
+        .await
+        .unwrap();
+
+    config_maps
+        .delete("owner", &DeleteParams::default())
+        .await
+        .unwrap();
+    await_gone(&secrets, "owned", &owned.uid().unwrap()).await;
+    await_gone(&secrets, "stale", &stale.uid().unwrap()).await;
+    let still = secrets.get("kept").await.unwrap();
+    assert_eq!(still.uid(), kept.uid());
+    assert_eq!(still.owner_references(), kept.owner_references());
+}
+
+#[tokio::test]
+async fn garbage_collector_orphans_or_deletes_dependents_first_as_the_delete_asks() {
+    let (client, ns, widgets) = widgets("smoke-gcprop").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let secrets: Api<Secret> = Api::namespaced(client, ns.name());
+    let pp = PostParams::default();
+
+    // Orphan: the dependent stays, without the reference; then the owner goes.
+    let owner = config_maps
+        .create(&pp, &config_map("orphaner"))
+        .await
+        .unwrap();
+    let owner_uid = owner.uid().unwrap();
+    secrets
+        .create(
+            &pp,
+            &owned_secret("orphan", config_map_owner("orphaner", &owner_uid, false)),
+        )
+        .await
+        .unwrap();
+    config_maps
+        .delete("orphaner", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    await_gone(&config_maps, "orphaner", &owner_uid).await;
+    let orphan = secrets.get("orphan").await.unwrap();
+    assert!(orphan.owner_references().is_empty(), "{orphan:?}");
+
+    // Foreground: dependents go first; one that blocks (a widget held by a finalizer) keeps the
+    // owner, marked for deletion, until it is gone.
+    let owner = config_maps
+        .create(&pp, &config_map("parent"))
+        .await
+        .unwrap();
+    let owner_uid = owner.uid().unwrap();
+    let child = secrets
+        .create(
+            &pp,
+            &owned_secret("child", config_map_owner("parent", &owner_uid, false)),
+        )
+        .await
+        .unwrap();
+    let mut blocker = widget("blocker", json!({"size": 1}));
+    blocker.metadata.finalizers = Some(vec![HOLD.into()]);
+    blocker.metadata.owner_references = Some(vec![config_map_owner("parent", &owner_uid, true)]);
+    widgets.create(&pp, &blocker).await.unwrap();
+    config_maps
+        .delete("parent", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    await_gone(&secrets, "child", &child.uid().unwrap()).await;
+    let waiting = config_maps.get("parent").await.unwrap();
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+    assert!(
+        waiting
+            .finalizers()
+            .contains(&"foregroundDeletion".to_string())
+    );
+    assert!(
+        widgets
+            .get("blocker")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+
+    release(&widgets, "blocker").await;
+    await_gone(&config_maps, "parent", &owner_uid).await;
 }

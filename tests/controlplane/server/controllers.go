@@ -12,7 +12,8 @@ import (
 )
 
 // addControllers runs, inside the server, the controllers a real control plane runs beside its
-// API server that tests notice missing: the system namespaces and the namespace controller. They talk to the server over its loopback client like any other client.
+// API server that tests notice missing: the system namespaces, the namespace controller and the
+// garbage collector. They talk to the server over its loopback client like any other client.
 func addControllers(s *apiserver.CustomResourceDefinitions) {
 	s.GenericAPIServer.AddPostStartHookOrDie("keyward-controllers", func(hook genericapiserver.PostStartHookContext) error {
 		config := rest.CopyConfig(hook.LoopbackClientConfig)
@@ -41,7 +42,12 @@ func addControllers(s *apiserver.CustomResourceDefinitions) {
 		factory := informers.NewSharedInformerFactory(kube, 0)
 		namespaces := newNamespaceController(kube, md, namespaceDiscovery, factory.Core().V1().Namespaces())
 		monitors := newResourceMonitors(md, monitorDiscovery)
-		monitors.observe = namespaces.observe
+		collector := newGarbageCollector(md, monitors)
+		monitors.observe = func(ev objectEvent) {
+			collector.observe(ev)
+			namespaces.observe(ev)
+		}
+		monitors.synced = collector.recheckUnseenOwners
 		// A CRD change changes the set of resources to watch.
 		poke := func(interface{}) { monitors.refreshSoon() }
 		_, err = s.Informers.Apiextensions().V1().CustomResourceDefinitions().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -54,6 +60,7 @@ func addControllers(s *apiserver.CustomResourceDefinitions) {
 		}
 		factory.Start(ctx.Done())
 		go monitors.run(ctx)
+		go collector.run(ctx, 4)
 		go namespaces.run(ctx, 4)
 		return nil
 	})

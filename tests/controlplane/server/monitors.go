@@ -20,7 +20,7 @@ import (
 // resourceMonitors watches the metadata of every served resource that can be listed, watched and
 // deleted, built-in and custom alike, as kube-controller-manager's garbage collector does. The
 // set follows discovery: it is refreshed when a CRD changes and every resyncEvery. Each change
-// goes to observe (the namespace controller).
+// goes to observe (the garbage collector's graph and the namespace controller).
 
 const resyncEvery = 30 * time.Second
 
@@ -65,7 +65,9 @@ type resourceMonitors struct {
 	metadata  metadata.Interface
 	discovery discovery.DiscoveryInterface
 	observe   func(objectEvent)
-	poke      chan struct{}
+	// synced runs after monitors started by a refresh have listed their resources.
+	synced func()
+	poke   chan struct{}
 
 	mu      sync.RWMutex
 	running map[schema.GroupVersionResource]*monitor
@@ -97,7 +99,7 @@ func (m *resourceMonitors) run(ctx context.Context) {
 	ticker := time.NewTicker(resyncEvery)
 	defer ticker.Stop()
 	for {
-		if err := m.refresh(); err != nil {
+		if err := m.refresh(ctx); err != nil {
 			klog.ErrorS(err, "resource monitors: discovery incomplete")
 		}
 		select {
@@ -129,7 +131,7 @@ func (m *resourceMonitors) resourceFor(apiVersion, kind string) (servedResource,
 	return r, ok
 }
 
-func (m *resourceMonitors) refresh() error {
+func (m *resourceMonitors) refresh(ctx context.Context) error {
 	groups, lists, discoveryErr := m.discovery.ServerGroupsAndResources()
 	var failed *discovery.ErrGroupDiscoveryFailed
 	if discoveryErr != nil && !errors.As(discoveryErr, &failed) {
@@ -160,11 +162,12 @@ func (m *resourceMonitors) refresh() error {
 
 	m.mu.Lock()
 	m.byKind = byKind
-	started := 0
+	var started []cache.InformerSynced
 	for gvr, res := range wanted {
 		if m.running[gvr] == nil {
-			m.running[gvr] = m.start(res)
-			started++
+			mon := m.start(res)
+			m.running[gvr] = mon
+			started = append(started, mon.informer.HasSynced)
 		}
 	}
 	var stopped []*monitor
@@ -183,8 +186,13 @@ func (m *resourceMonitors) refresh() error {
 		close(mon.stop)
 		m.forget(mon)
 	}
-	if started > 0 {
-		klog.InfoS("resource monitors started", "new", started, "total", len(wanted))
+	if len(started) > 0 {
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), started...) && m.synced != nil {
+				m.synced()
+			}
+		}()
+		klog.InfoS("resource monitors started", "new", len(started), "total", len(wanted))
 	}
 	return discoveryErr
 }
