@@ -36,7 +36,7 @@ import (
 // must not keep the server busy.
 
 const (
-	retryFirst  = 100 * time.Millisecond
+	retryFirst  = time.Second
 	retryAtMost = 5 * time.Minute
 	// contentSettles merges the burst of events a namespace's own emptying causes into one pass.
 	contentSettles = 100 * time.Millisecond
