@@ -440,17 +440,21 @@ async fn kubectl_apply_k_deploy_succeeds() {
     let tools = Tools::get().await;
     let deploy = root().join("deploy");
 
-    let mut dry = tools.kubectl();
-    dry.args([
-        "apply",
-        "--server-side",
-        "--dry-run=server",
-        "--field-manager=keyward-chart-test",
-        "-k",
-    ])
-    .arg(&deploy);
-    let out = run(dry, "kubectl apply -k deploy/ --dry-run=server", None);
-    assert!(out.contains("deployment.apps/"), "{out}");
+    // A server-side dry run of deploy/; it needs the namespace keyward-system to exist (as on any
+    // cluster, objects in a missing namespace are refused, and a dry run creates none).
+    let dry_run = || {
+        let mut dry = tools.kubectl();
+        dry.args([
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--field-manager=keyward-chart-test",
+            "-k",
+        ])
+        .arg(&deploy);
+        let out = run(dry, "kubectl apply -k deploy/ --dry-run=server", None);
+        assert!(out.contains("deployment.apps/"), "{out}");
+    };
 
     // The real apply uses the fixed names of deploy/ (namespace keyward-system, cluster roles):
     // do it only when no one else has installed them on this control plane.
@@ -464,6 +468,7 @@ async fn kubectl_apply_k_deploy_succeeds() {
         "name",
     ]);
     if !run(exists, "kubectl get namespace", None).trim().is_empty() {
+        dry_run();
         eprintln!("keyward-system exists already: checked deploy/ with a server-side dry run only");
         return;
     }
@@ -478,6 +483,7 @@ async fn kubectl_apply_k_deploy_succeeds() {
         objects(&manifests).len(),
         "{applied}"
     );
+    dry_run();
 
     // Clean up everything but the CRDs (shared with the other tests of this control plane).
     let without_crds: String = manifests

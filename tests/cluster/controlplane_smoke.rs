@@ -1,5 +1,6 @@
 //! Smoke suite of the local control plane (tests/controlplane): the API-server behaviours the
-//! operator relies on, exercised through kube-rs, plus kubectl 1.32 and Helm 4 against it.
+//! operator relies on, exercised through kube-rs, plus kubectl 1.32 and Helm 4 against it, and
+//! the controllers it runs (system namespaces, namespace deletion, garbage collection).
 //!
 //! Brings the control plane up on first use (or uses the one `KUBECONFIG` names).
 
@@ -13,13 +14,15 @@ use futures::{Stream, TryStreamExt};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, NamespaceCondition, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, OwnerReference};
 use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams,
 };
 use kube::core::PartialObjectMeta;
+use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -761,4 +764,381 @@ async fn kube_event_recorder_writes_events_k8s_io_events() {
         Some("evented")
     );
     assert_eq!(stored.series.as_ref().map(|s| s.count), Some(2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The controllers the control plane runs: system namespaces, namespace deletion, garbage
+// collection.
+// ---------------------------------------------------------------------------------------------
+
+/// A finalizer nobody but the test removes.
+const HOLD: &str = "smoke.keyward.dev/hold";
+
+/// Waits until the object `name` with `uid` is gone, or panics after [`WAIT`].
+async fn await_gone<K>(api: &Api<K>, name: &str, uid: &str)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    tokio::time::timeout(
+        WAIT,
+        await_condition(api.clone(), name, conditions::is_deleted(uid)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{name} still there after {WAIT:?}"))
+    .expect("watching for the deletion");
+}
+
+/// Deletes a namespace as kubectl does; the API server answers with it, Terminating.
+async fn delete_namespace(client: &Client, name: &str) -> Namespace {
+    let deleted = Api::<Namespace>::all(client.clone())
+        .delete(name, &DeleteParams::default())
+        .await
+        .unwrap_or_else(|e| panic!("deleting namespace {name}: {e}"));
+    deleted.left().expect("a namespace is not removed at once")
+}
+
+fn namespace_condition<'a>(ns: &'a Namespace, type_: &str) -> Option<&'a NamespaceCondition> {
+    ns.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
+}
+
+/// A widget namespace holding `held`, a widget with the [`HOLD`] finalizer.
+async fn held_widgets(prefix: &str) -> (Client, TestNamespace, Api<DynamicObject>) {
+    let (client, ns, widgets) = widgets(prefix).await;
+    let mut held = widget("held", json!({"size": 1}));
+    held.metadata.finalizers = Some(vec![HOLD.into()]);
+    widgets.create(&PostParams::default(), &held).await.unwrap();
+    (client, ns, widgets)
+}
+
+async fn release(api: &Api<DynamicObject>, name: &str) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("removing the finalizer of {name}: {e}"));
+}
+
+fn config_map(name: &str) -> ConfigMap {
+    serde_json::from_value(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
+    )
+    .unwrap()
+}
+
+/// A reference to the ConfigMap `name` with `uid` as owner.
+fn config_map_owner(name: &str, uid: &str, block: bool) -> OwnerReference {
+    OwnerReference {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        name: name.into(),
+        uid: uid.into(),
+        block_owner_deletion: Some(block),
+        controller: None,
+    }
+}
+
+fn owned_secret(name: &str, owner: OwnerReference) -> Secret {
+    let mut secret = secret(name, &[], json!({}));
+    secret.metadata.owner_references = Some(vec![owner]);
+    secret
+}
+
+#[tokio::test]
+async fn system_namespaces_exist_and_the_immortal_ones_cannot_be_deleted() {
+    let namespaces = Api::<Namespace>::all(controlplane::client().await);
+    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        let ns = namespaces
+            .get(name)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let phase = ns.status.and_then(|s| s.phase);
+        assert_eq!(phase.as_deref(), Some("Active"), "{name}");
+    }
+    // Dry run: were the refusal missing, nothing would be deleted either.
+    let dry_run = DeleteParams {
+        dry_run: true,
+        ..DeleteParams::default()
+    };
+    for name in ["default", "kube-system", "kube-public"] {
+        let err = namespaces
+            .delete(name, &dry_run)
+            .await
+            .expect_err("system namespaces may not be deleted");
+        assert_eq!(api_error_code(&err), Some(403), "{name}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_deletes_its_secrets_config_maps_and_custom_objects() {
+    let (client, ns, widgets) = widgets("smoke-nsdel").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    for i in 0..3 {
+        let name = format!("o{i}");
+        secrets
+            .create(
+                &PostParams::default(),
+                &secret(&name, &[], json!({"k": "dg=="})),
+            )
+            .await
+            .unwrap();
+        config_maps
+            .create(&PostParams::default(), &config_map(&name))
+            .await
+            .unwrap();
+        widgets
+            .create(&PostParams::default(), &widget(&name, json!({"size": i})))
+            .await
+            .unwrap();
+    }
+
+    let terminating = delete_namespace(&client, ns.name()).await;
+    assert!(terminating.metadata.deletion_timestamp.is_some());
+    let phase = terminating.status.as_ref().and_then(|s| s.phase.as_deref());
+    assert_eq!(phase, Some("Terminating"));
+    let finalizers = terminating.spec.as_ref().and_then(|s| s.finalizers.clone());
+    assert_eq!(finalizers, Some(vec!["kubernetes".to_string()]));
+
+    let uid = terminating.metadata.uid.unwrap();
+    await_gone(&Api::<Namespace>::all(client), ns.name(), &uid).await;
+    let lp = ListParams::default();
+    assert!(secrets.list(&lp).await.unwrap().items.is_empty());
+    assert!(config_maps.list(&lp).await.unwrap().items.is_empty());
+    assert!(widgets.list(&lp).await.unwrap().items.is_empty());
+}
+
+#[tokio::test]
+async fn a_custom_object_with_a_finalizer_keeps_its_namespace_terminating_until_it_is_removed() {
+    let (client, ns, widgets) = held_widgets("smoke-nshold").await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns.name());
+    secrets
+        .create(&PostParams::default(), &secret("plain", &[], json!({})))
+        .await
+        .unwrap();
+    let uid = delete_namespace(&client, ns.name())
+        .await
+        .metadata
+        .uid
+        .unwrap();
+
+    let namespaces = Api::<Namespace>::all(client.clone());
+    let reported = |ns: Option<&Namespace>| {
+        ns.and_then(|ns| namespace_condition(ns, "NamespaceFinalizersRemaining"))
+            .is_some_and(|c| c.status == "True")
+    };
+    let held = tokio::time::timeout(
+        WAIT,
+        await_condition(namespaces.clone(), ns.name(), reported),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no NamespaceFinalizersRemaining within {WAIT:?}"))
+    .unwrap()
+    .expect("the namespace waits for the finalizer");
+    let phase = held.status.as_ref().and_then(|s| s.phase.as_deref());
+    assert_eq!(phase, Some("Terminating"));
+    let finalizers = namespace_condition(&held, "NamespaceFinalizersRemaining").unwrap();
+    assert_eq!(finalizers.reason.as_deref(), Some("SomeFinalizersRemain"));
+    assert_eq!(
+        finalizers.message.as_deref(),
+        Some(
+            "Some content in the namespace has finalizers remaining: smoke.keyward.dev/hold in 1 resource instances"
+        )
+    );
+    let content = namespace_condition(&held, "NamespaceContentRemaining").unwrap();
+    assert_eq!(
+        (content.status.as_str(), content.reason.as_deref()),
+        ("True", Some("SomeResourcesRemain"))
+    );
+    assert_eq!(
+        content.message.as_deref(),
+        Some("Some resources are remaining: widgets.smoke.keyward.dev has 1 resource instances")
+    );
+
+    // Everything else is gone; the held widget waits, marked for deletion.
+    assert!(
+        secrets
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let waiting = widgets.get("held").await.unwrap();
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+
+    release(&widgets, "held").await;
+    await_gone(&namespaces, ns.name(), &uid).await;
+}
+
+#[tokio::test]
+async fn creating_in_a_terminating_or_missing_namespace_is_refused() {
+    let (client, ns, widgets) = held_widgets("smoke-nslate").await;
+    let uid = delete_namespace(&client, ns.name())
+        .await
+        .metadata
+        .uid
+        .unwrap();
+
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let err = config_maps
+        .create(&PostParams::default(), &config_map("late"))
+        .await
+        .expect_err("the namespace is terminating");
+    assert_eq!(api_error_code(&err), Some(403), "{err}");
+    assert!(
+        err.to_string().contains("because it is being terminated"),
+        "{err}"
+    );
+    let err = widgets
+        .create(&PostParams::default(), &widget("late", json!({"size": 1})))
+        .await
+        .expect_err("custom objects go through the same admission");
+    assert_eq!(api_error_code(&err), Some(403), "{err}");
+
+    let missing = format!("smoke-missing-{}", uuid::Uuid::new_v4().simple());
+    let err = Api::<Secret>::namespaced(client.clone(), &missing)
+        .create(&PostParams::default(), &secret("s", &[], json!({})))
+        .await
+        .expect_err("the namespace does not exist");
+    assert_eq!(api_error_code(&err), Some(404), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("namespaces \"{missing}\" not found")),
+        "{err}"
+    );
+
+    release(&widgets, "held").await;
+    await_gone(&Api::<Namespace>::all(client), ns.name(), &uid).await;
+}
+
+#[tokio::test]
+async fn a_secret_owned_by_a_deleted_config_map_is_garbage_collected() {
+    let client = controlplane::client().await;
+    let ns = TestNamespace::new(&client, "smoke-gc").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let secrets: Api<Secret> = Api::namespaced(client, ns.name());
+    let pp = PostParams::default();
+    let owner = config_maps.create(&pp, &config_map("owner")).await.unwrap();
+    let keeper = config_maps
+        .create(&pp, &config_map("keeper"))
+        .await
+        .unwrap();
+    let owned = secrets
+        .create(
+            &pp,
+            &owned_secret(
+                "owned",
+                config_map_owner("owner", &owner.uid().unwrap(), false),
+            ),
+        )
+        .await
+        .unwrap();
+    let kept = secrets
+        .create(
+            &pp,
+            &owned_secret(
+                "kept",
+                config_map_owner("keeper", &keeper.uid().unwrap(), false),
+            ),
+        )
+        .await
+        .unwrap();
+    // Owners are matched by UID: a live ConfigMap of the same name is not this owner.
+    let impostor = uuid::Uuid::new_v4().to_string();
+    let stale = secrets
+        .create(
+            &pp,
+            &owned_secret("stale", config_map_owner("keeper", &impostor, false)),
+        )
+        .await
+        .unwrap();
+
+    config_maps
+        .delete("owner", &DeleteParams::default())
+        .await
+        .unwrap();
+    await_gone(&secrets, "owned", &owned.uid().unwrap()).await;
+    await_gone(&secrets, "stale", &stale.uid().unwrap()).await;
+    let still = secrets.get("kept").await.unwrap();
+    assert_eq!(still.uid(), kept.uid());
+    assert_eq!(still.owner_references(), kept.owner_references());
+}
+
+#[tokio::test]
+async fn garbage_collector_orphans_or_deletes_dependents_first_as_the_delete_asks() {
+    let (client, ns, widgets) = widgets("smoke-gcprop").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let secrets: Api<Secret> = Api::namespaced(client, ns.name());
+    let pp = PostParams::default();
+
+    // Orphan: the dependent stays, without the reference; then the owner goes.
+    let owner = config_maps
+        .create(&pp, &config_map("orphaner"))
+        .await
+        .unwrap();
+    let owner_uid = owner.uid().unwrap();
+    secrets
+        .create(
+            &pp,
+            &owned_secret("orphan", config_map_owner("orphaner", &owner_uid, false)),
+        )
+        .await
+        .unwrap();
+    config_maps
+        .delete("orphaner", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    await_gone(&config_maps, "orphaner", &owner_uid).await;
+    let orphan = secrets.get("orphan").await.unwrap();
+    assert!(orphan.owner_references().is_empty(), "{orphan:?}");
+
+    // Foreground: dependents go first; one that blocks (a widget held by a finalizer) keeps the
+    // owner, marked for deletion, until it is gone.
+    let owner = config_maps
+        .create(&pp, &config_map("parent"))
+        .await
+        .unwrap();
+    let owner_uid = owner.uid().unwrap();
+    let child = secrets
+        .create(
+            &pp,
+            &owned_secret("child", config_map_owner("parent", &owner_uid, false)),
+        )
+        .await
+        .unwrap();
+    let mut blocker = widget("blocker", json!({"size": 1}));
+    blocker.metadata.finalizers = Some(vec![HOLD.into()]);
+    blocker.metadata.owner_references = Some(vec![config_map_owner("parent", &owner_uid, true)]);
+    widgets.create(&pp, &blocker).await.unwrap();
+    config_maps
+        .delete("parent", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    await_gone(&secrets, "child", &child.uid().unwrap()).await;
+    let waiting = config_maps.get("parent").await.unwrap();
+    assert!(waiting.metadata.deletion_timestamp.is_some());
+    assert!(
+        waiting
+            .finalizers()
+            .contains(&"foregroundDeletion".to_string())
+    );
+    assert!(
+        widgets
+            .get("blocker")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+
+    release(&widgets, "blocker").await;
+    await_gone(&config_maps, "parent", &owner_uid).await;
 }

@@ -12,6 +12,15 @@ export GO111MODULE=off GOTOOLCHAIN=local GOPROXY=off GOFLAGS= CGO_ENABLED=0
 export GOROOT=$GOROOT_DIR GOPATH=$WORK:$ROOT/usr/share/gocode GOCACHE=$CACHE/gocache
 export PATH=$GOROOT/bin:$PATH
 
+# The work folder is shared by every state folder's up.sh (their own flock does not cover it).
+mkdir -p "$CACHE"
+exec 8>"$CACHE/build.lock"
+flock 8
+if [ -x "$OUT" ]; then
+  echo "build.sh: $OUT was built meanwhile"
+  exit 0
+fi
+
 rm -rf "$WORK/src/$PKG"
 mkdir -p "$WORK/src/$PKG/generated/openapi" "$CACHE/bin"
 cp "$HERE"/server/*.go "$WORK/src/$PKG/"

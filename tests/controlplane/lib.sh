@@ -10,6 +10,15 @@ pid_alive() {
   [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin" ]
 }
 
+# binary_in_use PATH: some process runs the executable at PATH.
+binary_in_use() {
+  local exe
+  for exe in /proc/[0-9]*/exe; do
+    [ "$(readlink "$exe" 2>/dev/null)" = "$1" ] && return 0
+  done
+  return 1
+}
+
 controlplane_running() {
   local state=$1 server
   pid_alive "$state/etcd.pid" "$state/etcd.binary" || return 1

@@ -145,7 +145,8 @@ if [ ! -x "$SERVER" ]; then
   K8S_VERSION=$(sed -n 's/^golang-k8s-apiserver-dev_\([0-9.]*\)-.*/v1.\1/p' "$CACHE/packages.lock" | sed 's/^v1\.0\./v1./' | head -n1)
   bash "$HERE/build.sh" "$ROOT" "$GOROOT_DIR" "$CACHE" "$SERVER" "${K8S_VERSION:-$K8S_VERSION_FALLBACK}" >&2
   for old in "$CACHE"/bin/keyward-controlplane-*; do
-    [ "$old" = "$SERVER" ] || rm -f "$old"
+    # A control plane with another state folder may still run an older binary.
+    [ "$old" = "$SERVER" ] || binary_in_use "$old" || rm -f "$old"
   done
 fi
 
@@ -198,7 +199,7 @@ setsid "$SERVER" \
   --authentication-kubeconfig "$STATE/unused.kubeconfig" \
   --authorization-kubeconfig "$STATE/unused.kubeconfig" \
   --authentication-skip-lookup \
-  --disable-admission-plugins NamespaceLifecycle,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,MutatingAdmissionPolicy \
+  --disable-admission-plugins MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy,MutatingAdmissionPolicy \
   --enable-priority-and-fairness=false \
   --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/audit.log" \
   --audit-log-maxsize 200 --audit-log-maxbackup 1 \
@@ -208,11 +209,15 @@ echo "$SERVER" >"$STATE/apiserver.binary"
 echo "$ETCD" >"$STATE/etcd.binary"
 
 api_ready() {
-  # /livez, then the two things clients need first: built-in discovery and the CRD API.
-  local c=(curl -fsS --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key")
+  # /livez, then what clients need first: built-in discovery, the CRD API and the system
+  # namespaces (the server creates them right after it starts).
+  local c=(curl -fsS --cacert "$STATE/pki/ca.crt" --cert "$STATE/pki/admin.crt" --key "$STATE/pki/admin.key") ns
   "${c[@]}" "https://127.0.0.1:$API_PORT/livez" >/dev/null &&
     "${c[@]}" "https://127.0.0.1:$API_PORT/apis/apps/v1" >/dev/null &&
-    "${c[@]}" "https://127.0.0.1:$API_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions?limit=1" >/dev/null
+    "${c[@]}" "https://127.0.0.1:$API_PORT/apis/apiextensions.k8s.io/v1/customresourcedefinitions?limit=1" >/dev/null || return 1
+  for ns in default kube-system kube-public kube-node-lease; do
+    "${c[@]}" "https://127.0.0.1:$API_PORT/api/v1/namespaces/$ns" >/dev/null || return 1
+  done
 }
 wait_until 90 "API server" api_ready \
   || { tail -n 30 "$STATE/apiserver.log" >&2; stop_controlplane "$STATE"; die "the API server did not come up"; }

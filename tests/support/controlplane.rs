@@ -98,9 +98,9 @@ pub async fn audit_log_path() -> PathBuf {
 
 /// A namespace for one test, named `<prefix>-<random>`, deleted when dropped (best effort).
 ///
-/// The control plane has no namespace controller: deleting the namespace removes the
-/// Namespace object only, the objects in it stay in etcd (names never collide across tests
-/// because each namespace name is unique).
+/// As on a real cluster, the control plane's namespace controller then deletes everything in it
+/// and the namespace goes; objects whose finalizers nobody removes keep it Terminating (names
+/// never collide across tests because each namespace name is unique). Drop does not wait.
 pub struct TestNamespace {
     name: String,
 }
@@ -150,14 +150,18 @@ impl Drop for TestNamespace {
                         .ok()?;
                 let client = Client::try_from(config).ok()?;
                 let api = Api::<Namespace>::all(client);
-                tokio::time::timeout(
+                let deleted = tokio::time::timeout(
                     Duration::from_secs(10),
                     api.delete(&name, &DeleteParams::default()),
                 )
                 .await
-                .ok()?
-                .ok()
-                .map(|_| ())
+                .ok()?;
+                match deleted {
+                    Ok(_) => Some(()),
+                    // The test deleted it itself.
+                    Err(kube::Error::Api(status)) if status.is_not_found() => Some(()),
+                    Err(_) => None,
+                }
             })
         })
         .join();

@@ -53,12 +53,15 @@ type builtinResource struct {
 	validateUpdate func(obj, old runtime.Object) field.ErrorList
 	// extraFields adds fields usable in field selectors beyond metadata.name/namespace.
 	extraFields func(obj runtime.Object) fields.Set
+	// storage replaces the default REST storage (main resource plus /status) for kinds whose
+	// kube-apiserver registry does more (namespaces: see namespace.go).
+	storage func(r *builtinResource, store *genericregistry.Store) map[string]rest.Storage
 }
 
 var builtinResources = []*builtinResource{
 	{gv: corev1.SchemeGroupVersion, resource: "namespaces", singular: "namespace", shortNames: []string{"ns"},
 		newObj: func() runtime.Object { return &corev1.Namespace{} }, newList: func() runtime.Object { return &corev1.NamespaceList{} },
-		hasStatus: true, defaults: defaultNamespace},
+		hasStatus: true, defaults: defaultNamespace, storage: namespaceStorage},
 	{gv: corev1.SchemeGroupVersion, resource: "secrets", singular: "secret", namespaced: true,
 		newObj: func() runtime.Object { return &corev1.Secret{} }, newList: func() runtime.Object { return &corev1.SecretList{} },
 		defaults: defaultSecret, validateUpdate: validateSecretUpdate, extraFields: secretFields},
@@ -128,13 +131,16 @@ func installBuiltins(s *genericapiserver.GenericAPIServer, getter generic.RESTOp
 			storages = map[string]rest.Storage{}
 			info.VersionedResourcesStorageMap[r.gv.Version] = storages
 		}
-		main, status, err := newStores(r, getter)
+		store, err := newStore(r, getter)
 		if err != nil {
 			return fmt.Errorf("storage for %s: %w", r.resource, err)
 		}
-		storages[r.resource] = main
-		if status != nil {
-			storages[r.resource+"/status"] = status
+		restStorage := defaultStorage
+		if r.storage != nil {
+			restStorage = r.storage
+		}
+		for path, s := range restStorage(r, store) {
+			storages[path] = s
 		}
 	}
 	if err := s.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, groups[""]); err != nil {
@@ -149,7 +155,7 @@ func installBuiltins(s *genericapiserver.GenericAPIServer, getter generic.RESTOp
 	return s.InstallAPIGroups(named...)
 }
 
-func newStores(r *builtinResource, getter generic.RESTOptionsGetter) (rest.Storage, rest.Storage, error) {
+func newStore(r *builtinResource, getter generic.RESTOptionsGetter) (*genericregistry.Store, error) {
 	gr := r.gv.WithResource(r.resource).GroupResource()
 	mainStrategy := &strategy{ObjectTyper: builtinScheme, NameGenerator: names.SimpleNameGenerator, r: r}
 	store := &genericregistry.Store{
@@ -164,17 +170,27 @@ func newStores(r *builtinResource, getter generic.RESTOptionsGetter) (rest.Stora
 		TableConvertor:            rest.NewDefaultTableConvertor(gr),
 	}
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: getter, AttrFunc: attrFunc(r)}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	main := &mainREST{Store: store, shortNames: r.shortNames}
-	if !r.hasStatus {
-		return main, nil, nil
+	return store, nil
+}
+
+// defaultStorage serves the main resource and, for kinds with a status, the /status subresource.
+func defaultStorage(r *builtinResource, store *genericregistry.Store) map[string]rest.Storage {
+	storages := map[string]rest.Storage{r.resource: &mainREST{Store: store, shortNames: r.shortNames}}
+	if r.hasStatus {
+		storages[r.resource+"/status"] = &statusREST{store: statusStore(r, store)}
 	}
+	return storages
+}
+
+// statusStore is a copy of store whose updates change only the status.
+func statusStore(r *builtinResource, store *genericregistry.Store) *genericregistry.Store {
 	statusStrategy := &strategy{ObjectTyper: builtinScheme, NameGenerator: names.SimpleNameGenerator, r: r, statusOnly: true}
-	statusStore := *store
-	statusStore.UpdateStrategy = statusStrategy
-	statusStore.ResetFieldsStrategy = statusStrategy
-	return main, &statusREST{store: &statusStore}, nil
+	s := *store
+	s.UpdateStrategy = statusStrategy
+	s.ResetFieldsStrategy = statusStrategy
+	return &s
 }
 
 func attrFunc(r *builtinResource) storage.AttrFunc {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -97,15 +98,22 @@ func registerFieldSelectors(s *runtime.Scheme) {
 }
 
 // defaultNamespace mirrors SetDefaults_Namespace (the kubernetes.io/metadata.name label) and the
-// namespace strategy (a new namespace is Active).
+// namespace strategy: a new namespace is Active and carries the "kubernetes" finalizer (the
+// namespace controller's, removed once the namespace is empty); updates of the main resource
+// never change spec.finalizers (only /finalize does).
 func defaultNamespace(obj, old runtime.Object) {
 	ns := obj.(*corev1.Namespace)
 	if ns.Labels == nil {
 		ns.Labels = map[string]string{}
 	}
 	ns.Labels[corev1.LabelMetadataName] = ns.Name
-	if old == nil {
-		ns.Status.Phase = corev1.NamespaceActive
+	if old != nil {
+		ns.Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
+		return
+	}
+	ns.Status.Phase = corev1.NamespaceActive
+	if !slices.Contains(ns.Spec.Finalizers, corev1.FinalizerKubernetes) {
+		ns.Spec.Finalizers = append(ns.Spec.Finalizers, corev1.FinalizerKubernetes)
 	}
 }
 

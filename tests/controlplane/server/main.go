@@ -2,7 +2,9 @@
 //
 // It is the apiextensions API server from the real Kubernetes libraries (CRDs with OpenAPI
 // publishing, CEL rules, status subresources and server-side apply), with discovery turned on
-// and a handful of built-in types served from the same etcd (see builtin.go). Everything it
+// and a handful of built-in types served from the same etcd (see builtin.go), plus the
+// controllers tests rely on (controllers.go: system namespaces, namespace deletion, garbage
+// collection). Everything it
 // imports comes from Debian packages; up.sh builds it in GOPATH mode.
 package main
 
@@ -89,5 +91,6 @@ func run(ctx context.Context, o *options.CustomResourceDefinitionsServerOptions)
 		return err
 	}
 	syncCRDGroupsIntoDiscovery(server)
+	addControllers(server)
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
 }
