@@ -386,6 +386,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 metrics: metrics.clone(),
                 reasons: ObjectReasons::new(reconcile::KIND, metrics.clone()),
                 cluster_id: cluster.clone(),
+                namespaces: args.namespaces.clone(),
                 crash_after: crash_after.clone(),
             });
             let watched = args.namespaces.clone();

@@ -64,6 +64,8 @@ pub struct Context {
     pub reasons: ObjectReasons,
     /// The cluster's identity in owner marks.
     pub cluster_id: String,
+    /// The namespaces this operator may read (empty: all).
+    pub namespaces: Vec<String>,
     /// `KEYWARD_TEST_CRASH_AFTER` (honoured in debug builds only).
     pub crash_after: Option<String>,
 }

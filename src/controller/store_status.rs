@@ -165,6 +165,11 @@ async fn reconcile_cluster_store(
     let creds_ns = registry::credentials_ref(&store.spec.provider)
         .and_then(|r| r.namespace.clone())
         .unwrap_or_default();
+    if !ctx.namespaces.is_empty() && !ctx.namespaces.contains(&creds_ns) {
+        // An operator limited to some namespaces may not read credentials elsewhere; the
+        // operator that watches that namespace reports on this store.
+        return Ok(Action::await_change());
+    }
     let key = ObjectKey {
         kind: CLUSTER_SECRET_STORE,
         namespace: String::new(),

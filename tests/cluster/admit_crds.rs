@@ -529,7 +529,7 @@ async fn reapply(
 async fn immutable_managed_secret_fields_refuse_changes_on_update() {
     let (client, ns) = setup("admit-immutable").await;
     let api = Kind::ManagedSecret.api(&client, &ns);
-    let ttl = json!({"timeToLive": "24h", "action": "delete"});
+    let ttl = json!({"timeToLive": "1000h", "action": "delete"});
     let created_remote = json!({
         "type": "key_value", "scaleway": {"keyId": UUID, "ephemeralPolicy": ttl},
         "description": "first", "tags": ["a"]
