@@ -188,13 +188,13 @@ async fn find_remote(
     let max_age = intent.refresh_interval;
     match &intent.remote {
         RemoteIntent::Adopt { secret_id, .. } => Ok(runtime
-            .lookup(Lookup::Id(secret_id), max_age)
+            .lookup(Lookup::Id(secret_id), max_age, None)
             .await?
             .and_then(live)),
         RemoteIntent::ByName { name, path, .. } => {
             if let Some(id) = &status.secret_id {
                 let recorded = runtime
-                    .lookup(Lookup::Id(&SecretId::new(id.clone())), max_age)
+                    .lookup(Lookup::Id(&SecretId::new(id.clone())), max_age, None)
                     .await?
                     .and_then(live);
                 if let Some(s) = recorded
@@ -204,7 +204,11 @@ async fn find_remote(
                     return Ok(Some(s));
                 }
             }
-            runtime.lookup(Lookup::Place { name, path }, max_age).await
+            // Before creating, the absence must come from a sweep that began after the
+            // object: a secret made elsewhere just before must be found, not duplicated.
+            runtime
+                .lookup(Lookup::Place { name, path }, max_age, intent.created_at)
+                .await
         }
     }
 }

@@ -493,7 +493,7 @@ async fn cleanup(
         decision =
             match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.runtimes).await {
                 Err(p) => store_unusable(&id, p.reason, &p.message, ending.get().await?),
-                Ok(store) => match store.runtime.lookup(Lookup::Id(&id), Duration::ZERO).await {
+                Ok(store) => match store.runtime.lookup(Lookup::Id(&id), Duration::ZERO, None).await {
                     Err(e) => after_delete(&id, Err(&e), ending.get().await?),
                     Ok(found) => {
                         let found = found.filter(|s| s.deletion_requested_at.is_none());
@@ -530,6 +530,8 @@ async fn cleanup(
         return Err(Error::DeletionBlocked(failure.message, requeue));
     }
     if let RemoteCleanup::Keep(event) = decision {
+        // Logged too: in a namespace being deleted, the Event goes with the namespace.
+        tracing::info!(namespace = %namespace, name = %name, reason = event.reason, note = %event.note, "remote deletion policy applied");
         events.push(event);
     }
 

@@ -39,6 +39,9 @@ pub struct FaultSettings {
     /// Secret ids or key ids whose key is "disabled": payload reads and version creation fail while
     /// metadata stays readable (seed 003's KMS table); each provider answers in its own error shape.
     pub disabled_keys: BTreeSet<String>,
+    /// Credentials (tokens) the provider refuses from now on, as if revoked in its console:
+    /// every request with one gets the provider's 401.
+    pub revoked_tokens: BTreeSet<String>,
 }
 
 impl Default for FaultSettings {
@@ -49,6 +52,7 @@ impl Default for FaultSettings {
             drop_rate: 0.0,
             rate_limit_per_second: Some(DEFAULT_RATE_LIMIT),
             disabled_keys: BTreeSet::new(),
+            revoked_tokens: BTreeSet::new(),
         }
     }
 }

@@ -99,6 +99,7 @@ impl EmulatorArgs {
             drop_rate: self.drop_rate,
             rate_limit_per_second: (self.rate_limit > 0).then_some(self.rate_limit),
             disabled_keys: self.disabled_keys.into_iter().collect(),
+            revoked_tokens: Default::default(),
         };
         let provider = match self.provider {
             ProviderKind::Scaleway => self.scaleway.into_config().into(),

@@ -205,6 +205,18 @@ impl EmulatorHandle {
         self.core.set_key_disabled(id.to_string(), false);
     }
 
+    /// Refuses (or again accepts) a credential, as if it were revoked in the provider's console.
+    pub fn set_token_revoked(&self, token: &str, revoked: bool) {
+        self.update_faults(|f| {
+            if revoked {
+                f.revoked_tokens.insert(token.to_owned());
+            } else {
+                f.revoked_tokens.remove(token);
+            }
+        })
+        .expect("revoking a token keeps the faults valid");
+    }
+
     pub fn request_counts(&self) -> CounterSnapshot {
         self.core.counters.snapshot()
     }

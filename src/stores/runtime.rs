@@ -52,6 +52,12 @@ pub enum Lookup<'a> {
     Place { name: &'a str, path: &'a str },
 }
 
+/// Sweeps an object needs (to believe an absence) are at least this far apart.
+pub const MIN_SWEEP_GAP: Duration = Duration::from_millis(500);
+/// How much later than a Kubernetes timestamp a sweep must begin to see what existed at that
+/// time: those timestamps have whole seconds, and clocks differ a little.
+const CLOCK_MARGIN: Duration = Duration::from_millis(1500);
+
 /// Sweeps run at least this far apart, and at most this far when no object asks for more.
 pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 pub const MAX_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
@@ -252,33 +258,85 @@ impl StoreRuntime {
 
     /// The remote secret, from a sweep no older than `max_age` where the runtime batches;
     /// otherwise (or when the sweep does not list it) from the provider.
+    ///
+    /// An absence by name is believed only from a sweep that began after `absent_since`: a
+    /// secret someone created before the object asked (Terraform, a console user) must be found,
+    /// not created a second time. Objects asking at once share one sweep, and sweeps started for
+    /// this are at least [`MIN_SWEEP_GAP`] apart, so a burst of new objects costs a few listings.
     pub async fn lookup(
         &self,
         lookup: Lookup<'_>,
         max_age: Duration,
+        absent_since: Option<jiff::Timestamp>,
     ) -> ProviderResult<Option<RemoteSecret>> {
         if !self.mode.batched {
             return self.lookup_direct(lookup).await;
         }
         self.fresh_snapshot(max_age).await?;
-        let found = {
-            let state = self.lock();
-            let snapshot = state.snapshot.as_ref().expect("a fresh snapshot exists");
-            match lookup {
-                Lookup::Id(id) => snapshot.get(id).cloned().map(Some),
-                Lookup::Place { name, path } => Some(
-                    snapshot
-                        .find(name, path)
-                        .map(|s| s.cloned())
-                        .map_err(|Ambiguous(n)| ambiguous(n, name, path))?,
-                ),
-            }
-        };
-        match found {
-            Some(found) => Ok(found),
+        let found = self.from_snapshot(&lookup)?;
+        match (found, &lookup) {
+            (Some(found), _) => Ok(found),
             // Not in the listing: deleted, or created since and not by Keyward. Ask.
-            None => self.lookup_direct(lookup).await,
+            (None, Lookup::Id(_)) => self.lookup_direct(lookup).await,
+            (None, Lookup::Place { .. }) => {
+                let Some(since) = absent_since else {
+                    return Ok(None);
+                };
+                // Kubernetes timestamps have whole seconds, and clocks differ a little.
+                let since = since
+                    .checked_add(jiff::SignedDuration::try_from(CLOCK_MARGIN).unwrap_or_default())
+                    .unwrap_or(since);
+                if self.swept_after(since) {
+                    return Ok(None);
+                }
+                tracing::debug!(store = %self.label, %since, "an absence needs a newer sweep");
+                self.sweep_after(since).await?;
+                Ok(self.from_snapshot(&lookup)?.flatten())
+            }
         }
+    }
+
+    /// The snapshot's answer: `Some(found)` when it can tell, `None` for an id it does not list.
+    fn from_snapshot(&self, lookup: &Lookup<'_>) -> ProviderResult<Option<Option<RemoteSecret>>> {
+        let state = self.lock();
+        let Some(snapshot) = state.snapshot.as_ref() else {
+            return Ok(None);
+        };
+        match lookup {
+            Lookup::Id(id) => Ok(snapshot.get(id).cloned().map(Some)),
+            Lookup::Place { name, path } => match snapshot.find(name, path) {
+                Ok(Some(s)) => Ok(Some(Some(s.clone()))),
+                Ok(None) => Ok(None),
+                Err(Ambiguous(n)) => Err(ambiguous(n, name, path)),
+            },
+        }
+    }
+
+    fn swept_after(&self, since: jiff::Timestamp) -> bool {
+        self.lock()
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.taken_at_wall > since)
+    }
+
+    /// A sweep that begins after `since`, shared with whoever else waits for one.
+    async fn sweep_after(&self, since: jiff::Timestamp) -> ProviderResult<()> {
+        let _turn = self.sweeping.lock().await;
+        if self.swept_after(since) {
+            return Ok(());
+        }
+        let wait = {
+            let state = self.lock();
+            let last = state.snapshot.as_ref().map(|s| s.taken_at);
+            let until_gap = last
+                .map(|t| (t + MIN_SWEEP_GAP).saturating_duration_since(Instant::now()))
+                .unwrap_or_default();
+            let until_since = Duration::try_from(jiff::Timestamp::now().duration_until(since))
+                .unwrap_or_default();
+            until_gap.max(until_since)
+        };
+        tokio::time::sleep(wait).await;
+        self.sweep_locked().await
     }
 
     async fn lookup_direct(&self, lookup: Lookup<'_>) -> ProviderResult<Option<RemoteSecret>> {
@@ -448,6 +506,7 @@ impl StoreRuntime {
     /// One sweep (the caller holds `sweeping`): list, compare, wake, record health.
     async fn sweep_locked(&self) -> ProviderResult<()> {
         let started = Instant::now();
+        let started_wall = jiff::Timestamp::now();
         let listed = self.client.list_all_secrets().await;
         self.metrics
             .sweep_finished(&self.label, started.elapsed(), listed.is_ok());
@@ -469,7 +528,7 @@ impl StoreRuntime {
                 return Err(e);
             }
         };
-        let snapshot = Snapshot::new(secrets, started);
+        let snapshot = Snapshot::new(secrets, started, started_wall);
         let (woken, recovered) = {
             let mut state = self.lock();
             let changed = match &state.snapshot {

@@ -14,6 +14,8 @@ use crate::provider::{RemoteSecret, SecretId};
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub taken_at: Instant,
+    /// The same instant on the wall clock, to compare with Kubernetes timestamps.
+    pub taken_at_wall: jiff::Timestamp,
     by_id: HashMap<SecretId, RemoteSecret>,
 }
 
@@ -22,9 +24,15 @@ pub struct Snapshot {
 pub struct Ambiguous(pub usize);
 
 impl Snapshot {
-    pub fn new(secrets: Vec<RemoteSecret>, taken_at: Instant) -> Self {
+    /// A listing that began at `taken_at` (monotonic) and `taken_at_wall` (wall clock).
+    pub fn new(
+        secrets: Vec<RemoteSecret>,
+        taken_at: Instant,
+        taken_at_wall: jiff::Timestamp,
+    ) -> Self {
         Self {
             taken_at,
+            taken_at_wall,
             by_id: secrets
                 .into_iter()
                 .filter(|s| s.deletion_requested_at.is_none())
@@ -170,6 +178,7 @@ mod tests {
                 secret("4", "twin", "/x/", 1),
             ],
             t,
+            jiff::Timestamp::now(),
         );
         assert_eq!(s.find("db", "/").unwrap().unwrap().id, SecretId::new("1"));
         assert_eq!(
@@ -184,9 +193,9 @@ mod tests {
     fn deleted_secrets_are_not_live() {
         let mut gone = secret("1", "db", "/", 1);
         gone.deletion_requested_at = gone.updated_at;
-        let s = Snapshot::new(vec![gone.clone()], Instant::now());
+        let s = Snapshot::new(vec![gone.clone()], Instant::now(), jiff::Timestamp::now());
         assert!(s.is_empty());
-        let mut s = Snapshot::new(vec![secret("1", "db", "/", 1)], Instant::now());
+        let mut s = Snapshot::new(vec![secret("1", "db", "/", 1)], Instant::now(), jiff::Timestamp::now());
         s.record(gone);
         assert!(s.get(&SecretId::new("1")).is_none());
     }
@@ -201,6 +210,7 @@ mod tests {
                 secret("3", "c", "/", 1),
             ],
             t,
+            jiff::Timestamp::now(),
         );
         let mut described = secret("3", "c", "/", 1);
         described.description = "changed".into();
@@ -212,10 +222,11 @@ mod tests {
                 secret("5", "e", "/", 1),
             ],
             t,
+            jiff::Timestamp::now(),
         );
         let ids = |v: Vec<SecretId>| v.into_iter().map(|i| i.0).collect::<Vec<_>>();
         assert_eq!(ids(after.changed_since(&before)), ["2", "3", "5"]);
-        let shrunk = Snapshot::new(vec![secret("1", "a", "/", 1)], t);
+        let shrunk = Snapshot::new(vec![secret("1", "a", "/", 1)], t, jiff::Timestamp::now());
         assert_eq!(ids(shrunk.changed_since(&before)), ["2", "3"]);
         assert!(before.changed_since(&before).is_empty());
     }
@@ -223,9 +234,9 @@ mod tests {
     #[test]
     fn keywards_own_writes_do_not_look_like_changes() {
         let t = Instant::now();
-        let mut mine = Snapshot::new(vec![secret("1", "a", "/", 1)], t);
+        let mut mine = Snapshot::new(vec![secret("1", "a", "/", 1)], t, jiff::Timestamp::now());
         mine.record_new_version(&SecretId::new("1"));
-        let next_sweep = Snapshot::new(vec![secret("1", "a", "/", 2)], t);
+        let next_sweep = Snapshot::new(vec![secret("1", "a", "/", 2)], t, jiff::Timestamp::now());
         assert!(next_sweep.changed_since(&mine).is_empty());
     }
 

@@ -10,6 +10,7 @@ mod chart_cluster;
 mod chart_drift_key;
 mod controlplane_smoke;
 mod e2e_controller;
+mod e2e_isolation;
 mod e2e_operator_ha;
 mod examples_valid;
 mod leader_election;

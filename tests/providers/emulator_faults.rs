@@ -342,3 +342,18 @@ async fn admin_endpoint_reads_counters_and_replaces_faults() {
         emulator_support::admin_json(admin.get(format!("{base}/emulator/faults"))).await;
     assert_eq!(f.errors["GetSecret"].status, 500);
 }
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_until_restored() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.unwrap();
+    let api = Api::new(&emu);
+    let other = Api::new(&emu).token(Some("another-token"));
+    assert_eq!(api.get("/secrets").await.status, 200);
+    emu.set_token_revoked("test-token", true);
+    let refused = api.get("/secrets").await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.body["type"], "denied_authentication");
+    assert_eq!(other.get("/secrets").await.status, 200, "other tokens unaffected");
+    emu.set_token_revoked("test-token", false);
+    assert_eq!(api.get("/secrets").await.status, 200);
+}

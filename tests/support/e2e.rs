@@ -32,7 +32,8 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Starts `keyward run` for one namespace; `env` adds variables (e.g. the crash hook).
+    /// Starts `keyward run` for these namespaces (comma-separated); `env` adds variables (e.g. the
+    /// crash hook).
     pub async fn start(namespace: &str, log: PathBuf, env: &[(&str, &str)]) -> Self {
         let kubeconfig = kubeconfig_path().await;
         let file = std::fs::OpenOptions::new()
@@ -124,6 +125,8 @@ impl Drop for Operator {
 pub struct World {
     pub client: Client,
     pub ns: TestNamespace,
+    /// More namespaces the operator watches too (see [`World::with_namespaces`]).
+    pub others: Vec<TestNamespace>,
     pub emu: EmulatorHandle,
     pub op: Operator,
     /// A client talking to the emulator directly (as a console user or Terraform would).
@@ -137,9 +140,18 @@ impl World {
     }
 
     pub async fn with_env(prefix: &str, env: &[(&str, &str)]) -> Self {
+        Self::with_namespaces(prefix, 0, env).await
+    }
+
+    /// A world whose operator also watches `extra` more namespaces (`w.others`).
+    pub async fn with_namespaces(prefix: &str, extra: usize, env: &[(&str, &str)]) -> Self {
         let client = client().await;
         install_crds(&client).await;
         let ns = TestNamespace::new(&client, prefix).await;
+        let mut others = Vec::new();
+        for i in 0..extra {
+            others.push(TestNamespace::new(&client, &format!("{prefix}-{i}")).await);
+        }
         let emu =
             keyward::emulator::spawn(EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
                 tokens: vec![(TOKEN.to_owned(), PROJECT.parse().unwrap())],
@@ -147,7 +159,18 @@ impl World {
             }))
             .await
             .expect("emulator");
-        let dir = tempfile::tempdir().expect("temp dir");
+        // KEYWARD_E2E_LOGS=<folder> keeps each world's operator log there (for debugging).
+        let dir = match std::env::var_os("KEYWARD_E2E_LOGS") {
+            Some(root) => {
+                std::fs::create_dir_all(&root).expect("log folder");
+                tempfile::Builder::new()
+                    .prefix(&format!("{prefix}-"))
+                    .disable_cleanup(true)
+                    .tempdir_in(root)
+                    .expect("temp dir")
+            }
+            None => tempfile::tempdir().expect("temp dir"),
+        };
         let world_ns = ns.name().to_owned();
         apply(
             &client,
@@ -165,11 +188,15 @@ impl World {
             store_json(STORE, &emu.base_url(), "scw-creds"),
         )
         .await;
-        let op = Operator::start(&world_ns, dir.path().join("operator.log"), env).await;
+        let watched: Vec<&str> = std::iter::once(world_ns.as_str())
+            .chain(others.iter().map(|n| n.name()))
+            .collect();
+        let op = Operator::start(&watched.join(","), dir.path().join("operator.log"), env).await;
         let scw = emulator_client(&emu.base_url());
         Self {
             client,
             ns,
+            others,
             emu,
             op,
             scw,
@@ -521,4 +548,161 @@ pub fn ready_reason(ms: &ManagedSecret) -> Option<String> {
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A Scaleway emulator with strict auth: `token` may use [`PROJECT`].
+pub async fn strict_emulator(token: &str, faults: keyward::emulator::FaultSettings) -> EmulatorHandle {
+    let mut config = EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
+        tokens: vec![(token.to_owned(), PROJECT.parse().unwrap())],
+        ..ScalewayEmulatorConfig::default()
+    });
+    config.faults = faults;
+    keyward::emulator::spawn(config).await.expect("emulator")
+}
+
+impl World {
+    /// A credentials Secret `{store}-creds` holding `token` and a SecretStore `store` on `emu`, in
+    /// `ns`, with `extra` merged into the store's spec (e.g. a request budget).
+    pub async fn add_store(
+        &self,
+        ns: &str,
+        store: &str,
+        emu: &EmulatorHandle,
+        token: &str,
+        extra: serde_json::Value,
+    ) {
+        let creds = format!("{store}-creds");
+        apply(
+            &self.client,
+            ns,
+            json!({
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": creds},
+                "stringData": {"SCW_SECRET_KEY": token},
+            }),
+        )
+        .await;
+        let mut object = store_json(store, &emu.base_url(), &creds);
+        if let (Some(spec), Some(extra)) = (object["spec"].as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                spec.insert(k.clone(), v.clone());
+            }
+        }
+        apply(&self.client, ns, object).await;
+    }
+
+    /// A ManagedSecret in namespace `ns`.
+    pub async fn apply_ms_in(&self, ns: &str, name: &str, spec: serde_json::Value) {
+        apply(
+            &self.client,
+            ns,
+            json!({
+                "apiVersion": "keyward.dev/v1alpha1", "kind": "ManagedSecret",
+                "metadata": {"name": name}, "spec": spec,
+            }),
+        )
+        .await
+    }
+
+    /// The ManagedSecrets of namespace `ns`.
+    pub fn ms_api_in(&self, ns: &str) -> Api<ManagedSecret> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// Waits until the ManagedSecret `ns/name` satisfies `check`.
+    pub async fn wait_ms_in(
+        &self,
+        ns: &str,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&ManagedSecret) -> bool,
+    ) -> ManagedSecret {
+        let api = self.ms_api_in(ns);
+        let mut last = None;
+        let found = poll(timeout, async || {
+            let ms = api.get_opt(name).await.ok().flatten()?;
+            if check(&ms) {
+                return Some(ms);
+            }
+            last = Some(ms);
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| panic!(
+            "ManagedSecret {ns}/{name}: {what} not reached within {timeout:?}; last status: {:?}\n--- operator log tail ---\n{}",
+            last.and_then(|m| m.status),
+            tail(&self.op.log_text(), 30)
+        ))
+    }
+
+    /// Waits until the ManagedSecret `ns/name` is gone (its finalizer done).
+    pub async fn wait_gone_in(&self, ns: &str, name: &str) {
+        let api = self.ms_api_in(ns);
+        let gone = poll(Duration::from_secs(60), async || {
+            api.get_opt(name).await.unwrap().is_none().then_some(())
+        })
+        .await;
+        assert!(
+            gone.is_some(),
+            "ManagedSecret {ns}/{name} still exists\n--- operator log tail ---\n{}",
+            tail(&self.op.log_text(), 30)
+        );
+    }
+
+    /// The data of Secret `ns/name`, if it exists.
+    pub async fn secret_data_in(&self, ns: &str, name: &str) -> Option<SecretData> {
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
+        api.get_opt(name).await.unwrap().map(|s| {
+            s.data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect()
+        })
+    }
+
+    /// Events about `name` in namespace `ns`.
+    pub async fn events_in(&self, ns: &str, name: &str) -> Vec<Event> {
+        let api: Api<Event> = Api::namespaced(self.client.clone(), ns);
+        api.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .collect()
+    }
+}
+
+/// Where the control plane's audit log ends now (pass it to [`writes_since`]).
+pub async fn audit_offset() -> u64 {
+    let path = crate::support::controlplane::audit_log_path().await;
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// The writes (create, update, patch, delete) the API server completed in `namespace` since
+/// `offset`, except Events: `(verb, resource[/subresource], name)`.
+pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, String)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = crate::support::controlplane::audit_log_path().await;
+    let mut file = std::fs::File::open(path).expect("audit log");
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["stage"] == "ResponseComplete")
+        .filter(|e| matches!(e["verb"].as_str(), Some("create" | "update" | "patch" | "delete")))
+        .filter(|e| e["objectRef"]["namespace"] == namespace)
+        .filter(|e| e["objectRef"]["resource"] != "events")
+        .map(|e| {
+            let field = |f: &str| e["objectRef"][f].as_str().unwrap_or_default().to_owned();
+            let resource = match e["objectRef"]["subresource"].as_str() {
+                Some(sub) => format!("{}/{sub}", field("resource")),
+                None => field("resource"),
+            };
+            (e["verb"].as_str().unwrap_or_default().to_owned(), resource, field("name"))
+        })
+        .collect()
 }

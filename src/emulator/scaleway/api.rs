@@ -66,7 +66,17 @@ pub async fn handle(
     let core = &shared.core;
     let finish = |result, rate| core.finish(call, render(result), rate);
     let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+    let revoked = token.is_some_and(|t| core.faults().revoked_tokens.contains(t.trim()));
     let caller = match shared.auth.authenticate(token) {
+        Ok(_) if revoked => {
+            return finish(
+                Err(ApiError::DeniedAuthentication {
+                    method: "api_key",
+                    reason: "invalid_argument",
+                }),
+                None,
+            );
+        }
         Ok(c) => c,
         Err(e) => return finish(Err(e), None),
     };

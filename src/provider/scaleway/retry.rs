@@ -23,10 +23,12 @@ pub struct RetryPolicy {
     pub budget: Duration,
 }
 
+/// One retry: enough for a blip; anything longer is the store runtime's business (its budget,
+/// its health probe, the object's backoff), so a failing provider is not hit four times per call.
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_attempts: 4,
+            max_attempts: 2,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
             budget: Duration::from_secs(15),
