@@ -490,36 +490,45 @@ async fn cleanup(
     let mut ending = Terminating::new(&ctx.client, &namespace);
     while let RemoteCleanup::LookUp(id) = &decision {
         let id = id.clone();
-        decision =
+        let runtime =
             match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.runtimes).await {
-                Err(p) => store_unusable(&id, p.reason, &p.message, ending.get().await?),
-                Ok(store) => match store.runtime.lookup(Lookup::Id(&id), Duration::ZERO, None).await {
-                    Err(e) => after_delete(&id, Err(&e), ending.get().await?),
-                    Ok(found) => {
-                        let found = found.filter(|s| s.deletion_requested_at.is_none());
-                        let (adopted, allow) = match intent.remote {
-                            RemoteIntent::Adopt { allow_deletion, .. } => (true, allow_deletion),
-                            RemoteIntent::ByName { .. } => (false, false),
-                        };
-                        match after_lookup(
-                            &id,
-                            found.as_ref().map(|s| s.owner.as_ref()),
-                            &owner_mark(ctx, ms),
-                            adopted,
-                            allow,
-                        ) {
-                            RemoteCleanup::Delete(id) => {
-                                let result = store.runtime.client().delete_secret(&id).await;
-                                if result.is_ok() {
-                                    store.runtime.forget_secret(&id);
-                                }
-                                after_delete(&id, result.as_ref().map(|_| ()), ending.get().await?)
-                            }
-                            other => other,
-                        }
-                    }
+                Ok(store) => Ok(store.runtime),
+                // A namespace being deleted takes the store and its credentials first: the
+                // runtime this object used still holds them, so the policy can be honoured.
+                Err(p) => match ctx.runtimes.runtime_of(&key_of(ms)) {
+                    Some(runtime) if ending.get().await? => Ok(runtime),
+                    _ => Err(p),
                 },
             };
+        decision = match runtime {
+            Err(p) => store_unusable(&id, p.reason, &p.message, ending.get().await?),
+            Ok(runtime) => match runtime.lookup(Lookup::Id(&id), Duration::ZERO, None).await {
+                Err(e) => after_delete(&id, Err(&e), ending.get().await?),
+                Ok(found) => {
+                    let found = found.filter(|s| s.deletion_requested_at.is_none());
+                    let (adopted, allow) = match intent.remote {
+                        RemoteIntent::Adopt { allow_deletion, .. } => (true, allow_deletion),
+                        RemoteIntent::ByName { .. } => (false, false),
+                    };
+                    match after_lookup(
+                        &id,
+                        found.as_ref().map(|s| s.owner.as_ref()),
+                        &owner_mark(ctx, ms),
+                        adopted,
+                        allow,
+                    ) {
+                        RemoteCleanup::Delete(id) => {
+                            let result = runtime.client().delete_secret(&id).await;
+                            if result.is_ok() {
+                                runtime.forget_secret(&id);
+                            }
+                            after_delete(&id, result.as_ref().map(|_| ()), ending.get().await?)
+                        }
+                        other => other,
+                    }
+                }
+            },
+        };
     }
     if let RemoteCleanup::Block(failure) = decision {
         let conclusion = conclude_stop(

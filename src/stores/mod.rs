@@ -116,6 +116,11 @@ impl Runtimes {
         Ok(all.entry(connection.identity).or_insert(runtime).clone())
     }
 
+    /// The runtime `key` last used, if this process still has it.
+    pub fn runtime_of(&self, key: &ObjectKey) -> Option<Arc<StoreRuntime>> {
+        self.lock().values().find(|rt| rt.serves(key)).cloned()
+    }
+
     /// Every runtime now (for `keyward status` figures and the budget gauge).
     pub fn all(&self) -> Vec<Arc<StoreRuntime>> {
         self.lock().values().cloned().collect()

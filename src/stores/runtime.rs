@@ -222,6 +222,11 @@ impl StoreRuntime {
         state.full_checks.remove(key);
     }
 
+    /// Whether `key` uses this runtime.
+    pub fn serves(&self, key: &ObjectKey) -> bool {
+        self.lock().interest.contains_key(key)
+    }
+
     /// Objects registered now.
     pub fn objects(&self) -> usize {
         self.lock().interest.len()

@@ -195,7 +195,11 @@ mod tests {
         gone.deletion_requested_at = gone.updated_at;
         let s = Snapshot::new(vec![gone.clone()], Instant::now(), jiff::Timestamp::now());
         assert!(s.is_empty());
-        let mut s = Snapshot::new(vec![secret("1", "db", "/", 1)], Instant::now(), jiff::Timestamp::now());
+        let mut s = Snapshot::new(
+            vec![secret("1", "db", "/", 1)],
+            Instant::now(),
+            jiff::Timestamp::now(),
+        );
         s.record(gone);
         assert!(s.get(&SecretId::new("1")).is_none());
     }

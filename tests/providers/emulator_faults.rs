@@ -353,7 +353,11 @@ async fn a_revoked_token_is_refused_until_restored() {
     let refused = api.get("/secrets").await;
     assert_eq!(refused.status, 401);
     assert_eq!(refused.body["type"], "denied_authentication");
-    assert_eq!(other.get("/secrets").await.status, 200, "other tokens unaffected");
+    assert_eq!(
+        other.get("/secrets").await.status,
+        200,
+        "other tokens unaffected"
+    );
     emu.set_token_revoked("test-token", false);
     assert_eq!(api.get("/secrets").await.status, 200);
 }

@@ -551,7 +551,10 @@ pub fn tail(text: &str, lines: usize) -> String {
 }
 
 /// A Scaleway emulator with strict auth: `token` may use [`PROJECT`].
-pub async fn strict_emulator(token: &str, faults: keyward::emulator::FaultSettings) -> EmulatorHandle {
+pub async fn strict_emulator(
+    token: &str,
+    faults: keyward::emulator::FaultSettings,
+) -> EmulatorHandle {
     let mut config = EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
         tokens: vec![(token.to_owned(), PROJECT.parse().unwrap())],
         ..ScalewayEmulatorConfig::default()
@@ -693,7 +696,12 @@ pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, 
     text.lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|e| e["stage"] == "ResponseComplete")
-        .filter(|e| matches!(e["verb"].as_str(), Some("create" | "update" | "patch" | "delete")))
+        .filter(|e| {
+            matches!(
+                e["verb"].as_str(),
+                Some("create" | "update" | "patch" | "delete")
+            )
+        })
         .filter(|e| e["objectRef"]["namespace"] == namespace)
         .filter(|e| e["objectRef"]["resource"] != "events")
         .map(|e| {
@@ -702,7 +710,11 @@ pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, 
                 Some(sub) => format!("{}/{sub}", field("resource")),
                 None => field("resource"),
             };
-            (e["verb"].as_str().unwrap_or_default().to_owned(), resource, field("name"))
+            (
+                e["verb"].as_str().unwrap_or_default().to_owned(),
+                resource,
+                field("name"),
+            )
         })
         .collect()
 }
