@@ -13,3 +13,4 @@ mod emulator_conformance;
 mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
+mod oci_sdk;
