@@ -78,14 +78,29 @@ impl fmt::Display for KeyId {
     }
 }
 
-/// Whether `text` has the form of an OCI API key fingerprint: 16 lower- or upper-case hex pairs
-/// separated by colons (the MD5 of the public key, as the console shows it).
+/// Whether `text` has the form of an OCI API key fingerprint: 16 lower-case hex pairs separated by
+/// colons (the MD5 of the public key, as the console shows it; the SDK's config check).
 pub fn is_fingerprint(text: &str) -> bool {
     let pairs: Vec<&str> = text.split(':').collect();
     pairs.len() == 16
-        && pairs
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && pairs.iter().all(|p| {
+            p.len() == 2
+                && p.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
+/// Whether `text` has the form of an OCID as the SDK's config check reads it: at least five parts
+/// separated by `.` or `:`, the first and last non-empty, of letters, digits, `-` and `_`.
+pub fn is_ocid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(['.', ':']).collect();
+    parts.len() >= 5
+        && !parts[0].is_empty()
+        && !parts[parts.len() - 1].is_empty()
+        && parts.iter().all(|p| {
+            p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// Why a PEM key could not be used. Never quotes the key.
@@ -938,6 +953,12 @@ mod tests {
         assert!(is_fingerprint(FINGERPRINT));
         assert!(!is_fingerprint("9f:9e"));
         assert!(!is_fingerprint(&FINGERPRINT.replace('f', "g")));
+        assert!(!is_fingerprint(&FINGERPRINT.to_ascii_uppercase()));
+        assert!(is_ocid("ocid1.tenancy.oc1..aaaatenancy"));
+        assert!(is_ocid("ocid1.vaultsecret.oc1.eu-frankfurt-1.amaaa_x"));
+        assert!(!is_ocid("ocid1.tenancy"));
+        assert!(!is_ocid("ocid1.tenancy.oc1..aaaa/x"));
+        assert!(!is_ocid("ocid1.tenancy.oc1.."));
         assert_eq!(KeyId::parse(&key_id().to_string()), Some(key_id()));
         assert_eq!(KeyId::parse("a/b"), None);
         assert_eq!(KeyId::parse("a/b/c/d"), None);
