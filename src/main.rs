@@ -14,7 +14,7 @@ enum Command {
     Run(keyward::controller::RunArgs),
     /// Print the CustomResourceDefinitions as YAML (or write them to a folder).
     Crd(keyward::api::CrdArgs),
-    /// Serve a local Scaleway Secret Manager emulator.
+    /// Serve a local provider emulator (Scaleway Secret Manager by default).
     Emulator(keyward::emulator::EmulatorArgs),
 }
 

@@ -194,7 +194,7 @@ mod tests {
     /// for what Scaleway stores), and mirroring it gives back the pushed keys and values.
     #[test]
     fn push_then_mirror_round_trips_every_type() {
-        use crate::emulator::{model, payload::validate_for_type};
+        use crate::emulator::scaleway::{model, payload::validate_for_type};
         use crate::mirror::payload_entries;
 
         const PEM: &str =

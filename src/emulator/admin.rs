@@ -1,5 +1,7 @@
 //! The admin endpoint under `/emulator/`, outside the API prefix: health, request counters, fault
-//! settings, the clock, and the key switch. Plain JSON, no authentication (a loopback test tool).
+//! settings, the clock, and the key switch. Plain JSON, no authentication (a loopback test tool). The
+//! same for every provider: it works on the shared [`Core`] and calls the provider only to apply what a
+//! clock move made due.
 
 use std::sync::Arc;
 
@@ -13,11 +15,19 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::Shared;
 use super::clock::format_timestamp;
+use super::core::Core;
 use super::faults::FaultSettings;
+use super::provider::Provider;
 
-pub fn router() -> Router<Arc<Shared>> {
+/// What the admin handlers work on.
+#[derive(Clone)]
+pub struct Admin {
+    pub core: Arc<Core>,
+    pub provider: Arc<dyn Provider>,
+}
+
+pub fn router(admin: Admin) -> Router {
     Router::new()
         .route(
             "/emulator/health",
@@ -30,59 +40,49 @@ pub fn router() -> Router<Arc<Shared>> {
             post(disable_key).delete(enable_key),
         )
         .route("/emulator/clock", get(get_clock).post(set_clock))
+        .with_state(admin)
 }
 
-async fn metrics(State(s): State<Arc<Shared>>) -> Response {
-    Json(s.counters.snapshot()).into_response()
+async fn metrics(State(a): State<Admin>) -> Response {
+    Json(a.core.counters.snapshot()).into_response()
 }
 
-async fn reset_metrics(State(s): State<Arc<Shared>>) -> StatusCode {
-    s.counters.reset();
+async fn reset_metrics(State(a): State<Admin>) -> StatusCode {
+    a.core.counters.reset();
     StatusCode::NO_CONTENT
 }
 
-async fn get_faults(State(s): State<Arc<Shared>>) -> Response {
-    Json(s.faults().clone()).into_response()
+async fn get_faults(State(a): State<Admin>) -> Response {
+    Json(a.core.faults().clone()).into_response()
 }
 
-async fn put_faults(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+async fn put_faults(State(a): State<Admin>, body: axum::body::Bytes) -> Response {
     match serde_json::from_slice::<FaultSettings>(&body)
         .map_err(|e| e.to_string())
-        .and_then(|f| f.validate().map(|()| f))
+        .and_then(|f| a.core.set_faults(f.clone()).map(|()| f))
     {
-        Ok(f) => {
-            *s.faults.write().unwrap_or_else(|e| e.into_inner()) = f.clone();
-            Json(f).into_response()
-        }
+        Ok(f) => Json(f).into_response(),
         Err(msg) => bad_request(msg),
     }
 }
 
-async fn disable_key(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> StatusCode {
-    s.faults
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .disabled_keys
-        .insert(id);
+async fn disable_key(State(a): State<Admin>, Path(id): Path<String>) -> StatusCode {
+    a.core.set_key_disabled(id, true);
     StatusCode::NO_CONTENT
 }
 
-async fn enable_key(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> StatusCode {
-    s.faults
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .disabled_keys
-        .remove(&id);
+async fn enable_key(State(a): State<Admin>, Path(id): Path<String>) -> StatusCode {
+    a.core.set_key_disabled(id, false);
     StatusCode::NO_CONTENT
 }
 
-fn clock_view(s: &Shared) -> Response {
-    Json(json!({"now": format_timestamp(s.clock.now()), "frozen": s.clock.is_frozen()}))
+fn clock_view(core: &Core) -> Response {
+    Json(json!({"now": format_timestamp(core.clock.now()), "frozen": core.clock.is_frozen()}))
         .into_response()
 }
 
-async fn get_clock(State(s): State<Arc<Shared>>) -> Response {
-    clock_view(&s)
+async fn get_clock(State(a): State<Admin>) -> Response {
+    clock_view(&a.core)
 }
 
 /// Exactly one of the fields: freeze at an instant, freeze now, advance by seconds, or resume.
@@ -97,7 +97,7 @@ struct ClockCommand {
     resume: bool,
 }
 
-async fn set_clock(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+async fn set_clock(State(a): State<Admin>, body: axum::body::Bytes) -> Response {
     let cmd: ClockCommand = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => return bad_request(e.to_string()),
@@ -111,20 +111,21 @@ async fn set_clock(State(s): State<Arc<Shared>>, body: axum::body::Bytes) -> Res
             "give exactly one of freeze_at, freeze, advance_seconds, resume".into(),
         );
     }
+    let clock = &a.core.clock;
     if let Some(at) = cmd.freeze_at {
-        s.clock.freeze_at(at);
+        clock.freeze_at(at);
     } else if cmd.freeze {
-        s.clock.freeze();
+        clock.freeze();
     } else if let Some(secs) = cmd.advance_seconds {
         match SignedDuration::try_from_secs_f64(secs) {
-            Ok(d) => s.clock.advance(d),
+            Ok(d) => clock.advance(d),
             Err(_) => return bad_request("advance_seconds is out of range".into()),
         }
     } else {
-        s.clock.resume();
+        clock.resume();
     }
-    s.sweep(s.clock.now());
-    clock_view(&s)
+    a.provider.sweep(clock.now());
+    clock_view(&a.core)
 }
 
 fn bad_request(message: String) -> Response {

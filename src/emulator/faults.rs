@@ -1,5 +1,6 @@
 //! Fault injection: added latency, error rates per endpoint, dropped connections, a per-token request
 //! budget (429) and "key disabled" switches. Settings come from flags and can be replaced at run time.
+//! Shared by every provider emulator; endpoints are the provider's names.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -7,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::Endpoint;
-
-/// The real gateway advertises `X-Ratelimit-Limit: 50, 50;w=1`.
+/// Scaleway's gateway advertises `X-Ratelimit-Limit: 50, 50;w=1`.
 pub const DEFAULT_RATE_LIMIT: u32 = 50;
 
 /// An injected error: answered with `status` (500 or 503) with probability `rate`.
@@ -31,14 +30,14 @@ fn default_error_status() -> u16 {
 pub struct FaultSettings {
     /// Added before every API request is handled.
     pub latency_ms: u64,
-    /// Per endpoint (SDK name, e.g. `GetSecret`, or `*` for all).
+    /// Per endpoint (the provider's name, e.g. `GetSecret`, or `*` for all).
     pub errors: BTreeMap<String, ErrorFault>,
     /// Probability that a request's connection is dropped without a complete response.
     pub drop_rate: f64,
     /// Requests per second allowed per token; `None` disables the limiter.
     pub rate_limit_per_second: Option<u32>,
-    /// Secret ids or key ids whose key is "disabled": payload reads and version creation fail with 400
-    /// while metadata stays readable (seed 003's KMS table).
+    /// Secret ids or key ids whose key is "disabled": payload reads and version creation fail while
+    /// metadata stays readable (seed 003's KMS table); each provider answers in its own error shape.
     pub disabled_keys: BTreeSet<String>,
 }
 
@@ -63,9 +62,10 @@ impl FaultSettings {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the settings; error rates must name one of `endpoints` (or `*`).
+    pub fn validate(&self, endpoints: &[&str]) -> Result<(), String> {
         for (name, fault) in &self.errors {
-            if name != "*" && Endpoint::from_name(name).is_none() {
+            if name != "*" && !endpoints.contains(&name.as_str()) {
                 return Err(format!("unknown endpoint {name:?}"));
             }
             if !(0.0..=1.0).contains(&fault.rate) {
@@ -85,11 +85,8 @@ impl FaultSettings {
     }
 
     /// The injected error for this endpoint, if the dice say so. `roll` is uniform in [0, 1).
-    pub fn injected_error(&self, endpoint: Endpoint, roll: f64) -> Option<u16> {
-        let fault = self
-            .errors
-            .get(endpoint.name())
-            .or_else(|| self.errors.get("*"))?;
+    pub fn injected_error(&self, endpoint: &str, roll: f64) -> Option<u16> {
+        let fault = self.errors.get(endpoint).or_else(|| self.errors.get("*"))?;
         (roll < fault.rate).then_some(fault.status)
     }
 
@@ -174,9 +171,9 @@ mod tests {
                 status: 500,
             },
         );
-        assert_eq!(f.injected_error(Endpoint::GetSecret, 0.2), Some(500));
-        assert_eq!(f.injected_error(Endpoint::GetSecret, 0.7), None);
-        assert_eq!(f.injected_error(Endpoint::ListSecrets, 0.0), None);
+        assert_eq!(f.injected_error("GetSecret", 0.2), Some(500));
+        assert_eq!(f.injected_error("GetSecret", 0.7), None);
+        assert_eq!(f.injected_error("ListSecrets", 0.0), None);
         f.errors.insert(
             "*".into(),
             ErrorFault {
@@ -184,8 +181,8 @@ mod tests {
                 status: 503,
             },
         );
-        assert_eq!(f.injected_error(Endpoint::ListSecrets, 0.99), Some(503));
-        assert!(f.validate().is_ok());
+        assert_eq!(f.injected_error("ListSecrets", 0.99), Some(503));
+        assert!(f.validate(&["GetSecret", "ListSecrets"]).is_ok());
         f.errors.insert(
             "Nope".into(),
             ErrorFault {
@@ -193,7 +190,7 @@ mod tests {
                 status: 503,
             },
         );
-        assert!(f.validate().is_err());
+        assert!(f.validate(&["GetSecret", "ListSecrets"]).is_err());
     }
 
     #[test]

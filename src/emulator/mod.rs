@@ -1,10 +1,11 @@
-//! A local Scaleway Secret Manager (v1beta1) speaking the real wire API, held to recorded traffic
-//! (`tests/providers/emulator_conformance.rs`).
+//! Local provider emulators speaking the real wire APIs on loopback, held to recorded traffic and to
+//! the providers' official SDKs. One provider per server; Scaleway Secret Manager v1beta1 for now.
 //!
-//! Layout: [`store`] is the state and every operation on it, pure and clock-injected; [`model`] the
-//! records and their wire views; [`payload`] the payload checks; [`requests`] body and query parsing;
-//! [`routes`] path routing; [`api`] the request pipeline; [`auth`], [`faults`], [`metrics`], [`clock`],
-//! [`persist`] one concern each; [`admin`] the `/emulator/...` endpoint; [`server`] start and stop.
+//! Layout. Shared by every provider: [`core`] (the state every provider builds on, and the fault and
+//! counting steps around each request), [`clock`], [`faults`], [`metrics`], [`persist`] one concern
+//! each, [`admin`] the `/emulator/...` endpoint, [`server`] start and stop. [`provider`] is the seam: a
+//! provider is a folder ([`scaleway`]) whose [`Provider`] gives the server its router, mounted next
+//! to the admin API.
 //!
 //! Library use (tests, benchmarks):
 //! ```no_run
@@ -17,19 +18,14 @@
 //! ```
 
 pub mod admin;
-pub mod api;
-pub mod auth;
 pub mod clock;
-pub mod errors;
+pub mod core;
 pub mod faults;
 pub mod metrics;
-pub mod model;
-pub mod payload;
 pub mod persist;
-pub mod requests;
-pub mod routes;
+pub mod provider;
+pub mod scaleway;
 pub mod server;
-pub mod store;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -39,26 +35,27 @@ use std::path::PathBuf;
 pub use clock::Clock;
 pub use faults::{ErrorFault, FaultSettings};
 pub use metrics::CounterSnapshot;
+pub use provider::{Provider, ProviderConfig, ProviderKind};
+pub use scaleway::{ScalewayEmulatorConfig, StoreOptions};
 pub use server::{EmulatorConfig, EmulatorHandle, spawn};
-pub use store::StoreOptions;
 
 /// Arguments of `keyward emulator`.
 #[derive(clap::Args, Debug)]
 pub struct EmulatorArgs {
+    /// The provider whose API to serve.
+    #[arg(long, value_enum, default_value_t = ProviderKind::Scaleway)]
+    pub provider: ProviderKind,
     /// Address to serve on (port 0 picks a free port; the chosen URL is printed on stdout).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Strict auth: accept only these tokens, each limited to its project (repeatable).
-    #[arg(long = "token", value_name = "TOKEN=PROJECT_ID", value_parser = auth::parse_token_flag)]
-    pub tokens: Vec<(String, uuid::Uuid)>,
     /// Keep state in this JSON file across restarts (written atomically). In memory by default.
     #[arg(long = "state", value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Added latency on every API request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// Injected errors: ENDPOINT=RATE[:STATUS], ENDPOINT an SDK name (GetSecret…) or `*`, STATUS 500 or
-    /// 503 (default 503). Repeatable.
+    /// Injected errors: ENDPOINT=RATE[:STATUS], ENDPOINT the provider's SDK name (GetSecret…) or `*`,
+    /// STATUS 500 or 503 (default 503). Repeatable.
     #[arg(long = "error-rate", value_name = "ENDPOINT=RATE[:STATUS]", value_parser = parse_error_flag)]
     pub error_rates: Vec<(String, ErrorFault)>,
     /// Probability of dropping a request's connection.
@@ -70,13 +67,11 @@ pub struct EmulatorArgs {
     /// Secret id or key id whose key starts disabled (repeatable).
     #[arg(long = "disable-key", value_name = "ID")]
     pub disabled_keys: Vec<String>,
-    /// Soft-delete secrets that have an ephemeral policy instead of purging them at once (the recorded
-    /// behaviour is a 404 right after DELETE).
-    #[arg(long)]
-    pub soft_delete_ephemeral: bool,
     /// Start with the clock frozen at this RFC 3339 instant (move it through `/emulator/clock`).
     #[arg(long, value_name = "TIMESTAMP")]
     pub frozen_clock: Option<jiff::Timestamp>,
+    #[command(flatten)]
+    pub scaleway: scaleway::ScalewayArgs,
 }
 
 fn parse_error_flag(text: &str) -> Result<(String, ErrorFault), String> {
@@ -105,14 +100,14 @@ impl EmulatorArgs {
             rate_limit_per_second: (self.rate_limit > 0).then_some(self.rate_limit),
             disabled_keys: self.disabled_keys.into_iter().collect(),
         };
+        let provider = match self.provider {
+            ProviderKind::Scaleway => self.scaleway.into_config().into(),
+        };
         EmulatorConfig {
             listen: self.listen,
-            tokens: self.tokens,
+            provider,
             faults,
             state_file: self.state,
-            store_options: StoreOptions {
-                purge_ephemeral_on_delete: !self.soft_delete_ephemeral,
-            },
             frozen_clock_at: self.frozen_clock,
         }
     }

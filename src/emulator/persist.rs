@@ -1,5 +1,6 @@
-//! `--state FILE`: the store is saved as JSON after changes, atomically (temporary file in the same
-//! folder, fsync, rename), so a crash leaves either the previous or the new state, never half of one.
+//! `--state FILE`: the provider's state is saved as JSON after changes, atomically (temporary file in
+//! the same folder, fsync, rename), so a crash leaves either the previous or the new state, never half
+//! of one. The file names its provider, and a provider refuses another's file.
 //!
 //! Writes are batched: a change marks the state dirty and a background task saves shortly after; the
 //! handle's `flush_state` and shutdown save synchronously.
@@ -10,16 +11,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::sync::Notify;
-
-use super::store::Store;
 
 const FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct StateFile {
     format: u32,
-    store: Store,
+    /// Files written before there was more than one provider have none: they are Scaleway's.
+    #[serde(default = "first_provider")]
+    provider: String,
+    store: Value,
+}
+
+fn first_provider() -> String {
+    "scaleway".into()
 }
 
 #[derive(Debug)]
@@ -53,11 +60,11 @@ impl Persister {
     }
 }
 
-/// Reads a state file; a missing file is an empty store. A file that cannot be parsed is an error, so
-/// the emulator refuses to start rather than overwrite it.
-pub fn load(path: &Path) -> anyhow::Result<Store> {
+/// Reads `provider`'s saved state; a missing file is `None` (start empty). A file that cannot be parsed
+/// or belongs to another provider is an error, so the emulator refuses to start rather than overwrite it.
+pub fn load(path: &Path, provider: &str) -> anyhow::Result<Option<Value>> {
     match std::fs::read(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Store::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading state file {}", path.display())),
         Ok(bytes) => {
             let file: StateFile = serde_json::from_slice(&bytes).with_context(|| {
@@ -71,22 +78,22 @@ pub fn load(path: &Path) -> anyhow::Result<Store> {
                 "state file format {} is not supported",
                 file.format
             );
-            let mut store = file.store;
-            store.reindex();
-            Ok(store)
+            anyhow::ensure!(
+                file.provider == provider,
+                "state file {} holds a {} emulator's state, not {provider}'s",
+                path.display(),
+                file.provider
+            );
+            Ok(Some(file.store))
         }
     }
 }
 
-/// Serialises the store (call under the read lock; cheap next to the write).
-pub fn encode(store: &Store) -> anyhow::Result<Vec<u8>> {
-    #[derive(Serialize)]
-    struct Out<'a> {
-        format: u32,
-        store: &'a Store,
-    }
-    Ok(serde_json::to_vec(&Out {
+/// Serialises a provider's state with the file's envelope.
+pub fn encode(provider: &str, store: Value) -> anyhow::Result<Vec<u8>> {
+    Ok(serde_json::to_vec(&StateFile {
         format: FORMAT,
+        provider: provider.to_string(),
         store,
     })?)
 }
@@ -120,14 +127,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn round_trip_and_corrupt_file() {
+    fn round_trip_and_refused_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
-        assert!(load(&path).unwrap().is_empty());
-        write_atomically(&path, &encode(&Store::new()).unwrap()).unwrap();
-        assert!(load(&path).unwrap().is_empty());
+        assert!(load(&path, "scaleway").unwrap().is_none());
+        let state = serde_json::json!({"secrets": {}});
+        write_atomically(&path, &encode("scaleway", state.clone()).unwrap()).unwrap();
+        assert_eq!(load(&path, "scaleway").unwrap(), Some(state.clone()));
+        assert!(load(&path, "thalassa").is_err(), "another provider's file");
+        std::fs::write(&path, br#"{"format":1,"store":{"secrets":{}}}"#).unwrap();
+        assert_eq!(
+            load(&path, "scaleway").unwrap(),
+            Some(state),
+            "files without a provider are Scaleway's"
+        );
         std::fs::write(&path, b"{ not json").unwrap();
-        assert!(load(&path).is_err());
+        assert!(load(&path, "scaleway").is_err());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
     }

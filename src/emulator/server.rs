@@ -2,35 +2,34 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use jiff::Timestamp;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
-use super::api::{self, Shared};
-use super::auth::AuthPolicy;
+use super::admin::{self, Admin};
 use super::clock::Clock;
-use super::faults::{FaultSettings, RateLimiter};
-use super::metrics::{CounterSnapshot, RequestCounters};
+use super::core::Core;
+use super::faults::FaultSettings;
+use super::metrics::CounterSnapshot;
 use super::persist::{self, Persister};
-use super::store::{Store, StoreOptions};
+use super::provider::{Provider, ProviderConfig};
+use super::scaleway::ScalewayEmulatorConfig;
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     /// Port 0 picks a free one; read it back with [`EmulatorHandle::base_url`].
     pub listen: SocketAddr,
-    /// `(token, project id)` pairs. Empty: lenient mode (any non-empty token, any project).
-    pub tokens: Vec<(String, Uuid)>,
+    /// The provider to emulate and its own settings (Scaleway by default).
+    pub provider: ProviderConfig,
     /// Initial fault settings. The default has the gateway's 50 requests/s budget per token.
     pub faults: FaultSettings,
     /// Keep state in this file across restarts; `None` keeps it in memory.
     pub state_file: Option<PathBuf>,
-    pub store_options: StoreOptions,
     /// Start with the clock frozen at this instant.
     pub frozen_clock_at: Option<Timestamp>,
 }
@@ -39,21 +38,28 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tokens: Vec::new(),
+            provider: ProviderConfig::default(),
             faults: FaultSettings::default(),
             state_file: None,
-            store_options: StoreOptions::default(),
             frozen_clock_at: None,
         }
     }
 }
 
 impl EmulatorConfig {
-    /// Loopback, any port, lenient auth, no faults and no rate limit.
+    /// Loopback, any port, Scaleway with lenient auth, no faults and no rate limit.
     pub fn for_tests() -> Self {
         Self {
             faults: FaultSettings::none(),
             ..Self::default()
+        }
+    }
+
+    /// [`EmulatorConfig::for_tests`] with these Scaleway settings (strict tokens, store options).
+    pub fn scaleway_for_tests(scaleway: ScalewayEmulatorConfig) -> Self {
+        Self {
+            provider: scaleway.into(),
+            ..Self::for_tests()
         }
     }
 }
@@ -62,43 +68,41 @@ impl EmulatorConfig {
 /// [`EmulatorHandle::shutdown`] for that).
 pub struct EmulatorHandle {
     addr: SocketAddr,
-    shared: Arc<Shared>,
+    provider_name: &'static str,
+    core: Arc<Core>,
+    provider: Arc<dyn Provider>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     persist_task: Option<JoinHandle<()>>,
 }
 
-/// Starts an emulator on the current Tokio runtime.
+/// Starts an emulator on the current Tokio runtime: the provider's API and the admin API on one port.
 pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<EmulatorHandle> {
-    config
-        .faults
-        .validate()
-        .map_err(|e| anyhow::anyhow!("fault settings: {e}"))?;
-    let store = match &config.state_file {
-        Some(path) => persist::load(path)?,
-        None => Store::new(),
+    let provider_name = config.provider.name();
+    let saved = match &config.state_file {
+        Some(path) => persist::load(path, provider_name)?,
+        None => None,
     };
-    let clock = Arc::new(match config.frozen_clock_at {
+    let clock = match config.frozen_clock_at {
         Some(at) => Clock::frozen_at(at),
         None => Clock::new(),
-    });
-    let shared = Arc::new(Shared {
-        store: RwLock::new(store),
+    };
+    let core = Arc::new(Core::new(
         clock,
-        faults: RwLock::new(config.faults),
-        limiter: RateLimiter::default(),
-        counters: RequestCounters::default(),
-        auth: AuthPolicy::strict(config.tokens),
-        options: config.store_options,
-        persister: config.state_file.map(Persister::new),
-    });
+        config.faults,
+        config.provider.endpoints(),
+        config.state_file.map(Persister::new),
+    )?);
+    let provider = config.provider.start(core.clone(), saved)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let app = super::admin::router()
-        .fallback(api::handle)
-        .with_state(shared.clone());
+    let admin = Admin {
+        core: core.clone(),
+        provider: provider.clone(),
+    };
+    let app = admin::router(admin).merge(provider.clone().router());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -108,13 +112,15 @@ pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<EmulatorHandle> {
             tracing::error!(error = %e, "emulator server stopped");
         }
     });
-    let persist_task = shared
-        .persister
+    let persist_task = core
+        .persister()
         .is_some()
-        .then(|| tokio::spawn(persist_loop(shared.clone())));
+        .then(|| tokio::spawn(persist_loop(core.clone(), provider.clone(), provider_name)));
     Ok(EmulatorHandle {
         addr,
-        shared,
+        provider_name,
+        core,
+        provider,
         stop: Some(stop),
         server: Some(server),
         persist_task,
@@ -122,27 +128,27 @@ pub async fn spawn(config: EmulatorConfig) -> anyhow::Result<EmulatorHandle> {
 }
 
 /// Saves the state shortly after changes, batching bursts.
-async fn persist_loop(shared: Arc<Shared>) {
-    let Some(persister) = shared.persister.as_ref() else {
+async fn persist_loop(core: Arc<Core>, provider: Arc<dyn Provider>, name: &'static str) {
+    let Some(persister) = core.persister() else {
         return;
     };
     loop {
         persister.notify.notified().await;
         tokio::time::sleep(Duration::from_millis(25)).await;
-        if let Err(e) = flush(&shared) {
+        if let Err(e) = flush(&core, provider.as_ref(), name) {
             tracing::error!(error = %format!("{e:#}"), "saving emulator state");
         }
     }
 }
 
-fn flush(shared: &Shared) -> anyhow::Result<()> {
-    let Some(persister) = shared.persister.as_ref() else {
+fn flush(core: &Core, provider: &dyn Provider, name: &str) -> anyhow::Result<()> {
+    let Some(persister) = core.persister() else {
         return Ok(());
     };
     if !persister.take_dirty() {
         return Ok(());
     }
-    let bytes = persist::encode(&shared.read_store())?;
+    let bytes = persist::encode(name, provider.save()?)?;
     persist::write_atomically(persister.path(), &bytes).inspect_err(|_| persister.mark_dirty())
 }
 
@@ -152,9 +158,10 @@ impl EmulatorHandle {
         format!("http://{}", self.addr)
     }
 
-    /// The API base for one region: `http://127.0.0.1:PORT/secret-manager/v1beta1/regions/{region}`.
+    /// The provider's API base for one region, e.g. Scaleway's
+    /// `http://127.0.0.1:PORT/secret-manager/v1beta1/regions/{region}`.
     pub fn api_url(&self, region: &str) -> String {
-        format!("{}{}{region}", self.base_url(), super::routes::API_PREFIX)
+        self.provider.api_url(&self.base_url(), region)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -163,29 +170,23 @@ impl EmulatorHandle {
 
     /// The emulator's clock: freeze, advance, resume. Expiry is applied on the next request.
     pub fn clock(&self) -> &Clock {
-        &self.shared.clock
+        &self.core.clock
     }
 
     /// Advances the clock and applies whatever became due (TTL expiry, purges) right away.
     pub fn advance_clock(&self, by: jiff::SignedDuration) {
-        self.shared.clock.advance(by);
-        self.shared.sweep(self.shared.clock.now());
+        self.core.clock.advance(by);
+        self.provider.sweep(self.core.clock.now());
     }
 
     pub fn faults(&self) -> FaultSettings {
-        self.shared.faults().clone()
+        self.core.faults().clone()
     }
 
     pub fn set_faults(&self, faults: FaultSettings) -> anyhow::Result<()> {
-        faults
-            .validate()
-            .map_err(|e| anyhow::anyhow!("fault settings: {e}"))?;
-        *self
-            .shared
-            .faults
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = faults;
-        Ok(())
+        self.core
+            .set_faults(faults)
+            .map_err(|e| anyhow::anyhow!("fault settings: {e}"))
     }
 
     /// Edits the fault settings in place (e.g. `h.update_faults(|f| f.latency_ms = 50)`).
@@ -197,39 +198,40 @@ impl EmulatorHandle {
 
     /// Flips the "key disabled" switch on for a secret id or key id.
     pub fn disable_key(&self, id: impl Into<String>) {
-        self.shared
-            .faults
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .disabled_keys
-            .insert(id.into());
+        self.core.set_key_disabled(id.into(), true);
     }
 
     pub fn enable_key(&self, id: &str) {
-        self.shared
-            .faults
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .disabled_keys
-            .remove(id);
+        self.core.set_key_disabled(id.to_string(), false);
     }
 
     pub fn request_counts(&self) -> CounterSnapshot {
-        self.shared.counters.snapshot()
+        self.core.counters.snapshot()
+    }
+
+    /// Every API request so far (since the last reset), any endpoint and status.
+    pub fn request_count(&self) -> u64 {
+        self.core.counters.total()
+    }
+
+    /// API requests whose path named this secret id, any endpoint and status (access by path names
+    /// no id and is counted by endpoint only).
+    pub fn requests_for_secret(&self, id: &str) -> u64 {
+        self.core.counters.for_secret(id)
     }
 
     pub fn reset_request_counts(&self) {
-        self.shared.counters.reset();
+        self.core.counters.reset();
     }
 
     /// Number of stored secrets, soft-deleted ones included.
     pub fn secret_count(&self) -> usize {
-        self.shared.read_store().len()
+        self.provider.secret_count()
     }
 
     /// Writes the state file now if anything changed.
     pub fn flush_state(&self) -> anyhow::Result<()> {
-        flush(&self.shared)
+        flush(&self.core, self.provider.as_ref(), self.provider_name)
     }
 
     /// Stops accepting requests, waits for the server to finish and saves the state.
@@ -245,7 +247,7 @@ impl EmulatorHandle {
         if let Some(task) = self.persist_task.take() {
             task.abort();
         }
-        flush(&self.shared)
+        flush(&self.core, self.provider.as_ref(), self.provider_name)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::support::emulator as emulator_support;
 
 use emulator_support::{Api, OTHER_PROJECT, PROJECT};
-use keyward::emulator::{EmulatorConfig, spawn};
+use keyward::emulator::{EmulatorConfig, ScalewayEmulatorConfig, spawn};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -37,10 +37,10 @@ async fn lenient_mode_needs_a_token_but_any_token_and_project_work() {
 async fn strict_mode_confines_each_token_to_its_project() {
     let project = Uuid::parse_str(PROJECT).unwrap();
     let other = Uuid::parse_str(OTHER_PROJECT).unwrap();
-    let config = EmulatorConfig {
+    let config = EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
         tokens: vec![("token-a".into(), project), ("token-b".into(), other)],
-        ..EmulatorConfig::for_tests()
-    };
+        ..ScalewayEmulatorConfig::default()
+    });
     let emu = spawn(config).await.unwrap();
     let a = Api::new(&emu).token(Some("token-a"));
     let b = Api::new(&emu).token(Some("token-b"));

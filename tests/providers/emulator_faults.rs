@@ -4,7 +4,7 @@ use crate::support::emulator as emulator_support;
 
 use std::time::{Duration, Instant};
 
-use emulator_support::Api;
+use emulator_support::{Api, PROJECT};
 use keyward::emulator::{EmulatorConfig, ErrorFault, FaultSettings, spawn};
 use serde_json::json;
 
@@ -230,6 +230,48 @@ async fn disabled_key_blocks_payloads_but_not_metadata() {
     emu.enable_key(key);
     assert_eq!(api.access(&by_id, "1").await.status, 200);
     assert_eq!(api.add_version(&by_key, b"v2").await.body["revision"], 2);
+}
+
+/// Every request whose path names a secret counts for it, whatever the endpoint or the answer
+/// (injected errors and refusals included); listings name none. The handle and `/emulator/metrics`
+/// agree.
+#[tokio::test]
+async fn requests_are_counted_per_secret() {
+    let emu = spawn(EmulatorConfig::for_tests()).await.unwrap();
+    let api = Api::new(&emu);
+    let a = api.create_secret("counted-a", json!({})).await;
+    let b = api.create_secret("counted-b", json!({})).await;
+    assert_eq!(api.add_version(&a, b"one").await.status, 200);
+    assert_eq!(api.access(&a, "latest").await.status, 200);
+    assert_eq!(api.access(&a, "7").await.status, 404);
+    assert_eq!(api.get(&format!("/secrets/{a}/versions")).await.status, 200);
+    assert_eq!(api.get(&format!("/secrets/{b}")).await.status, 200);
+    assert_eq!(api.get("/secrets").await.status, 200);
+    emu.update_faults(|f| {
+        f.errors.insert(
+            "GetSecret".into(),
+            ErrorFault {
+                rate: 1.0,
+                status: 503,
+            },
+        );
+    })
+    .unwrap();
+    assert_eq!(api.get(&format!("/secrets/{a}")).await.status, 503);
+
+    // Creating a secret names no id in its path: a's four calls after it, plus the injected 503.
+    assert_eq!(emu.requests_for_secret(&a), 5);
+    assert_eq!(emu.requests_for_secret(&b), 1);
+    assert_eq!(emu.requests_for_secret(PROJECT), 0);
+    assert_eq!(emu.request_count(), 9);
+    let m: serde_json::Value = emulator_support::admin_json(
+        emulator_support::admin_client().get(format!("{}/emulator/metrics", emu.base_url())),
+    )
+    .await;
+    assert_eq!(m["secrets"], json!({ a.clone(): 5, b.clone(): 1 }));
+    assert_eq!(m["total"], 9);
+    emu.reset_request_counts();
+    assert_eq!((emu.requests_for_secret(&a), emu.request_count()), (0, 0));
 }
 
 #[tokio::test]

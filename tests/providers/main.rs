@@ -1,5 +1,6 @@
 //! Provider clients and emulators: the clients against recorded real traffic and plain HTTP
-//! servers, the emulators against the cassettes, and each other. One binary, so the crate links once.
+//! servers, the emulators against the cassettes, the official SDKs and each other. One binary, so the
+//! crate links once.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -14,3 +15,4 @@ mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
 mod oci_sdk;
+mod scaleway_sdk;

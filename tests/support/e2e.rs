@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use keyward::api::ManagedSecret;
-use keyward::emulator::{EmulatorConfig, EmulatorHandle};
+use keyward::emulator::{EmulatorConfig, EmulatorHandle, ScalewayEmulatorConfig};
 use keyward::provider::scaleway::{ScalewayClient, ScalewayConfig};
 use keyward::provider::{RemoteVersion, SecretId};
 use kube::Client;
@@ -137,12 +137,13 @@ impl World {
         let client = client().await;
         install_crds(&client).await;
         let ns = TestNamespace::new(&client, prefix).await;
-        let emu = keyward::emulator::spawn(EmulatorConfig {
-            tokens: vec![(TOKEN.to_owned(), PROJECT.parse().unwrap())],
-            ..EmulatorConfig::for_tests()
-        })
-        .await
-        .expect("emulator");
+        let emu =
+            keyward::emulator::spawn(EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
+                tokens: vec![(TOKEN.to_owned(), PROJECT.parse().unwrap())],
+                ..ScalewayEmulatorConfig::default()
+            }))
+            .await
+            .expect("emulator");
         let dir = tempfile::tempdir().expect("temp dir");
         let world_ns = ns.name().to_owned();
         apply(

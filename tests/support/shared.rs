@@ -15,20 +15,23 @@ pub fn shared_path(relative: &str, test: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
+    skip_or_fail(
+        test,
+        &format!("needs {} (absent in a fresh clone)", path.display()),
+    );
+    None
+}
+
+/// A referee `test` needs is missing (`reason`): panics under `CI=true`, because CI must run every
+/// referee; otherwise prints a SKIPPED line on the terminal and returns, for the test to end.
+pub fn skip_or_fail(test: &str, reason: &str) {
     if ci() {
-        panic!(
-            "{test}: {} does not exist, and CI=true requires it (the shared fixtures are referees)",
-            path.display()
-        );
+        panic!("{test}: {reason}, and CI=true requires it (referees must run in CI)");
     }
     // Straight to the process's stderr: `eprintln!` would be captured and hidden for a test
     // that passes.
-    let line = format!(
-        "SKIPPED {test}: needs {} (absent in a fresh clone; CI=true makes this a failure)\n",
-        path.display()
-    );
+    let line = format!("SKIPPED {test}: {reason} (CI=true makes this a failure)\n");
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
-    None
 }
 
 /// The Scaleway cassettes folder (see [`shared_path`]).

@@ -1,7 +1,10 @@
-//! The API request pipeline: route → authenticate → rate limit → injected faults → handler → render.
+//! The API request pipeline: route → authenticate → shared faults ([`Core::admit`]) → handler → render
+//! → count ([`Core::finish`]).
+//!
+//! [`Core::admit`]: crate::emulator::core::Core::admit
+//! [`Core::finish`]: crate::emulator::core::Core::finish
 
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use axum::body::Body as HttpBody;
 use axum::extract::State;
@@ -13,61 +16,21 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::auth::{AuthPolicy, Caller};
-use super::clock::{Clock, format_timestamp};
+use super::ScalewayEmulator;
+use super::auth::Caller;
 use super::errors::ApiError;
-use super::faults::{FaultSettings, RateDecision, RateLimiter};
-use super::metrics::{Endpoint, RequestCounters};
 use super::model::{AccessView, SecretType, SecretView, VersionView};
 use super::payload;
-use super::persist::Persister;
 use super::requests::{self, Body, MAX_BODY_BYTES, Query, parse_uuid};
-use super::routes::{Route, route};
+use super::routes::{Endpoint, Route, route};
 use super::store::{
-    BrowseItem, NewSecret, NewVersion, RevisionSelector, SecretPatch, Store, StoreOptions,
-    VersionPatch,
+    BrowseItem, NewSecret, NewVersion, RevisionSelector, SecretPatch, Store, VersionPatch,
 };
+use crate::emulator::clock::format_timestamp;
+use crate::emulator::core::Refusal;
+use crate::emulator::metrics::Call;
+use crate::emulator::provider::Provider;
 use crate::secret_value::SecretValue;
-
-/// Everything the handlers share.
-pub struct Shared {
-    pub store: RwLock<Store>,
-    pub clock: Arc<Clock>,
-    pub faults: RwLock<FaultSettings>,
-    pub limiter: RateLimiter,
-    pub counters: RequestCounters,
-    pub auth: AuthPolicy,
-    pub options: StoreOptions,
-    pub persister: Option<Persister>,
-}
-
-impl Shared {
-    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Store> {
-        self.store.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
-        self.store.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn faults(&self) -> std::sync::RwLockReadGuard<'_, FaultSettings> {
-        self.faults.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Tells the persister that state changed.
-    pub fn changed(&self) {
-        if let Some(p) = &self.persister {
-            p.mark_dirty();
-        }
-    }
-
-    /// Applies due expiries and purges before a request sees the state.
-    pub fn sweep(&self, now: Timestamp) {
-        if self.read_store().sweep_due(now) && self.write_store().sweep(now) {
-            self.changed();
-        }
-    }
-}
 
 /// What a handler answers on success.
 enum Reply {
@@ -84,57 +47,37 @@ fn json_reply<T: Serialize>(value: &T) -> Reply {
 
 /// The single entry point for every request under the API prefix (and any unknown path).
 pub async fn handle(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<ScalewayEmulator>>,
     request: axum::extract::Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let routed = route(&method, uri.path());
-    let endpoint = match &routed {
-        Ok(r) => r.endpoint,
-        Err((e, _)) => *e,
+    let call = match &routed {
+        Ok(r) => Call {
+            endpoint: r.endpoint.name(),
+            secret: r.secret_id,
+        },
+        Err((e, _)) => Call {
+            endpoint: e.name(),
+            secret: None,
+        },
     };
+    let core = &shared.core;
+    let finish = |result, rate| core.finish(call, render(result), rate);
     let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
     let caller = match shared.auth.authenticate(token) {
         Ok(c) => c,
-        Err(e) => return finish(&shared, endpoint, Err(e), None),
+        Err(e) => return finish(Err(e), None),
     };
-
-    // Copy what this request needs from the fault settings and release the lock at once.
-    let (latency, drop_rate, injected, limit) = {
-        let f = shared.faults();
-        let roll = if f.errors.is_empty() {
-            1.0
-        } else {
-            rand::random::<f64>()
-        };
-        (
-            f.latency_ms,
-            f.drop_rate,
-            f.injected_error(endpoint, roll),
-            f.rate_limit_per_second,
-        )
+    let rate = match core.admit(call.endpoint, token.unwrap_or_default()).await {
+        Ok(rate) => rate,
+        Err(Refusal::RateLimited(d)) => return finish(Err(ApiError::TooManyRequests), Some(d)),
+        Err(Refusal::Injected { status, rate }) => {
+            return finish(Err(ApiError::Injected { status }), rate);
+        }
+        Err(Refusal::Dropped) => return core.drop_connection(call),
     };
-    let rate = limit.map(|l| {
-        shared
-            .limiter
-            .check(token.unwrap_or_default(), l, Instant::now())
-    });
-    if let Some(d) = rate
-        && !d.allowed
-    {
-        return finish(&shared, endpoint, Err(ApiError::TooManyRequests), rate);
-    }
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
-    }
-    if drop_rate > 0.0 && rand::random::<f64>() < drop_rate {
-        shared.counters.record(endpoint, 0);
-        return dropped_connection();
-    }
-    if let Some(status) = injected {
-        return finish(&shared, endpoint, Err(ApiError::Injected { status }), rate);
-    }
     let result = match routed {
         Err((_, e)) => Err(e),
         Ok(r) => match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
@@ -146,30 +89,12 @@ pub async fn handle(
             Ok(bytes) => dispatch(&shared, caller, &r, &Query::parse(uri.query()), &bytes),
         },
     };
-    finish(&shared, endpoint, result, rate)
+    finish(result, rate)
 }
 
-/// A response whose body fails after the headers: the server aborts the connection, and the client
-/// sees it closed before a complete answer.
-fn dropped_connection() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "fault: dropped",
-        ))
-    });
-    let mut resp = Response::new(HttpBody::from_stream(stream));
-    resp.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("64"));
-    resp
-}
-
-fn finish(
-    shared: &Shared,
-    endpoint: Endpoint,
-    result: Result<Reply, ApiError>,
-    rate: Option<RateDecision>,
-) -> Response {
+/// The answer in the gateway's form: JSON (errors in the API's shapes), its `Server` header and a
+/// fresh request id.
+fn render(result: Result<Reply, ApiError>) -> Response {
     let (status, body) = match result {
         Ok(Reply::Json(status, body)) => (status, body),
         Ok(Reply::NoContent) => (StatusCode::NO_CONTENT, Vec::new()),
@@ -178,7 +103,6 @@ fn finish(
             serde_json::to_vec(&e.body()).unwrap_or_default(),
         ),
     };
-    shared.counters.record(endpoint, status.as_u16());
     let mut resp = Response::new(HttpBody::from(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
@@ -201,17 +125,6 @@ fn finish(
     ) {
         h.insert("x-request-id", v);
     }
-    if let Some(d) = rate {
-        // The gateway's header forms (CLI recordings, 2026-09); a 429 adds `Retry-After` (UNCONFIRMED).
-        if let Ok(v) = HeaderValue::from_str(&format!("{}, {};w=1", d.limit, d.limit)) {
-            h.insert("x-ratelimit-limit", v);
-        }
-        h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-        h.insert("x-ratelimit-reset", HeaderValue::from(d.reset_secs));
-        if !d.allowed {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(d.reset_secs));
-        }
-    }
     resp
 }
 
@@ -224,14 +137,14 @@ fn selector(route: &Route<'_>) -> Result<RevisionSelector, ApiError> {
 }
 
 fn dispatch(
-    shared: &Shared,
+    shared: &ScalewayEmulator,
     caller: Caller,
     route: &Route<'_>,
     query: &Query,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
     use Endpoint as E;
-    let now = shared.clock.now();
+    let now = shared.core.clock.now();
     shared.sweep(now);
     let region = route.region;
     match route.endpoint {
@@ -281,7 +194,7 @@ fn dispatch(
             let secret = store.create_secret(region, Uuid::new_v4(), new, now)?;
             let reply = json_reply(&SecretView::of(secret));
             drop(store);
-            shared.changed();
+            shared.core.changed();
             Ok(reply)
         }
         E::GetSecret => {
@@ -529,7 +442,7 @@ fn dispatch(
 
 /// Runs a change on one secret under the write lock, after checking the caller owns it.
 fn mutate_secret(
-    shared: &Shared,
+    shared: &ScalewayEmulator,
     caller: Caller,
     region: &str,
     id: Uuid,
@@ -541,7 +454,7 @@ fn mutate_secret(
     caller.check_project(project, "secret", action)?;
     let reply = change(&mut store)?;
     drop(store);
-    shared.changed();
+    shared.core.changed();
     Ok(reply)
 }
 
@@ -557,8 +470,16 @@ fn version_reply(
 
 /// "Key disabled" (seed 003's KMS table): payload operations fail with 400 while metadata stays
 /// readable. The body is an `invalid_arguments` on `key_id` (UNCONFIRMED).
-fn check_key(shared: &Shared, secret_id: Uuid, key_id: Option<&str>) -> Result<(), ApiError> {
-    if shared.faults().key_disabled(&secret_id.to_string(), key_id) {
+fn check_key(
+    shared: &ScalewayEmulator,
+    secret_id: Uuid,
+    key_id: Option<&str>,
+) -> Result<(), ApiError> {
+    if shared
+        .core
+        .faults()
+        .key_disabled(&secret_id.to_string(), key_id)
+    {
         return Err(ApiError::invalid(
             "key_id",
             "constraint",
@@ -569,7 +490,7 @@ fn check_key(shared: &Shared, secret_id: Uuid, key_id: Option<&str>) -> Result<(
 }
 
 fn access(
-    shared: &Shared,
+    shared: &ScalewayEmulator,
     caller: Caller,
     region: &str,
     id: Uuid,
@@ -583,7 +504,7 @@ fn access(
     let accessed = store.access(region, id, sel, now)?;
     drop(store);
     if accessed.expired {
-        shared.changed();
+        shared.core.changed();
     }
     let view = AccessView {
         secret_id: id,

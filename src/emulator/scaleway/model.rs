@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::clock::format_timestamp;
+use crate::emulator::clock::format_timestamp;
 use crate::secret_value::SecretValue;
 
 pub const REGIONS: [&str; 3] = ["fr-par", "nl-ams", "pl-waw"];

@@ -295,11 +295,15 @@ impl Query {
             .transpose()
     }
 
+    /// `true`/`false` as the Go SDK and the CLI send them [REC], and `True`/`False` as the Python SDK
+    /// does (its `requests` call writes Python's booleans); the Python SDK requires
+    /// `scheduled_for_deletion` on every ListSecrets, so the real API must take that form. Other
+    /// spellings (Go's `1`, `t`, `TRUE`…) are UNCONFIRMED and refused.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
+            Some("true" | "True") => Ok(Some(true)),
+            Some("false" | "False") => Ok(Some(false)),
             Some(_) => Err(ApiError::invalid(key, "format", "must be true or false")),
         }
     }
@@ -431,6 +435,31 @@ mod tests {
                 .secret_type
                 .is_none()
         );
+    }
+
+    #[test]
+    fn query_booleans_in_the_go_and_python_sdk_forms() {
+        let cases = [
+            ("true", Some(Some(true))),
+            ("True", Some(Some(true))),
+            ("false", Some(Some(false))),
+            ("False", Some(Some(false))),
+            ("", Some(None)),
+            ("TRUE", None),
+            ("1", None),
+            ("yes", None),
+        ];
+        for (text, want) in cases {
+            let got = Query::parse(Some(&format!("ephemeral={text}")))
+                .bool("ephemeral")
+                .ok();
+            assert_eq!(got, want, "{text:?}");
+        }
+        let filter = Query::parse(Some("scheduled_for_deletion=True&ephemeral=False"))
+            .secret_filter()
+            .unwrap();
+        assert!(filter.scheduled_for_deletion);
+        assert_eq!(filter.ephemeral, Some(false));
     }
 
     #[test]

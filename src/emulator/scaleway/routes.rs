@@ -4,8 +4,52 @@
 use axum::http::Method;
 
 use super::errors::ApiError;
-use super::metrics::Endpoint;
 use super::model::REGIONS;
+use crate::emulator::metrics::UNROUTED;
+
+/// Declares the endpoints once: the enum the handlers match on, and the names (the SDK's) the shared
+/// counters and fault settings use.
+macro_rules! endpoints {
+    ($($name:ident),+ $(,)?) => {
+        /// Every API endpoint, plus `Unrouted` for requests that matched none.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Endpoint { $($name,)+ Unrouted }
+
+        impl Endpoint {
+            pub fn name(self) -> &'static str {
+                match self { $(Self::$name => stringify!($name),)+ Self::Unrouted => UNROUTED }
+            }
+        }
+
+        /// The names of every routed endpoint.
+        pub const ENDPOINTS: &[&str] = &[$(stringify!($name)),+];
+    };
+}
+
+endpoints!(
+    CreateSecret,
+    GetSecret,
+    UpdateSecret,
+    DeleteSecret,
+    ListSecrets,
+    BrowseSecrets,
+    ProtectSecret,
+    UnprotectSecret,
+    AddSecretOwner,
+    RestoreSecret,
+    CreateSecretVersion,
+    GetSecretVersion,
+    UpdateSecretVersion,
+    DeleteSecretVersion,
+    ListSecretVersions,
+    AccessSecretVersion,
+    AccessSecretVersionByPath,
+    EnableSecretVersion,
+    DisableSecretVersion,
+    RestoreSecretVersion,
+    ListTags,
+    ListSecretTypes,
+);
 
 pub const API_PREFIX: &str = "/secret-manager/v1beta1/regions/";
 
@@ -189,5 +233,8 @@ mod tests {
                 .map_err(|(_, e)| e.status());
             assert_eq!(got, want, "{m} {path}");
         }
+        assert_eq!(Endpoint::AccessSecretVersion.name(), "AccessSecretVersion");
+        assert_eq!(Endpoint::Unrouted.name(), UNROUTED);
+        assert_eq!(ENDPOINTS.len(), 22);
     }
 }

@@ -1,0 +1,87 @@
+//! The seam between the shared server and one provider's emulator.
+//!
+//! A provider lives in its own folder (`scaleway/`) and gives the server three things: its endpoint
+//! names (counted and targeted by fault settings), a start function that builds its state on the shared
+//! [`Core`] and, from it, a [`Provider`]: the API router plus the few hooks the admin API and the
+//! persister need. Adding a provider is a folder, a [`ProviderConfig`] variant and its arms below.
+
+use std::sync::Arc;
+
+use axum::Router;
+use jiff::Timestamp;
+
+use super::core::Core;
+use super::scaleway::{self, ScalewayEmulatorConfig};
+
+/// A running provider emulator.
+pub trait Provider: Send + Sync + 'static {
+    /// The provider's API. The server serves it next to `/emulator/...`, and it answers every other
+    /// path too (with the provider's own "not found" shape).
+    fn router(self: Arc<Self>) -> Router;
+
+    /// Applies what became due by `now` (expiries, purges); called after the clock is moved.
+    fn sweep(&self, now: Timestamp);
+
+    /// The state to write to the state file.
+    fn save(&self) -> anyhow::Result<serde_json::Value>;
+
+    /// Number of stored secrets, soft-deleted ones included.
+    fn secret_count(&self) -> usize;
+
+    /// The API base URL a client takes for `region`, given the server's `http://host:port`.
+    fn api_url(&self, base_url: &str, region: &str) -> String;
+}
+
+/// `keyward emulator --provider NAME`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProviderKind {
+    /// Scaleway Secret Manager v1beta1.
+    #[default]
+    Scaleway,
+}
+
+/// Which provider to emulate, with its own settings.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    Scaleway(ScalewayEmulatorConfig),
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self::Scaleway(ScalewayEmulatorConfig::default())
+    }
+}
+
+impl From<ScalewayEmulatorConfig> for ProviderConfig {
+    fn from(config: ScalewayEmulatorConfig) -> Self {
+        Self::Scaleway(config)
+    }
+}
+
+impl ProviderConfig {
+    /// The name written in state files, so that one provider never loads another's state.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Scaleway(_) => "scaleway",
+        }
+    }
+
+    pub fn endpoints(&self) -> &'static [&'static str] {
+        match self {
+            Self::Scaleway(_) => scaleway::ENDPOINTS,
+        }
+    }
+
+    /// Builds the provider on `core`, from a saved state when there is one.
+    pub fn start(
+        self,
+        core: Arc<Core>,
+        saved: Option<serde_json::Value>,
+    ) -> anyhow::Result<Arc<dyn Provider>> {
+        Ok(match self {
+            Self::Scaleway(config) => {
+                Arc::new(scaleway::ScalewayEmulator::start(core, config, saved)?)
+            }
+        })
+    }
+}
