@@ -22,6 +22,7 @@ pub mod clock;
 pub mod core;
 pub mod faults;
 pub mod metrics;
+pub mod oci;
 pub mod persist;
 pub mod provider;
 pub mod scaleway;

@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Install the official OCI Python SDK (PyPI `oci`, pinned) into a venv in a cache folder and print
-# that venv's python (last line). Idempotent: a venv that already imports the pinned version is reused.
-# The SDK is the referee for Keyward's OCI client and emulator (tests/providers/oci_sdk.rs).
-#
-#   KEYWARD_CACHE  cache root (default ~/.cache/keyward); the venv is $KEYWARD_CACHE/oci-sdk/venv-$VERSION
-# Usage: PY="$(tests/tools/install-oci-sdk.sh | tail -n1)"; "$PY" tests/tools/oci_sdk_driver.py ...
+# Installs the official OCI Python SDK (PyPI `oci`, pinned) into a virtual environment in a cache
+# folder and prints that environment's python on its last line. Tests drive the SDK's signer and its
+# Vault, Secrets and KMS clients against Keyward's signer and emulator with it
+# (tests/providers/oci_sdk.rs).
+# Idempotent: an existing venv with the pinned version is reused; an interrupted install is redone.
+# Environment:
+#   KEYWARD_TOOLS_CACHE  cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/keyward-tools)
 set -euo pipefail
-VERSION=2.189.0
-DIR=${KEYWARD_CACHE:-$HOME/.cache/keyward}/oci-sdk
-VENV=$DIR/venv-$VERSION
-PY=$VENV/bin/python
 
-installed() {
-  [ -x "$PY" ] && "$PY" -c "import oci, sys; sys.exit(0 if oci.__version__ == '$VERSION' else 1)" 2>/dev/null
-}
+OCI_VERSION="2.189.0"
+CACHE="${KEYWARD_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keyward-tools}"
+VENV="$CACHE/oci-sdk-$OCI_VERSION"
+PYTHON="$VENV/bin/python"
 
-if installed; then
-  echo "$PY"
+log() { echo "install-oci-sdk: $*" >&2; }
+
+if [[ -x "$PYTHON" && -f "$VENV/.complete" ]]; then
+  echo "$PYTHON"
   exit 0
 fi
 
-mkdir -p "$DIR"
-exec 9>"$DIR/.lock"
+mkdir -p "$CACHE"
+# Test threads may run this at once: one installs, the others wait and reuse.
+exec 9>"$CACHE/.oci-sdk.lock"
 flock 9
-if ! installed; then
-  echo "install-oci-sdk.sh: installing oci==$VERSION into $VENV" >&2
+if [[ ! -x "$PYTHON" || ! -f "$VENV/.complete" ]]; then
   rm -rf "$VENV"
+  log "creating $VENV and installing oci==$OCI_VERSION"
   python3 -m venv "$VENV"
-  "$PY" -m pip install --quiet --disable-pip-version-check "oci==$VERSION" >&2
-  installed || { echo "install-oci-sdk.sh: oci $VERSION does not import after install" >&2; exit 1; }
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check "oci==$OCI_VERSION" >&2
+  "$PYTHON" -c "import oci, sys; sys.exit(oci.__version__ != '$OCI_VERSION')" ||
+    { log "oci $OCI_VERSION does not import after the install"; exit 1; }
+  # Marks a finished install, so an interrupted one is redone rather than reused.
+  touch "$VENV/.complete"
+  log "oci $("$PYTHON" -c 'import oci; print(oci.__version__)')"
 fi
-echo "$PY"
+echo "$PYTHON"

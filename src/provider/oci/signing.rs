@@ -579,7 +579,7 @@ mod tests {
     const DATE: &str = "Mon, 05 Jan 2026 21:31:40 GMT";
 
     // Produced once with the official SDK (PyPI `oci` 2.189.0, the venv of
-    // tests/tools/install-oci-sdk.sh) by tests/tools/oci_sign.py: `oci.signer.Signer` with
+    // tests/tools/install-oci-sdk.sh) by tests/providers/sdk/oci_sign.py: `oci.signer.Signer` with
     // tests/fixtures/oci/test-key.pem, tenancy ocid1.tenancy.oc1..aaaatenancy, user
     // ocid1.user.oc1..aaaauser, the fingerprint above and a fixed `date` header of DATE; the JSON
     // bodies were sent with `content-type: application/json`. The encrypted copy of the key
