@@ -14,5 +14,6 @@ mod emulator_conformance;
 mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
+mod oci_client;
 mod oci_sdk;
 mod scaleway_sdk;

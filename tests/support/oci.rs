@@ -60,3 +60,29 @@ pub async fn emulator(settings: OciSettings) -> EmulatorHandle {
     .await
     .expect("the OCI emulator starts")
 }
+
+/// `PUT /emulator/oci/settings` after `edit` (through the admin API, as a test outside the process
+/// would).
+pub async fn update_settings(emu: &EmulatorHandle, edit: impl FnOnce(&mut OciSettings)) {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/emulator/oci/settings", emu.base_url());
+    let mut settings: OciSettings = http.get(&url).send().await.unwrap().json().await.unwrap();
+    edit(&mut settings);
+    let resp = http.put(&url).json(&settings).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+/// `PUT /emulator/oci/keys/{id}/state`: ENABLED, DISABLED or PENDING_DELETION.
+pub async fn set_key_state(emu: &EmulatorHandle, key_id: &str, state: &str) {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = http
+        .put(format!(
+            "{}/emulator/oci/keys/{key_id}/state",
+            emu.base_url()
+        ))
+        .json(&serde_json::json!({ "lifecycleState": state }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}

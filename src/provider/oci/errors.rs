@@ -174,6 +174,7 @@ fn settled_state(text: &str) -> bool {
         "deleted",
         "failed",
         "must be deprecated",
+        "current key version",
     ]
     .iter()
     .any(|w| text.contains(w))
@@ -295,6 +296,24 @@ mod tests {
                 ),
                 KeyUnavailable,
                 Final,
+            ),
+            (
+                409,
+                body(
+                    "IncorrectState",
+                    "Key version v1 is the key's current key version; create a new key version first.",
+                ),
+                Precondition,
+                Final,
+            ),
+            (
+                409,
+                body(
+                    "IncorrectState",
+                    "The key k is in lifecycle state UPDATING; try again later.",
+                ),
+                Transient,
+                BeforeActing,
             ),
             (
                 400,
