@@ -15,5 +15,6 @@ mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
 mod oci_client;
+mod oci_emulator;
 mod oci_sdk;
 mod scaleway_sdk;
