@@ -1,9 +1,15 @@
 //! The seam between the shared server and one provider's emulator.
 //!
-//! A provider lives in its own folder (`scaleway/`) and gives the server three things: its endpoint
-//! names (counted and targeted by fault settings), a start function that builds its state on the shared
-//! [`Core`] and, from it, a [`Provider`]: the API router plus the few hooks the admin API and the
-//! persister need. Adding a provider is a folder, a [`ProviderConfig`] variant and its arms below.
+//! A provider lives in its own folder (`scaleway/`) and gives the server its endpoint names (counted,
+//! and targeted by fault settings) and a start function that builds its state on the shared [`Core`]
+//! and returns a [`Provider`]: the API router plus the few hooks the admin API, the handle and the
+//! persister need. Its handler calls [`Core::admit`] and [`Core::finish`] around its own work (see
+//! `scaleway/api.rs`). Adding a provider, without touching another provider's files:
+//!
+//! 1. a folder `src/emulator/<name>/` with its config, its router and an `impl Provider`;
+//! 2. a [`ProviderKind`] and a [`ProviderConfig`] variant, and their arms below;
+//! 3. its flags as a `#[command(flatten)]` struct in `EmulatorArgs`, and its arm in
+//!    `EmulatorArgs::into_config` (`mod.rs`).
 
 use std::sync::Arc;
 

@@ -163,7 +163,7 @@ fn flush(core: &Core, provider: &dyn Provider, name: &str) -> anyhow::Result<()>
 }
 
 impl EmulatorHandle {
-    /// `http://127.0.0.1:PORT`, the value for `SCW_API_URL`.
+    /// `http://127.0.0.1:PORT`: the admin API's root, and the SDKs' API URL (Scaleway's `SCW_API_URL`).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

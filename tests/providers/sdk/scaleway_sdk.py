@@ -13,6 +13,7 @@ Run by tests/providers/scaleway_sdk.rs; the SDK comes from tests/tools/install-s
 import argparse
 import base64
 import collections
+import dataclasses
 import datetime
 import importlib.metadata
 import sys
@@ -21,6 +22,7 @@ import zlib
 
 from scaleway import Client
 from scaleway_core.api import ScalewayException
+from scaleway.secret.v1beta1 import api as api_module, marshalling, types
 from scaleway.secret.v1beta1 import (
     EphemeralPolicy,
     EphemeralPolicyAction,
@@ -42,6 +44,36 @@ def api_methods():
         for name, value in vars(SecretV1Beta1API).items()
         if callable(value) and not name.startswith("_")
     )
+
+
+# One-of groups: an answer carries the member that is set, not the others.
+ONE_OF = {"BrowseSecretsResponseItem": {"secret", "folder"}}
+
+
+def require_every_field():
+    """Makes each of the SDK's `unmarshal_X` check that the answer carries every field of `X`.
+
+    The SDK itself fills in absent fields with defaults, which would hide a field the emulator
+    forgot; the real API writes every field, `null` when unset (the cassettes show it).
+    """
+    for function in [n for n in vars(marshalling) if n.startswith("unmarshal_")]:
+        type_name = function.removeprefix("unmarshal_")
+        cls = getattr(types, type_name, None)
+        if not dataclasses.is_dataclass(cls):
+            continue
+        # `type_` is `type` on the wire.
+        wire = {f.name.rstrip("_") for f in dataclasses.fields(cls)} - ONE_OF.get(type_name, set())
+        original = getattr(marshalling, function)
+
+        def checked(data, _original=original, _wire=wire, _type=type_name):
+            if isinstance(data, dict):
+                missing = sorted(_wire - data.keys())
+                check(not missing, f"{_type}: the answer has no {', '.join(missing)}")
+            return _original(data)
+
+        setattr(marshalling, function, checked)
+        if hasattr(api_module, function):
+            setattr(api_module, function, checked)
 
 
 class Recorder:
@@ -422,6 +454,7 @@ def main():
             api_url=args.api_url,
         )
 
+    require_every_field()
     api = Recorder(SecretV1Beta1API(client(args.secret_key)))
     try:
         exercise(api, args.project_id)
