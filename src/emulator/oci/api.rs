@@ -118,6 +118,9 @@ pub async fn handle(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or(uri.path());
+    // The signature's date is held to the wall clock, not the emulator's: moving the emulator's
+    // clock models the server's state moving on (deletions falling due), and the client's clock
+    // does not move with it.
     let caller = {
         let store = emu.read_store();
         authenticate(
@@ -126,7 +129,7 @@ pub async fn handle(
             path_and_query,
             &headers,
             &body,
-            now,
+            Timestamp::now(),
             settings.verify_signatures,
         )
     };

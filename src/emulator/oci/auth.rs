@@ -11,7 +11,8 @@ use crate::oci::signing::{
     KeyId, ReceivedRequest, VerifyError, parse_authorization, public_key_from_pem, verify_request,
 };
 
-/// The tenancy (and key) a request is signed for, once the signature checks out.
+/// The tenancy (and key) a request is signed for, once the signature checks out. `now` is what the
+/// request's `date` must be within 5 minutes of.
 pub fn authenticate(
     store: &Store,
     method: &str,

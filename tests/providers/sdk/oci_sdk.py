@@ -15,8 +15,10 @@ import argparse
 import base64
 import collections
 import datetime
+import email.utils
 import json
 import sys
+import time
 import urllib.request
 import uuid
 
@@ -326,12 +328,23 @@ def main():
     unknown_args = argparse.Namespace(**{**vars(args), "fingerprint": "00:" * 15 + "00"})
     unknown, _, _ = clients(unknown_args, args.key_file)
     fails(401, "NotAuthenticated", unknown.get_secret, a.id, retry_strategy=never)
-    emu.advance_clock(6 * 60)
+    # The signer stamps `date` with email.utils.formatdate: six minutes ahead is past the skew limit.
+    formatdate = email.utils.formatdate
+    email.utils.formatdate = lambda *a, **kw: formatdate(time.time() + 6 * 60, usegmt=True)
     try:
         err = fails(401, "NotAuthenticated", vaults.get_secret, a.id, retry_strategy=never)
         check("5 minutes" in err.message, err.message)
     finally:
-        emu.advance_clock(-6 * 60)
+        email.utils.formatdate = formatdate
+    # Moving the emulator's clock past the 30 days makes the scheduled version deletion happen, and
+    # does not break signatures (they are held to the wall clock).
+    emu.advance_clock(31 * 24 * 3600)
+    try:
+        fails(404, "NotAuthorizedOrNotFound", vaults.get_secret_version, s.id, 1)
+        check(len(oci.pagination.list_call_get_all_results(vaults.list_secret_versions, s.id).data) == 30,
+              "30 versions left")
+    finally:
+        emu.advance_clock(-31 * 24 * 3600)
     check(vaults.get_secret(a.id).data.id == a.id, "the right key still works")
 
     for name in sorted(CALLS):
