@@ -288,6 +288,7 @@ fn deletion_time(
     let latest = now + day * max_days as i32;
     match given {
         None => Ok(latest),
+        // A minute of slack below the minimum, for a client that computed "now + N days" a moment ago.
         Some(t) if t >= earliest - SignedDuration::from_secs(60) && t <= latest => Ok(t),
         Some(_) => Err(OciError::invalid(format!(
             "timeOfDeletion must be between {min_days} and {max_days} days from now"
@@ -324,8 +325,8 @@ impl Store {
         self.api_keys.insert(key.key_id(), key);
     }
 
-    /// Creates what the seed lists, in order (API keys, compartments, vaults, keys). Existing ids are
-    /// updated in place, so seeding twice is harmless.
+    /// Creates what the seed lists, in order (API keys, compartments, vaults, keys). Existing ids keep
+    /// their state and take only what the seed states, so seeding twice is harmless.
     pub fn seed(&mut self, seed: Seed, now: Timestamp) -> Result<Seeded, String> {
         for key in seed.api_keys {
             crate::oci::signing::public_key_from_pem(&key.public_key)
@@ -341,16 +342,18 @@ impl Store {
                 return Err(format!("vault: unknown compartment {}", v.compartment_id));
             }
             let id = v.id.unwrap_or_else(|| new_ocid("vault", &self.region));
-            let display_name = v.display_name.unwrap_or_else(|| "vault".into());
-            self.vaults.insert(
-                id.clone(),
-                VaultRecord {
+            let vault = self
+                .vaults
+                .entry(id.clone())
+                .or_insert_with(|| VaultRecord {
                     id: id.clone(),
                     compartment_id: v.compartment_id,
-                    display_name,
+                    display_name: "vault".into(),
                     time_created: now,
-                },
-            );
+                });
+            if let Some(name) = v.display_name {
+                vault.display_name = name;
+            }
             out.vault_ids.push(id);
         }
         for k in seed.keys {
@@ -359,11 +362,28 @@ impl Store {
                 .get(&k.vault_id)
                 .ok_or_else(|| format!("key: unknown vault {}", k.vault_id))?;
             let state = match k.lifecycle_state.as_deref() {
-                None => KeyState::Enabled,
-                Some(s) => KeyState::parse(s)
-                    .filter(|s| *s != KeyState::Deleted)
-                    .ok_or_else(|| format!("key: lifecycleState {s:?} cannot be seeded"))?,
+                None => None,
+                Some(s) => Some(
+                    KeyState::parse(s)
+                        .filter(|s| *s != KeyState::Deleted)
+                        .ok_or_else(|| format!("key: lifecycleState {s:?} cannot be seeded"))?,
+                ),
             };
+            let id = k.id.unwrap_or_else(|| new_ocid("key", &self.region));
+            // Seeding an existing key (a restart on a state file with the same seed) changes only
+            // what the seed states, so a key the admin disabled stays disabled.
+            if let Some(existing) = self.keys.get_mut(&id) {
+                if let Some(state) = state {
+                    existing.state = state;
+                    existing.revision += 1;
+                }
+                if let Some(name) = k.display_name {
+                    existing.display_name = name;
+                }
+                out.key_ids.push(id);
+                continue;
+            }
+            let state = state.unwrap_or(KeyState::Enabled);
             let algorithm = k.algorithm.unwrap_or_else(|| "AES".into());
             let length = match algorithm.as_str() {
                 "AES" => 32,
@@ -371,7 +391,6 @@ impl Store {
                 "ECDSA" => 32,
                 other => return Err(format!("key: unknown algorithm {other}")),
             };
-            let id = k.id.unwrap_or_else(|| new_ocid("key", &self.region));
             let version = KeyVersionRecord {
                 id: new_ocid("keyversion", &self.region),
                 state: KeyVersionState::Enabled,
@@ -396,17 +415,7 @@ impl Store {
                 versions: vec![version],
                 revision: 1,
             };
-            match self.keys.get_mut(&id) {
-                // Re-seeding keeps the key's versions; only the state and names move.
-                Some(existing) => {
-                    existing.state = key.state;
-                    existing.display_name = key.display_name;
-                    existing.revision += 1;
-                }
-                None => {
-                    self.keys.insert(id.clone(), key);
-                }
-            }
+            self.keys.insert(id.clone(), key);
             out.key_ids.push(id);
         }
         Ok(out)

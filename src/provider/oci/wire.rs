@@ -217,8 +217,9 @@ pub struct SecretVersionSummary {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretContent {
+    /// Always BASE64 on the wire.
     #[serde(serialize_with = "serialize_content_type")]
-    pub content_type: (),
+    content_type: (),
     #[serde(serialize_with = "serialize_base64")]
     pub content: SecretValue,
     /// Version name, unique within the secret.

@@ -715,6 +715,47 @@ fn keys_gate_secrets_and_rotate() {
 }
 
 #[test]
+fn seeding_again_keeps_what_the_seed_does_not_state() {
+    let mut w = world();
+    w.store
+        .set_key_state(&w.key, KeyState::Disabled, None, t0())
+        .unwrap();
+    let again = Seed {
+        keys: vec![KeySeed {
+            id: Some(w.key.clone()),
+            vault_id: w.vault.clone(),
+            display_name: Some("renamed".into()),
+            ..KeySeed::default()
+        }],
+        ..Seed::default()
+    };
+    w.store.seed(again, t0()).unwrap();
+    let (key, _) = w.store.get_key(TENANCY, &w.key, t0()).unwrap();
+    assert_eq!(
+        (key.lifecycle_state, key.display_name.as_str()),
+        ("DISABLED", "renamed")
+    );
+    let enable = Seed {
+        keys: vec![KeySeed {
+            id: Some(w.key.clone()),
+            vault_id: w.vault.clone(),
+            lifecycle_state: Some("ENABLED".into()),
+            ..KeySeed::default()
+        }],
+        ..Seed::default()
+    };
+    w.store.seed(enable, t0()).unwrap();
+    assert_eq!(
+        w.store
+            .get_key(TENANCY, &w.key, t0())
+            .unwrap()
+            .0
+            .lifecycle_state,
+        "ENABLED"
+    );
+}
+
+#[test]
 fn retry_tokens_replay_or_conflict() {
     let mut store = Store::new("r");
     let now = t0();
