@@ -13,9 +13,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::secret_value::SecretValue;
 
-/// The only content type the API has.
-pub const CONTENT_TYPE_BASE64: &str = "BASE64";
-
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -213,13 +210,11 @@ pub struct SecretVersionSummary {
     pub is_content_auto_generated: Option<bool>,
 }
 
-/// New content for CreateSecret and UpdateSecret (`secretContent`, content type BASE64).
+/// New content for CreateSecret and UpdateSecret (`secretContent`). Its `contentType`, always
+/// `BASE64`, is written as the struct's serde tag.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", tag = "contentType", rename = "BASE64")]
 pub struct SecretContent {
-    /// Always BASE64 on the wire.
-    #[serde(serialize_with = "serialize_content_type")]
-    content_type: (),
     #[serde(serialize_with = "serialize_base64")]
     pub content: SecretValue,
     /// Version name, unique within the secret.
@@ -233,7 +228,6 @@ pub struct SecretContent {
 impl SecretContent {
     pub fn new(content: SecretValue) -> Self {
         Self {
-            content_type: (),
             content,
             name: None,
             stage: None,
@@ -416,10 +410,6 @@ where
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-fn serialize_content_type<S: Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(CONTENT_TYPE_BASE64)
 }
 
 fn serialize_base64<S: Serializer>(value: &SecretValue, s: S) -> Result<S::Ok, S::Error> {
