@@ -243,3 +243,72 @@ async fn admin_api_seeds_switches_keys_and_checks_settings() {
         "counted per key id"
     );
 }
+
+#[tokio::test]
+async fn the_kms_write_budget_is_the_tenancys_across_users() {
+    let emu = oci::emulator(OciSettings::default()).await;
+    oci::update_settings(&emu, |s| {
+        s.management_writes_per_second = Some(1);
+        s.limits.updating_window_ms = 0;
+    })
+    .await;
+    // A second user of the same tenancy, with its own API key.
+    let second_user = "ocid1.user.oc1..aaaaaaaakeywardseconduser";
+    let other_fingerprint = "39:92:cf:ab:b1:10:b5:14:b7:ed:2e:0d:22:8d:9f:55";
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = http
+        .post(format!("{}/emulator/oci/seed", emu.base_url()))
+        .json(&json!({"apiKeys": [{
+            "tenancy": oci::TENANCY,
+            "user": second_user,
+            "fingerprint": other_fingerprint,
+            "publicKey": include_str!("../fixtures/oci/other-key.pub.pem"),
+        }]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let no_retry = |key: ApiKey| {
+        let mut config = OciConfig::new(key, oci::REGION)
+            .unwrap()
+            .with_all_endpoints(&emu.base_url())
+            .unwrap();
+        config.retry = keyward::oci::retry::RetryPolicy::none();
+        OciClient::new(config).unwrap()
+    };
+    let first = no_retry(ApiKey {
+        tenancy: oci::TENANCY.into(),
+        user: oci::USER.into(),
+        fingerprint: oci::FINGERPRINT.into(),
+        private_key: SecretValue::from(oci::PRIVATE_KEY),
+        passphrase: None,
+    });
+    let second = no_retry(ApiKey {
+        tenancy: oci::TENANCY.into(),
+        user: second_user.into(),
+        fingerprint: other_fingerprint.into(),
+        private_key: SecretValue::from(oci::WRONG_PRIVATE_KEY),
+        passphrase: None,
+    });
+    // At one write per second, the first user's write uses up the second user's budget too (on
+    // another key). A round whose two requests straddle a window boundary proves nothing, so up to
+    // five rounds are tried.
+    let mut shared = false;
+    for _ in 0..5 {
+        let a = first.create_key_version(oci::KEY, None).await;
+        let b = second.create_key_version(oci::OTHER_KEY, None).await;
+        if a.is_ok()
+            && matches!(
+                b.as_ref().map_err(|e| e.kind()),
+                Err(ErrorKind::RateLimited { .. })
+            )
+        {
+            shared = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert!(shared, "{:?}", emu.request_counts());
+    // Reads are never limited by it.
+    second.get_key(oci::KEY).await.unwrap();
+}
