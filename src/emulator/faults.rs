@@ -134,7 +134,8 @@ impl RateLimiter {
         RateDecision {
             allowed,
             limit,
-            remaining: limit - entry.1,
+            // The limit can drop below a window's count when the settings change mid-window.
+            remaining: limit.saturating_sub(entry.1),
             reset_secs: 1,
         }
     }
@@ -163,6 +164,9 @@ mod tests {
                 .check("tok", 3, t0 + Duration::from_millis(1000))
                 .allowed
         );
+        // A lower limit in the middle of a window refuses, without underflowing.
+        let d = limiter.check("tok", 1, t0 + Duration::from_millis(1000));
+        assert!(!d.allowed && d.remaining == 0);
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Local provider emulators speaking the real wire APIs on loopback, held to recorded traffic and to
-//! the providers' official SDKs. One provider per server; Scaleway Secret Manager v1beta1 for now.
+//! the providers' official SDKs. One provider per server: Scaleway Secret Manager v1beta1, or OCI
+//! Vault secrets with KMS key versions (`--provider oci`).
 //!
 //! Layout. Shared by every provider: [`core`] (the state every provider builds on, and the fault and
 //! counting steps around each request), [`clock`], [`faults`], [`metrics`], [`persist`] one concern
 //! each, [`admin`] the `/emulator/...` endpoint, [`server`] start and stop. [`provider`] is the seam: a
-//! provider is a folder ([`scaleway`]) whose [`Provider`] gives the server its router, mounted next
+//! provider is a folder ([`scaleway`], [`oci`]) whose [`Provider`] gives the server its router, mounted next
 //! to the admin API.
 //!
 //! Library use (tests, benchmarks):
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod core;
 pub mod faults;
 pub mod metrics;
+pub mod oci;
 pub mod persist;
 pub mod provider;
 pub mod scaleway;
@@ -72,6 +74,8 @@ pub struct EmulatorArgs {
     pub frozen_clock: Option<jiff::Timestamp>,
     #[command(flatten)]
     pub scaleway: scaleway::ScalewayArgs,
+    #[command(flatten)]
+    pub oci: oci::OciArgs,
 }
 
 fn parse_error_flag(text: &str) -> Result<(String, ErrorFault), String> {
@@ -92,7 +96,8 @@ fn parse_error_flag(text: &str) -> Result<(String, ErrorFault), String> {
 }
 
 impl EmulatorArgs {
-    pub fn into_config(self) -> EmulatorConfig {
+    /// Fails when a provider's settings file (`--oci-seed`) cannot be read.
+    pub fn into_config(self) -> anyhow::Result<EmulatorConfig> {
         let faults = FaultSettings {
             latency_ms: self.latency_ms,
             errors: self.error_rates.into_iter().collect::<BTreeMap<_, _>>(),
@@ -103,20 +108,21 @@ impl EmulatorArgs {
         };
         let provider = match self.provider {
             ProviderKind::Scaleway => self.scaleway.into_config().into(),
+            ProviderKind::Oci => self.oci.into_config()?.into(),
         };
-        EmulatorConfig {
+        Ok(EmulatorConfig {
             listen: self.listen,
             provider,
             faults,
             state_file: self.state,
             frozen_clock_at: self.frozen_clock,
-        }
+        })
     }
 }
 
 /// `keyward emulator`: serve until interrupted (Ctrl-C or SIGTERM), then save the state.
 pub async fn serve_command(args: EmulatorArgs) -> anyhow::Result<()> {
-    let handle = spawn(args.into_config()).await?;
+    let handle = spawn(args.into_config()?).await?;
     // One line on stdout, so a parent process can read the URL when it asked for port 0.
     println!("keyward emulator listening on {}", handle.base_url());
     std::io::stdout().flush()?;

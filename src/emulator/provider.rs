@@ -17,6 +17,7 @@ use axum::Router;
 use jiff::Timestamp;
 
 use super::core::Core;
+use super::oci::{self, OciEmulatorConfig};
 use super::scaleway::{self, ScalewayEmulatorConfig};
 
 /// A running provider emulator.
@@ -44,12 +45,15 @@ pub enum ProviderKind {
     /// Scaleway Secret Manager v1beta1.
     #[default]
     Scaleway,
+    /// OCI Vault secrets, secret bundles and KMS key versions.
+    Oci,
 }
 
 /// Which provider to emulate, with its own settings.
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     Scaleway(ScalewayEmulatorConfig),
+    Oci(OciEmulatorConfig),
 }
 
 impl Default for ProviderConfig {
@@ -64,17 +68,25 @@ impl From<ScalewayEmulatorConfig> for ProviderConfig {
     }
 }
 
+impl From<OciEmulatorConfig> for ProviderConfig {
+    fn from(config: OciEmulatorConfig) -> Self {
+        Self::Oci(config)
+    }
+}
+
 impl ProviderConfig {
     /// The name written in state files, so that one provider never loads another's state.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Scaleway(_) => "scaleway",
+            Self::Oci(_) => "oci",
         }
     }
 
     pub fn endpoints(&self) -> &'static [&'static str] {
         match self {
             Self::Scaleway(_) => scaleway::ENDPOINTS,
+            Self::Oci(_) => oci::ENDPOINTS,
         }
     }
 
@@ -88,6 +100,7 @@ impl ProviderConfig {
             Self::Scaleway(config) => {
                 Arc::new(scaleway::ScalewayEmulator::start(core, config, saved)?)
             }
+            Self::Oci(config) => Arc::new(oci::OciEmulator::start(core, config, saved)?),
         })
     }
 }

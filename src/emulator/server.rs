@@ -15,6 +15,7 @@ use super::clock::Clock;
 use super::core::Core;
 use super::faults::FaultSettings;
 use super::metrics::CounterSnapshot;
+use super::oci::OciEmulatorConfig;
 use super::persist::{self, Persister};
 use super::provider::{Provider, ProviderConfig};
 use super::scaleway::ScalewayEmulatorConfig;
@@ -59,6 +60,15 @@ impl EmulatorConfig {
     pub fn scaleway_for_tests(scaleway: ScalewayEmulatorConfig) -> Self {
         Self {
             provider: scaleway.into(),
+            ..Self::for_tests()
+        }
+    }
+
+    /// [`EmulatorConfig::for_tests`] with the OCI emulator and these settings (strict signatures by
+    /// default: register API keys through the seed).
+    pub fn oci_for_tests(oci: OciEmulatorConfig) -> Self {
+        Self {
+            provider: oci.into(),
             ..Self::for_tests()
         }
     }

@@ -29,6 +29,7 @@
 pub mod error;
 pub mod gate;
 pub mod observer;
+pub mod oci;
 pub mod registry;
 pub mod scaleway;
 

@@ -14,4 +14,7 @@ mod emulator_conformance;
 mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
+mod oci_client;
+mod oci_emulator;
+mod oci_sdk;
 mod scaleway_sdk;

@@ -8,4 +8,5 @@ pub mod e2e;
 pub mod emulator;
 pub mod fixtures;
 pub mod hostile;
+pub mod oci;
 pub mod shared;
