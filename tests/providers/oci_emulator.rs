@@ -6,9 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use keyward::emulator::oci::OciSettings;
+use keyward::provider::ErrorKind;
 use keyward::provider::oci::wire::{CreateSecretDetails, SecretContent};
 use keyward::provider::oci::{ApiKey, BundleSelector, OciClient, OciConfig};
-use keyward::provider::ErrorKind;
 use keyward::secret_value::SecretValue;
 use serde_json::{Value, json};
 

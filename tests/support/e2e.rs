@@ -509,8 +509,13 @@ pub type SecretData = std::collections::BTreeMap<String, Vec<u8>>;
 
 /// A client of the emulator with the world's project and token (as a console user would be).
 pub fn emulator_client(base_url: &str) -> ScalewayClient {
+    emulator_client_with(base_url, TOKEN)
+}
+
+/// A client of an emulator with the world's project and this token.
+pub fn emulator_client_with(base_url: &str, token: &str) -> ScalewayClient {
     ScalewayClient::new(
-        ScalewayConfig::new(Some(base_url), "fr-par", PROJECT, None, TOKEN).unwrap(),
+        ScalewayConfig::new(Some(base_url), "fr-par", PROJECT, None, token).unwrap(),
     )
     .unwrap()
 }
