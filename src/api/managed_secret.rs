@@ -106,6 +106,9 @@ pub const UUID_PATTERN: &str = uuid_pattern!();
 #[x_kube(validation = Rule::new("!(has(self.generate) && has(self.remote.scaleway) && has(self.remote.scaleway.ephemeralPolicy) && has(self.remote.scaleway.ephemeralPolicy.timeToLive)) || (has(self.rotation) && has(self.rotation.interval) && self.rotation.interval.matches('^([0-9]+(h|m|s))+$') && self.remote.scaleway.ephemeralPolicy.timeToLive.matches('^([0-9]+(h|m|s))+$') && duration(self.rotation.interval) < duration(self.remote.scaleway.ephemeralPolicy.timeToLive))")
     .message("a generated value with ephemeralPolicy.timeToLive needs rotation.interval shorter than the time to live, so a new version comes before the current one expires")
     .field_path(".rotation"))]
+#[x_kube(validation = Rule::new("(has(self.target) && has(self.target.type) ? self.target.type : 'Opaque') == (has(oldSelf.target) && has(oldSelf.target.type) ? oldSelf.target.type : 'Opaque') || (has(self.target) && has(self.target.name) ? self.target.name : '') != (has(oldSelf.target) && has(oldSelf.target.name) ? oldSelf.target.name : '')")
+    .message("target.type cannot change while target.name stays: a Secret's type is immutable; give target.name a new name too (Keyward then writes the new Secret and removes the old one)")
+    .field_path(".target.type"))]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedSecretSpec {
     /// The SecretStore or ClusterSecretStore that says which Secret Manager (provider, region,

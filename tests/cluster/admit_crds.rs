@@ -574,6 +574,21 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
         assert_invalid(&status, field, message, what);
     }
 
+    // The target Secret's type cannot change under the same name (a Secret's type is
+    // immutable), but it can with a new name.
+    let mut retyped = created.clone();
+    merge(&mut retyped, json!({"target": {"type": "kubernetes.io/basic-auth"}}));
+    let status = refusal(
+        reapply(&api, Kind::ManagedSecret, "created", retyped.clone()).await,
+        "target type changed",
+    );
+    assert_invalid(
+        &status,
+        "spec.target.type",
+        "target.type cannot change while target.name stays",
+        "target type changed",
+    );
+
     // Removing a field set at creation is a change too (the apply drops the field).
     let mut without_key = created.clone();
     without_key["remote"]["scaleway"]
@@ -627,6 +642,16 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
     assert_eq!(updated.data["spec"]["remote"]["tags"], json!(["a", "b"]));
     assert_eq!(updated.data["spec"]["rotation"]["interval"], "360h");
     assert_eq!(updated.metadata.generation, Some(generation + 1));
+
+    // Another type together with another target name is a new Secret: accepted.
+    let mut renamed = updated.data["spec"].clone();
+    merge(
+        &mut renamed,
+        json!({"target": {"name": "created-auth", "type": "kubernetes.io/basic-auth"}}),
+    );
+    reapply(&api, Kind::ManagedSecret, "created", renamed)
+        .await
+        .expect("a new target name may come with a new type");
 }
 
 /// An unset `remote.type` means `opaque`: writing the default out is no change, choosing
