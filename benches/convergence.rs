@@ -1,8 +1,12 @@
 //! Operator figures on the local control plane with the emulator, the operator running as in
-//! production (the `keyward run` binary): convergence time for N new ManagedSecrets, reconcile
-//! throughput for N forced refreshes, provider API calls per object, and the operator's memory.
+//! production (the `keyward run` binary), side by side with a naive baseline in one run: the
+//! same operator with `--naive-provider-access` (every object reads its remote secret and versions
+//! itself at every refresh, and no request budget applies), which is where a per-object poller such
+//! as External Secrets Operator stands.
 //!
-//! `cargo bench --bench convergence` (N from `BENCH_OBJECTS`, default 100). It prints figures and
+//! `cargo bench --bench convergence` (N from `BENCH_OBJECTS`, default 1000). The emulator allows
+//! 50 requests per second per key, as Scaleway's gateway announces; the batched store's budget is
+//! 45 per second with a burst of 5 (never more than 50 in one second). It prints a table and
 //! asserts nothing about speed.
 
 #[path = "../tests/support/mod.rs"]
@@ -14,94 +18,261 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use e2e_support::{World, ready_reason};
+use k8s_openapi::api::core::v1::Secret;
 use keyward::api::conditions::is_ready;
-use kube::api::ListParams;
+use keyward::emulator::{CounterSnapshot, FaultSettings};
+use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
+
+/// The emulator's per-key limit (Scaleway's `X-Ratelimit-Limit: 50`).
+const PROVIDER_LIMIT: u32 = 50;
+/// Refresh interval of every object, so several refreshes fit in a run.
+const REFRESH: Duration = Duration::from_secs(60);
+/// Objects rotated for the latency figure.
+const ROTATED: usize = 50;
+
+#[derive(Default)]
+struct Figures {
+    ready_after: Duration,
+    creation_calls: f64,
+    creation_bound: Duration,
+    throttled: u64,
+    steady_calls: f64,
+    steady_writes: f64,
+    rotation_p50: Duration,
+    rotation_p99: Duration,
+    restart_calls: u64,
+    rss_kib: u64,
+    unrelated_growth_kib: Option<i64>,
+}
 
 #[tokio::main]
 async fn main() {
     let n: usize = std::env::var("BENCH_OBJECTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(100);
-    let w = World::new("bench-converge").await;
-    println!(
-        "convergence benchmark: {n} ManagedSecrets (generated values), namespace {}",
-        w.ns()
+        .unwrap_or(1000);
+    println!("convergence benchmark: {n} ManagedSecrets, refresh {REFRESH:?}, provider limit {PROVIDER_LIMIT}/s");
+    let batched = run(n, false).await;
+    let naive = run(n, true).await;
+    let row = |name: &str, a: String, b: String| println!("  {name:<52} {a:>16} {b:>16}");
+    println!();
+    row("", "Keyward".into(), "naive baseline".into());
+    let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
+    let ms = |d: Duration| format!("{} ms", d.as_millis());
+    row("all Ready after the first apply", secs(batched.ready_after), secs(naive.ready_after));
+    row(
+        "  provider-limit bound (calls needed / limit)",
+        secs(batched.creation_bound),
+        secs(naive.creation_bound),
     );
+    row(
+        "provider calls per object at creation",
+        format!("{:.2}", batched.creation_calls),
+        format!("{:.2}", naive.creation_calls),
+    );
+    row("429 answers (whole run)", batched.throttled.to_string(), naive.throttled.to_string());
+    row(
+        "steady state: provider calls per object per refresh",
+        format!("{:.4}", batched.steady_calls),
+        format!("{:.4}", naive.steady_calls),
+    );
+    row(
+        "steady state: Kubernetes writes per refresh",
+        format!("{:.1}", batched.steady_writes),
+        format!("{:.1}", naive.steady_writes),
+    );
+    row(
+        &format!("rotation request to new revision mirrored, p50 ({ROTATED})"),
+        ms(batched.rotation_p50),
+        ms(naive.rotation_p50),
+    );
+    row("  p99", ms(batched.rotation_p99), ms(naive.rotation_p99));
+    row(
+        "restart with N synced objects: provider calls (30 s)",
+        batched.restart_calls.to_string(),
+        naive.restart_calls.to_string(),
+    );
+    row(
+        "operator RSS",
+        format!("{:.1} MiB", batched.rss_kib as f64 / 1024.0),
+        format!("{:.1} MiB", naive.rss_kib as f64 / 1024.0),
+    );
+    if let Some(growth) = batched.unrelated_growth_kib {
+        row(
+            "RSS growth with 2,000 unrelated 100 KiB Secrets",
+            format!("{:.1} MiB", growth as f64 / 1024.0),
+            "-".into(),
+        );
+    }
+    println!(
+        "  machine load at the end: {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
+}
 
-    // Phase 1: N new objects, from apply to every one Ready.
+async fn run(n: usize, naive: bool) -> Figures {
+    let env: &[(&str, &str)] = if naive {
+        &[("KEYWARD_NAIVE_PROVIDER_ACCESS", "true")]
+    } else {
+        &[]
+    };
+    let mut w = World::with_env(if naive { "bench-naive" } else { "bench-keyward" }, env).await;
+    w.emu
+        .set_faults(FaultSettings {
+            rate_limit_per_second: Some(PROVIDER_LIMIT),
+            ..FaultSettings::none()
+        })
+        .unwrap();
+    w.add_store(
+        w.ns(),
+        "limited",
+        &w.emu,
+        e2e_support::TOKEN,
+        json!({"requestBudget": {"requestsPerSecond": PROVIDER_LIMIT - 5, "burst": 5}}),
+    )
+    .await;
+    let mode = if naive { "naive" } else { "keyward" };
+    let mut figures = Figures::default();
+
+    // Creation: N new objects, from apply to every one Ready.
     w.emu.reset_request_counts();
     let start = Instant::now();
     for i in 0..n {
         w.apply_ms(
-            &format!("app-{i:04}"),
-            json!({"storeRef": {"name": e2e_support::STORE}, "generate": {"length": 32}, "refreshInterval": "1h"}),
+            &format!("app-{i:05}"),
+            json!({"storeRef": {"name": "limited"}, "generate": {"length": 32},
+                   "refreshInterval": format!("{}s", REFRESH.as_secs())}),
         )
         .await;
     }
-    let applied = start.elapsed();
-    wait_all(&w, n, Duration::from_secs(600), |ms| {
+    wait_all(&w, n, Duration::from_secs(1800), |ms| {
         ms.status
             .as_ref()
             .is_some_and(|s| is_ready(&s.conditions) && s.current_revision == Some(1))
     })
     .await;
-    let converged = start.elapsed();
+    figures.ready_after = start.elapsed();
     let created = w.emu.request_counts();
-    println!(
-        "  create: applied in {:.2}s, all Ready in {:.2}s ({:.1} objects/s, {:.1} ms/object)",
-        applied.as_secs_f64(),
-        converged.as_secs_f64(),
-        n as f64 / converged.as_secs_f64(),
-        converged.as_secs_f64() * 1000.0 / n as f64
-    );
-    print_calls("  provider calls per object (create)", &created, n);
+    let ok_calls = created.total - throttled(&created);
+    figures.creation_calls = ok_calls as f64 / n as f64;
+    figures.creation_bound = Duration::from_secs_f64(ok_calls as f64 / f64::from(PROVIDER_LIMIT));
+    figures.throttled += throttled(&created);
+    print_calls(&format!("  [{mode}] provider calls per object at creation"), &created, n);
 
-    // Phase 2: a forced refresh of every object (a steady-state reconcile each).
+    // Steady state over three refresh intervals.
+    tokio::time::sleep(REFRESH + Duration::from_secs(2)).await;
     w.emu.reset_request_counts();
-    let token = "bench-1";
-    let start = Instant::now();
-    for i in 0..n {
-        w.annotate(&format!("app-{i:04}"), "keyward.dev/force-sync", token)
-            .await;
-    }
-    wait_all(&w, n, Duration::from_secs(600), |ms| {
-        ms.status
-            .as_ref()
-            .is_some_and(|s| s.handled_force_sync.as_deref() == Some(token))
-    })
-    .await;
-    let refreshed = start.elapsed();
-    let refresh_calls = w.emu.request_counts();
-    println!(
-        "  refresh: {n} forced refreshes in {:.2}s ({:.1} reconciles/s)",
-        refreshed.as_secs_f64(),
-        n as f64 / refreshed.as_secs_f64()
-    );
-    print_calls("  provider calls per object (refresh)", &refresh_calls, n);
+    let offset = e2e_support::audit_offset().await;
+    tokio::time::sleep(REFRESH * 3).await;
+    let steady = w.emu.request_counts();
+    figures.throttled += throttled(&steady);
+    figures.steady_calls = steady.total as f64 / n as f64 / 3.0;
+    figures.steady_writes = e2e_support::writes_since(offset, w.ns()).await.len() as f64 / 3.0;
+    print_calls(&format!("  [{mode}] provider calls per object in 3 refreshes"), &steady, n);
 
-    if let Some(pid) = w.op.pid() {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .map(|l| l[name.len()..].trim().to_owned())
-                .unwrap_or_else(|| "?".into())
-        };
-        println!(
-            "  operator memory: RSS {} (peak {}) with {n} objects",
-            field("VmRSS:"),
-            field("VmHWM:")
-        );
+    // Rotation latency: request, then watch the target Secret's revision.
+    let secrets: Api<Secret> = w.secrets();
+    let mut asked = Vec::new();
+    for i in 0..ROTATED {
+        let name = format!("app-{i:05}");
+        w.annotate(&name, "keyward.dev/rotate", "bench").await;
+        asked.push((name, Instant::now()));
     }
-    println!(
-        "  machine load while measuring: {}",
-        std::fs::read_to_string("/proc/loadavg")
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !asked.is_empty() && Instant::now() < deadline {
+        let list = secrets.list(&ListParams::default()).await.unwrap();
+        asked.retain(|(name, at)| {
+            let rotated = list.items.iter().any(|s| {
+                s.metadata.name.as_deref() == Some(name.as_str())
+                    && s.metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("keyward.dev/revision"))
+                        .is_some_and(|r| r == "2")
+            });
+            if rotated {
+                latencies.push(at.elapsed());
+            }
+            !rotated
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    latencies.sort();
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
             .unwrap_or_default()
-            .trim()
-    );
+    };
+    figures.rotation_p50 = pick(0.5);
+    figures.rotation_p99 = pick(0.99);
+
+    // Restart with N synced objects.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    figures.rss_kib = rss_kib(&w);
+    w.emu.reset_request_counts();
+    w.op.restart(env).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let restarted = w.emu.request_counts();
+    figures.throttled += throttled(&restarted);
+    figures.restart_calls = restarted.total;
+    print_calls(&format!("  [{mode}] provider calls per object after a restart"), &restarted, n);
+
+    if !naive {
+        figures.unrelated_growth_kib = Some(unrelated_secrets_growth(&w).await);
+    }
+    figures
+}
+
+/// RSS growth of the operator when 2,000 Secrets of 100 KiB that no ManagedSecret names appear
+/// in its namespace.
+async fn unrelated_secrets_growth(w: &World) -> i64 {
+    let before = rss_kib(w) as i64;
+    let api: Api<Secret> = w.secrets();
+    let blob = "x".repeat(100 * 1024);
+    let body = |i: usize| -> Secret {
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": format!("unrelated-{i:04}"), "labels": {"owner": "helm"}},
+            "stringData": {"release": blob},
+        }))
+        .unwrap()
+    };
+    let mut pending = futures::stream::iter((0..2000).map(|i| {
+        let api = api.clone();
+        let secret = body(i);
+        async move { api.create(&PostParams::default(), &secret).await.map(|_| ()) }
+    }))
+    .buffer_unordered(16);
+    use futures::StreamExt as _;
+    while let Some(result) = pending.next().await {
+        result.expect("creating an unrelated Secret");
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let after = rss_kib(w) as i64;
+    println!("  [keyward] RSS {before} KiB before 2,000 unrelated Secrets, {after} KiB after");
+    after - before
+}
+
+fn rss_kib(w: &World) -> u64 {
+    let Some(pid) = w.op.pid() else { return 0 };
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn throttled(counts: &CounterSnapshot) -> u64 {
+    counts
+        .requests
+        .iter()
+        .filter(|e| e.status == 429)
+        .map(|e| e.count)
+        .sum()
 }
 
 /// Polls the namespace until `n` ManagedSecrets satisfy `done`.
@@ -128,21 +299,21 @@ async fn wait_all(
                 .collect();
             panic!("{finished}/{n} done after {timeout:?}; e.g. {stuck:?}");
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-fn print_calls(title: &str, counts: &keyward::emulator::CounterSnapshot, n: usize) {
+fn print_calls(title: &str, counts: &CounterSnapshot, n: usize) {
     let mut by_endpoint: BTreeMap<&str, u64> = BTreeMap::new();
     for entry in &counts.requests {
         *by_endpoint.entry(entry.endpoint.as_str()).or_default() += entry.count;
     }
     let per: Vec<String> = by_endpoint
         .iter()
-        .map(|(e, c)| format!("{e} {:.2}", *c as f64 / n as f64))
+        .map(|(e, c)| format!("{e} {:.3}", *c as f64 / n as f64))
         .collect();
     println!(
-        "{title}: {:.2} in all ({})",
+        "{title}: {:.3} in all ({})",
         counts.total as f64 / n as f64,
         per.join(", ")
     );

@@ -384,7 +384,12 @@ async fn apply(
     let requeue = finish(ms, api, ctx, &status, conclusion).await?;
     // Steady objects look again at their next full check at the latest (the sweep wakes them
     // sooner when their remote secret changes).
-    let full_check = runtime.next_full_check(&key, intent.refresh_interval);
+    let full_check = if runtime.batched() {
+        runtime.next_full_check(&key, intent.refresh_interval)
+    } else {
+        // The naive baseline polls every object at its refresh interval.
+        intent.refresh_interval
+    };
     Ok(Action::requeue(
         requeue.min(full_check.max(Duration::from_secs(1))),
     ))

@@ -153,6 +153,11 @@ impl StoreRuntime {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether lookups come from sweeps (`false`: the benchmark's naive baseline).
+    pub fn batched(&self) -> bool {
+        self.mode.batched
+    }
+
     pub fn identity(&self) -> &StoreIdentity {
         &self.identity
     }
