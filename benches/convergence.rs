@@ -52,7 +52,9 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    println!("convergence benchmark: {n} ManagedSecrets, refresh {REFRESH:?}, provider limit {PROVIDER_LIMIT}/s");
+    println!(
+        "convergence benchmark: {n} ManagedSecrets, refresh {REFRESH:?}, provider limit {PROVIDER_LIMIT}/s"
+    );
     let batched = run(n, false).await;
     let naive = run(n, true).await;
     let row = |name: &str, a: String, b: String| println!("  {name:<52} {a:>16} {b:>16}");
@@ -60,7 +62,11 @@ async fn main() {
     row("", "Keyward".into(), "naive baseline".into());
     let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     let ms = |d: Duration| format!("{} ms", d.as_millis());
-    row("all Ready after the first apply", secs(batched.ready_after), secs(naive.ready_after));
+    row(
+        "all Ready after the first apply",
+        secs(batched.ready_after),
+        secs(naive.ready_after),
+    );
     row(
         "  provider-limit bound (calls needed / limit)",
         secs(batched.creation_bound),
@@ -71,7 +77,11 @@ async fn main() {
         format!("{:.2}", batched.creation_calls),
         format!("{:.2}", naive.creation_calls),
     );
-    row("429 answers (whole run)", batched.throttled.to_string(), naive.throttled.to_string());
+    row(
+        "429 answers (whole run)",
+        batched.throttled.to_string(),
+        naive.throttled.to_string(),
+    );
     row(
         "steady state: provider calls per object per refresh",
         format!("{:.4}", batched.steady_calls),
@@ -107,7 +117,9 @@ async fn main() {
     }
     println!(
         "  machine load at the end: {}",
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
 }
 
@@ -117,7 +129,15 @@ async fn run(n: usize, naive: bool) -> Figures {
     } else {
         &[]
     };
-    let mut w = World::with_env(if naive { "bench-naive" } else { "bench-keyward" }, env).await;
+    let mut w = World::with_env(
+        if naive {
+            "bench-naive"
+        } else {
+            "bench-keyward"
+        },
+        env,
+    )
+    .await;
     w.emu
         .set_faults(FaultSettings {
             rate_limit_per_second: Some(PROVIDER_LIMIT),
@@ -158,7 +178,11 @@ async fn run(n: usize, naive: bool) -> Figures {
     figures.creation_calls = ok_calls as f64 / n as f64;
     figures.creation_bound = Duration::from_secs_f64(ok_calls as f64 / f64::from(PROVIDER_LIMIT));
     figures.throttled += throttled(&created);
-    print_calls(&format!("  [{mode}] provider calls per object at creation"), &created, n);
+    print_calls(
+        &format!("  [{mode}] provider calls per object at creation"),
+        &created,
+        n,
+    );
 
     // Steady state over three refresh intervals.
     tokio::time::sleep(REFRESH + Duration::from_secs(2)).await;
@@ -169,7 +193,11 @@ async fn run(n: usize, naive: bool) -> Figures {
     figures.throttled += throttled(&steady);
     figures.steady_calls = steady.total as f64 / n as f64 / 3.0;
     figures.steady_writes = e2e_support::writes_since(offset, w.ns()).await.len() as f64 / 3.0;
-    print_calls(&format!("  [{mode}] provider calls per object in 3 refreshes"), &steady, n);
+    print_calls(
+        &format!("  [{mode}] provider calls per object in 3 refreshes"),
+        &steady,
+        n,
+    );
 
     // Rotation latency: request, then watch the target Secret's revision.
     let secrets: Api<Secret> = w.secrets();
@@ -218,7 +246,11 @@ async fn run(n: usize, naive: bool) -> Figures {
     let restarted = w.emu.request_counts();
     figures.throttled += throttled(&restarted);
     figures.restart_calls = restarted.total;
-    print_calls(&format!("  [{mode}] provider calls per object after a restart"), &restarted, n);
+    print_calls(
+        &format!("  [{mode}] provider calls per object after a restart"),
+        &restarted,
+        n,
+    );
 
     if !naive {
         figures.unrelated_growth_kib = Some(unrelated_secrets_growth(&w).await);
@@ -243,7 +275,11 @@ async fn unrelated_secrets_growth(w: &World) -> i64 {
     let mut pending = futures::stream::iter((0..2000).map(|i| {
         let api = api.clone();
         let secret = body(i);
-        async move { api.create(&PostParams::default(), &secret).await.map(|_| ()) }
+        async move {
+            api.create(&PostParams::default(), &secret)
+                .await
+                .map(|_| ())
+        }
     }))
     .buffer_unordered(16);
     use futures::StreamExt as _;

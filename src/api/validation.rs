@@ -166,7 +166,7 @@ fn validate_ephemeral_use(
             .map(parse_duration)
             .transpose()
             .map_err(|e| InvalidSpec(format!("rotation.interval: {e}")))?;
-        if !interval.is_some_and(|every| every < ttl) {
+        if interval.is_none_or(|every| every >= ttl) {
             return invalid(
                 "a generated value with ephemeralPolicy.timeToLive needs rotation.interval shorter than the time to live, so a new version comes before the current one expires",
             );

@@ -14,6 +14,7 @@ use kube::{Api, ResourceExt};
 
 use crate::api::conditions::Reason;
 use crate::api::{CreationPolicy, ManagedSecret, ManagedSecretStatus};
+use crate::mirror::ownership::released_keys;
 use crate::mirror::{
     HmacKey, RenderError, RenderSpec, TargetTypeError, check_target_type, payload_digest, render,
 };
@@ -336,10 +337,8 @@ async fn apply_target(
             &e,
         )));
     }
-    let dropped: Vec<String> = exec
-        .previous_keys
-        .difference(&data.keys())
-        .cloned()
+    let dropped: Vec<String> = released_keys(exec.previous_keys, &data.keys())
+        .into_iter()
         .collect();
     let secret = desired_secret(exec.ms, &exec.intent.target, data, revision, exec.hmac);
     let target_name = exec.intent.target.name.clone();

@@ -19,7 +19,9 @@ use crate::remote_types::SecretType;
 
 pub use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 
-/// Which remote secret, resolved.
+/// Which remote secret, resolved. (One per reconcile: the size difference between variants
+/// does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum RemoteIntent {
     /// Find by name and path; create from `new_secret` when absent.

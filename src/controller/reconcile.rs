@@ -598,4 +598,5 @@ fn forget(ctx: &Context, ms: &ManagedSecret, object: &ObjectRef<ManagedSecret>) 
     for runtime in ctx.runtimes.all() {
         runtime.unregister(&key);
     }
+    ctx.runtimes.drop_unused();
 }

@@ -234,20 +234,6 @@ pub fn released_keys(previous: &BTreeSet<String>, desired: &BTreeSet<String>) ->
     previous.difference(desired).cloned().collect()
 }
 
-/// Keys Keyward is about to write that already exist in the Secret and were not Keyward's: a merge
-/// would overwrite someone else's value. The planner can warn (Event) or refuse.
-pub fn keys_taken_over(
-    existing_keys: &BTreeSet<String>,
-    previous: &BTreeSet<String>,
-    desired: &BTreeSet<String>,
-) -> BTreeSet<String> {
-    desired
-        .iter()
-        .filter(|k| existing_keys.contains(*k) && !previous.contains(*k))
-        .cloned()
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,13 +409,8 @@ mod tests {
     fn merge_key_sets() {
         let previous = set(&["password", "url"]);
         let desired = set(&["password", "dsn"]);
-        let existing = set(&["password", "url", "dsn", "theirs"]);
         assert_eq!(released_keys(&previous, &desired), set(&["url"]));
-        assert_eq!(
-            keys_taken_over(&existing, &previous, &desired),
-            set(&["dsn"])
-        );
-        assert_eq!(keys_taken_over(&existing, &desired, &desired), set(&[]));
+        assert_eq!(released_keys(&desired, &desired), set(&[]));
     }
 
     #[test]

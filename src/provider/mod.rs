@@ -93,13 +93,6 @@ pub enum VersionStatus {
     Unknown,
 }
 
-impl VersionStatus {
-    /// Whether the payload of a version in this state can be read.
-    pub fn is_readable(self) -> bool {
-        matches!(self, VersionStatus::Enabled)
-    }
-}
-
 /// What happens to a version when its ephemeral lifetime ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExpiryAction {

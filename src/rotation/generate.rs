@@ -16,7 +16,6 @@ use rand::CryptoRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 
 use crate::mirror::is_valid_secret_key;
-use crate::remote_types::SecretType;
 use crate::secret_value::SecretValue;
 
 pub const DEFAULT_LENGTH: u32 = 32;
@@ -335,45 +334,7 @@ pub enum ValuePolicy {
     KeyValue(KeyValuePolicy),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TypeMismatch {
-    #[error("secret type {0} holds a JSON object: generate needs keys")]
-    KeysRequired(SecretType),
-    #[error("secret type {0} holds a single value: generate keys are only for key/value types")]
-    KeysNotAllowed(SecretType),
-    #[error("secret type {secret_type} expects the keys {missing:?} as well")]
-    MissingKeys {
-        secret_type: SecretType,
-        missing: Vec<&'static str>,
-    },
-}
-
 impl ValuePolicy {
-    /// Whether this policy produces the payload shape the remote secret type expects.
-    pub fn check_type(&self, secret_type: SecretType) -> Result<(), TypeMismatch> {
-        match (self, secret_type.is_keyed()) {
-            (Self::Single(_), true) => Err(TypeMismatch::KeysRequired(secret_type)),
-            (Self::KeyValue(_), false) => Err(TypeMismatch::KeysNotAllowed(secret_type)),
-            (Self::KeyValue(kv), true) => {
-                let missing: Vec<&'static str> = secret_type
-                    .required_keys()
-                    .iter()
-                    .copied()
-                    .filter(|k| !kv.fields.contains_key(*k))
-                    .collect();
-                if missing.is_empty() {
-                    Ok(())
-                } else {
-                    Err(TypeMismatch::MissingKeys {
-                        secret_type,
-                        missing,
-                    })
-                }
-            }
-            (Self::Single(_), false) => Ok(()),
-        }
-    }
-
     pub fn generate_with<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> SecretValue {
         match self {
             Self::Single(p) => p.generate_with(rng),
@@ -679,59 +640,6 @@ mod tests {
             KeyValuePolicy::from_inputs([("k".to_owned(), KeyInput::Fixed(&fixed))]),
             Err(KeyValuePolicyError::PayloadTooLarge { .. })
         ));
-    }
-
-    #[test]
-    fn policy_matches_secret_type() {
-        let single = ValuePolicy::Single(PasswordPolicy::default());
-        let kv = ValuePolicy::KeyValue(
-            KeyValuePolicy::from_inputs([("password".to_owned(), KeyInput::Fixed("x"))]).unwrap(),
-        );
-        assert!(single.check_type(SecretType::Opaque).is_ok());
-        // Scaleway stores ssh_key as {"ssh_private_key": ...}: a bare generated value will not do.
-        assert_eq!(
-            single.check_type(SecretType::SshKey),
-            Err(TypeMismatch::KeysRequired(SecretType::SshKey))
-        );
-        assert_eq!(
-            kv.check_type(SecretType::SshKey),
-            Err(TypeMismatch::MissingKeys {
-                secret_type: SecretType::SshKey,
-                missing: vec!["ssh_private_key"],
-            })
-        );
-        assert!(kv.check_type(SecretType::KeyValue).is_ok());
-        assert_eq!(
-            kv.check_type(SecretType::BasicCredentials),
-            Err(TypeMismatch::MissingKeys {
-                secret_type: SecretType::BasicCredentials,
-                missing: vec!["username"],
-            })
-        );
-        assert_eq!(
-            kv.check_type(SecretType::DatabaseCredentials),
-            Err(TypeMismatch::MissingKeys {
-                secret_type: SecretType::DatabaseCredentials,
-                missing: vec!["engine", "username", "host", "dbname", "port"],
-            })
-        );
-        let db = ValuePolicy::KeyValue(
-            KeyValuePolicy::from_inputs(
-                ["engine", "username", "password", "host", "dbname", "port"]
-                    .map(|k| (k.to_owned(), KeyInput::Fixed("x"))),
-            )
-            .unwrap(),
-        );
-        assert!(db.check_type(SecretType::DatabaseCredentials).is_ok());
-        assert!(db.check_type(SecretType::BasicCredentials).is_ok());
-        assert_eq!(
-            single.check_type(SecretType::KeyValue),
-            Err(TypeMismatch::KeysRequired(SecretType::KeyValue))
-        );
-        assert_eq!(
-            kv.check_type(SecretType::Opaque),
-            Err(TypeMismatch::KeysNotAllowed(SecretType::Opaque))
-        );
     }
 
     #[test]

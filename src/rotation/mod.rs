@@ -17,7 +17,7 @@ pub use decision::{
 
 pub use generate::{
     FieldSource, GeneratorInput, KeyInput, KeyValuePolicy, KeyValuePolicyError, PasswordPolicy,
-    PolicyError, TypeMismatch, ValuePolicy,
+    PolicyError, ValuePolicy,
 };
 pub use schedule::{
     CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due, until_due,

@@ -283,7 +283,7 @@ impl StoreRuntime {
             return self.lookup_direct(lookup).await;
         }
         self.fresh_snapshot(max_age).await?;
-        let found = self.from_snapshot(&lookup)?;
+        let found = self.answer_from_snapshot(&lookup)?;
         match (found, &lookup) {
             (Some(found), _) => Ok(found),
             // Not in the listing: deleted, or created since and not by Keyward. Ask.
@@ -301,13 +301,16 @@ impl StoreRuntime {
                 }
                 tracing::debug!(store = %self.label, %since, "an absence needs a newer sweep");
                 self.sweep_after(since).await?;
-                Ok(self.from_snapshot(&lookup)?.flatten())
+                Ok(self.answer_from_snapshot(&lookup)?.flatten())
             }
         }
     }
 
     /// The snapshot's answer: `Some(found)` when it can tell, `None` for an id it does not list.
-    fn from_snapshot(&self, lookup: &Lookup<'_>) -> ProviderResult<Option<Option<RemoteSecret>>> {
+    fn answer_from_snapshot(
+        &self,
+        lookup: &Lookup<'_>,
+    ) -> ProviderResult<Option<Option<RemoteSecret>>> {
         let state = self.lock();
         let Some(snapshot) = state.snapshot.as_ref() else {
             return Ok(None);

@@ -577,7 +577,10 @@ async fn immutable_managed_secret_fields_refuse_changes_on_update() {
     // The target Secret's type cannot change under the same name (a Secret's type is
     // immutable), but it can with a new name.
     let mut retyped = created.clone();
-    merge(&mut retyped, json!({"target": {"type": "kubernetes.io/basic-auth"}}));
+    merge(
+        &mut retyped,
+        json!({"target": {"type": "kubernetes.io/basic-auth"}}),
+    );
     let status = refusal(
         reapply(&api, Kind::ManagedSecret, "created", retyped.clone()).await,
         "target type changed",

@@ -237,7 +237,9 @@ mod tests {
     #[test]
     fn only_keywards_own_or_explicitly_allowed_adopted_secrets_are_deleted() {
         let ours = mark("db");
-        let rows: [(&str, Option<Option<&OwnerMark>>, bool, bool, &str); 7] = [
+        // (case, the owner the lookup found (`None`: gone), adopted, allowed, outcome)
+        type Row<'a> = (&'a str, Option<Option<&'a OwnerMark>>, bool, bool, &'a str);
+        let rows: [Row; 7] = [
             ("ours", Some(Some(&ours)), false, false, "delete"),
             (
                 "another object's",

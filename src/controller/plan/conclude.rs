@@ -502,12 +502,14 @@ mod tests {
         assert!(fresh.events.is_empty());
         assert_eq!(fresh.requeue, Duration::from_millis(6100));
         // An object that was Ready stays Ready while it waits its turn.
-        let mut synced = ManagedSecretStatus::default();
-        synced.conditions = merge_condition(
-            &[],
-            DesiredCondition::ready(Reason::Synced, "ok", Some(2)),
-            t(0),
-        );
+        let synced = ManagedSecretStatus {
+            conditions: merge_condition(
+                &[],
+                DesiredCondition::ready(Reason::Synced, "ok", Some(2)),
+                t(0),
+            ),
+            ..Default::default()
+        };
         let waiting = conclude_stop(&report(&synced, 5), &wait);
         assert_eq!(waiting.status, synced);
     }

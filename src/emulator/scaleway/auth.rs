@@ -63,10 +63,6 @@ impl AuthPolicy {
         }
     }
 
-    pub fn is_strict(&self) -> bool {
-        !self.tokens.is_empty()
-    }
-
     /// Missing or empty token → 401 (`unknown_method`, `not_found`); unknown token in strict mode → 401
     /// (`api_key`, `invalid_argument`). Bodies follow the SDK's `denied_authentication` fields.
     pub fn authenticate(&self, token: Option<&str>) -> Result<Caller, ApiError> {
