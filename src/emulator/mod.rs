@@ -1,10 +1,11 @@
 //! Local provider emulators speaking the real wire APIs on loopback, held to recorded traffic and to
-//! the providers' official SDKs. One provider per server; Scaleway Secret Manager v1beta1 for now.
+//! the providers' official SDKs. One provider per server: Scaleway Secret Manager v1beta1 or Thalassa
+//! Cloud Secrets Manager.
 //!
 //! Layout. Shared by every provider: [`core`] (the state every provider builds on, and the fault and
 //! counting steps around each request), [`clock`], [`faults`], [`metrics`], [`persist`] one concern
 //! each, [`admin`] the `/emulator/...` endpoint, [`server`] start and stop. [`provider`] is the seam: a
-//! provider is a folder ([`scaleway`]) whose [`Provider`] gives the server its router, mounted next
+//! provider is a folder ([`scaleway`], [`thalassa`]) whose [`Provider`] gives the server its router, mounted next
 //! to the admin API.
 //!
 //! Library use (tests, benchmarks):
@@ -26,6 +27,7 @@ pub mod persist;
 pub mod provider;
 pub mod scaleway;
 pub mod server;
+pub mod thalassa;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -38,6 +40,7 @@ pub use metrics::CounterSnapshot;
 pub use provider::{Provider, ProviderConfig, ProviderKind};
 pub use scaleway::{ScalewayEmulatorConfig, StoreOptions};
 pub use server::{EmulatorConfig, EmulatorHandle, spawn};
+pub use thalassa::ThalassaEmulatorConfig;
 
 /// Arguments of `keyward emulator`.
 #[derive(clap::Args, Debug)]
@@ -64,7 +67,7 @@ pub struct EmulatorArgs {
     /// Requests per second per token before 429 (0 disables the limiter).
     #[arg(long, default_value_t = faults::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
-    /// Secret id or key id whose key starts disabled (repeatable).
+    /// Secret id (Thalassa: its path) or key id whose key starts disabled (repeatable).
     #[arg(long = "disable-key", value_name = "ID")]
     pub disabled_keys: Vec<String>,
     /// Start with the clock frozen at this RFC 3339 instant (move it through `/emulator/clock`).
@@ -72,6 +75,8 @@ pub struct EmulatorArgs {
     pub frozen_clock: Option<jiff::Timestamp>,
     #[command(flatten)]
     pub scaleway: scaleway::ScalewayArgs,
+    #[command(flatten)]
+    pub thalassa: thalassa::ThalassaArgs,
 }
 
 fn parse_error_flag(text: &str) -> Result<(String, ErrorFault), String> {
@@ -102,6 +107,7 @@ impl EmulatorArgs {
         };
         let provider = match self.provider {
             ProviderKind::Scaleway => self.scaleway.into_config().into(),
+            ProviderKind::Thalassa => self.thalassa.into_config().into(),
         };
         EmulatorConfig {
             listen: self.listen,

@@ -18,6 +18,7 @@ use jiff::Timestamp;
 
 use super::core::Core;
 use super::scaleway::{self, ScalewayEmulatorConfig};
+use super::thalassa::{self, ThalassaEmulatorConfig};
 
 /// A running provider emulator.
 pub trait Provider: Send + Sync + 'static {
@@ -44,12 +45,15 @@ pub enum ProviderKind {
     /// Scaleway Secret Manager v1beta1.
     #[default]
     Scaleway,
+    /// Thalassa Cloud Secrets Manager (v1), with its KMS keys and OIDC token endpoint.
+    Thalassa,
 }
 
 /// Which provider to emulate, with its own settings.
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     Scaleway(ScalewayEmulatorConfig),
+    Thalassa(ThalassaEmulatorConfig),
 }
 
 impl Default for ProviderConfig {
@@ -64,17 +68,25 @@ impl From<ScalewayEmulatorConfig> for ProviderConfig {
     }
 }
 
+impl From<ThalassaEmulatorConfig> for ProviderConfig {
+    fn from(config: ThalassaEmulatorConfig) -> Self {
+        Self::Thalassa(config)
+    }
+}
+
 impl ProviderConfig {
     /// The name written in state files, so that one provider never loads another's state.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Scaleway(_) => "scaleway",
+            Self::Thalassa(_) => "thalassa",
         }
     }
 
     pub fn endpoints(&self) -> &'static [&'static str] {
         match self {
             Self::Scaleway(_) => scaleway::ENDPOINTS,
+            Self::Thalassa(_) => thalassa::ENDPOINTS,
         }
     }
 
@@ -87,6 +99,9 @@ impl ProviderConfig {
         Ok(match self {
             Self::Scaleway(config) => {
                 Arc::new(scaleway::ScalewayEmulator::start(core, config, saved)?)
+            }
+            Self::Thalassa(config) => {
+                Arc::new(thalassa::ThalassaEmulator::start(core, config, saved)?)
             }
         })
     }

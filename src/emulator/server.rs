@@ -18,6 +18,7 @@ use super::metrics::CounterSnapshot;
 use super::persist::{self, Persister};
 use super::provider::{Provider, ProviderConfig};
 use super::scaleway::ScalewayEmulatorConfig;
+use super::thalassa::ThalassaEmulatorConfig;
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]
@@ -59,6 +60,14 @@ impl EmulatorConfig {
     pub fn scaleway_for_tests(scaleway: ScalewayEmulatorConfig) -> Self {
         Self {
             provider: scaleway.into(),
+            ..Self::for_tests()
+        }
+    }
+
+    /// [`EmulatorConfig::for_tests`] serving Thalassa with these settings.
+    pub fn thalassa_for_tests(thalassa: ThalassaEmulatorConfig) -> Self {
+        Self {
+            provider: thalassa.into(),
             ..Self::for_tests()
         }
     }

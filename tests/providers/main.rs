@@ -15,3 +15,4 @@ mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
 mod scaleway_sdk;
+mod thalassa_emulator;
