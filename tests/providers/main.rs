@@ -15,4 +15,5 @@ mod emulator_faults;
 mod emulator_process;
 mod mirror_flow;
 mod scaleway_sdk;
+mod thalassa_client;
 mod thalassa_emulator;

@@ -7,4 +7,5 @@ pub mod controlplane;
 pub mod e2e;
 pub mod emulator;
 pub mod fixtures;
+pub mod scripted;
 pub mod shared;
