@@ -1008,3 +1008,65 @@ async fn values_and_credentials_never_reach_errors_debug_or_logs() {
     );
     assert_no_canary("logs", &logged);
 }
+
+// ---------- from a store's spec ----------
+
+#[tokio::test]
+async fn a_store_spec_connects_through_the_registry() {
+    let emu = emulator(ThalassaEmulatorConfig::default()).await;
+    let spec: keyward::api::ProviderSpec = serde_json::from_value(json!({"thalassa": {
+        "region": REGION, "organisation": ORG, "project": "proj-reg", "apiUrl": emu.base_url(),
+        "kmsKey": DEFAULT_KEY, "credentials": {"secretRef": {"name": "thalassa-creds"}},
+    }}))
+    .unwrap();
+    assert_eq!(
+        keyward::provider::registry::provider_name(&spec),
+        Some("thalassa")
+    );
+    assert_eq!(
+        keyward::provider::registry::credentials_ref(&spec).map(|r| r.name.as_str()),
+        Some("thalassa-creds")
+    );
+    let data = [(
+        keyward::api::DEFAULT_PERSONAL_ACCESS_TOKEN_KEY.to_string(),
+        b"pat".to_vec(),
+    )]
+    .into_iter()
+    .collect();
+    let connection = keyward::provider::registry::connect(&spec, &data).unwrap();
+    assert_eq!(connection.endpoints, [emu.base_url()]);
+    let sm = (connection.build)(
+        Arc::new(keyward::provider::OpenGate),
+        Arc::new(keyward::provider::observer::NoopObserver),
+    )
+    .unwrap();
+    let id = sm
+        .create_secret(&new_secret("via-registry", "/stores"), Some(&value("v")))
+        .await
+        .unwrap()
+        .secret
+        .id;
+    assert_eq!(id.as_str(), "/stores/via-registry");
+    assert_eq!(
+        sm.access_version(&id, RevisionSelector::Latest)
+            .await
+            .unwrap()
+            .value
+            .expose(),
+        b"v"
+    );
+    // The project scope and the key of the spec were used.
+    let project = manager(config(&emu.base_url(), Some("proj-reg"), pat("pat")));
+    assert_eq!(
+        project.get_secret(&id).await.unwrap().key_id.as_deref(),
+        Some(DEFAULT_KEY)
+    );
+    assert_eq!(
+        manager(config(&emu.base_url(), None, pat("pat")))
+            .get_secret(&id)
+            .await
+            .unwrap_err()
+            .kind(),
+        &ErrorKind::NotFound
+    );
+}

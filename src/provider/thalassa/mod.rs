@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod config;
+pub mod connect;
 pub mod errors;
 pub mod wire;
 
