@@ -342,6 +342,7 @@ fn dispatch(
             answer.insert("version".into(), json!(revealed.version));
             revealed.value.reveal_fields(&mut answer);
             answer.insert("kmsKeyIdentity".into(), json!(revealed.kms_key));
+            // A string in the SDK (`"1"`).
             answer.insert(
                 "kmsKeyVersion".into(),
                 json!(revealed.key_version.to_string()),
@@ -423,6 +424,7 @@ fn dispatch(
             let enabled = store.gates(ctx.organisation()).kms;
             Ok(ok(json!({"featureEnabled": enabled, "regions": regions})))
         }
+        // UNCONFIRMED: the key list is a bare array, like the secrets' flat list.
         E::ListKeys => {
             let store = shared.read_store();
             store.check_kms_available(ctx.region())?;
@@ -466,6 +468,7 @@ fn dispatch(
             let view = store.create_key(new, now)?.view();
             drop(store);
             shared.core.changed();
+            // UNCONFIRMED: 201 with the key; the other KMS moves answer 200 with the key.
             Ok(Reply::Json(StatusCode::CREATED, view))
         }
         E::GetKey => {

@@ -84,6 +84,7 @@ enum Test {
 
 impl Condition {
     fn parse(c: &Value) -> Result<Self, String> {
+        // UNCONFIRMED: the docs describe `deny` for IP rules only; time rules may be `deny` too here.
         let allow = match c.get("effect").and_then(Value::as_str) {
             Some("allow") => true,
             Some("deny") => false,

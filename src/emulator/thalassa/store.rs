@@ -139,7 +139,8 @@ impl Store {
         }
     }
 
-    /// Crypto-backed operations need a KMS endpoint in the region (reference §1: 503).
+    /// Crypto-backed operations (create, put value, reveal) need a KMS endpoint in the region
+    /// (reference §1: 503). Metadata calls do not (UNCONFIRMED: the reference expects so).
     pub fn check_kms_available(&self, region: &str) -> Result<(), ApiError> {
         match self.regions.get(region) {
             Some(true) => Ok(()),
@@ -366,7 +367,9 @@ impl Store {
         Ok(key)
     }
 
-    /// A value operation needs the bound key active (reference §6: 400 otherwise).
+    /// A value operation needs the bound key active (reference §6: 400 otherwise). Only value
+    /// operations check it: get, list, browse, policy, destroy and delete work whatever the key's state
+    /// (UNCONFIRMED for destroy, delete and policy).
     fn check_value_key(&self, secret: &SecretRecord) -> Result<&KeyRecord, ApiError> {
         let key = self.bound_key(secret).ok_or_else(|| {
             ApiError::bad_request(format!("KMS key {} no longer exists", secret.kms_key))
@@ -404,8 +407,9 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(format!("secret {path} not found")))
     }
 
-    /// Creates the secret and version 1 (reference §3.3). The key must exist in the region (404), be
-    /// symmetric and active (400).
+    /// Creates the secret and version 1 (reference §3.3). The key must exist in the region (404; a
+    /// key of another region is not found, UNCONFIRMED), be symmetric (400, UNCONFIRMED) and active
+    /// (400, UNCONFIRMED).
     pub fn create_secret(
         &mut self,
         scope: &Scope,
@@ -526,9 +530,10 @@ impl Store {
         })
     }
 
-    /// `destroySecretVersion`: the value is dropped, the entry stays. Destroying a destroyed version
-    /// again succeeds (UNCONFIRMED), and so does destroying the current one (UNCONFIRMED): the
-    /// `current` stage moves to the highest active version left.
+    /// `destroySecretVersion`: the value is dropped, the entry stays. A version that never existed is
+    /// 404 (UNCONFIRMED). Destroying a destroyed version again succeeds (UNCONFIRMED), and so does
+    /// destroying the current one (UNCONFIRMED): the `current` stage moves to the highest active
+    /// version left.
     pub fn destroy_version(
         &mut self,
         scope: &Scope,
