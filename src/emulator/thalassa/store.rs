@@ -475,6 +475,7 @@ impl Store {
         secret
             .versions
             .push(new_version(number, value, key_version, now));
+        // UNCONFIRMED: a new version moves the secret's `updatedAt`.
         secret.updated_at = now;
         secret.object_version += 1;
         Ok(number)

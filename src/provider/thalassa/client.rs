@@ -251,10 +251,10 @@ impl ThalassaClient {
         })
     }
 
-    /// Metadata and the version list (`includeVersions=true`, for `version_count`).
+    /// Metadata: the fields a listing has too, so that both give one fingerprint.
     pub async fn get_secret(&self, id: &SecretId) -> ProviderResult<RemoteSecret> {
         let wire = self
-            .get_wire(Operation::GetSecret, id.as_str(), true)
+            .get_wire(Operation::GetSecret, id.as_str(), false)
             .await?;
         Ok(self.remote(wire))
     }

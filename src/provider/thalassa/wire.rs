@@ -39,7 +39,8 @@ pub struct WireSecret {
     pub current_version: u64,
     pub region: Option<WireRegion>,
     /// Present only with `includeVersions=true`.
-    pub versions: Option<Vec<WireVersion>>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub versions: Vec<WireVersion>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -294,7 +295,10 @@ impl WireSecret {
             status: SecretStatus::Ready,
             protected: false,
             managed_by_other_product: false,
-            version_count: self.versions.as_ref().map(|v| v.len() as u64),
+            // Thalassa reports no count. `currentVersion`, in listings and reads alike, grows by one
+            // with each new version (it is the count of versions created while the latest is not
+            // destroyed): what the store runtime's change detection needs, from either source.
+            version_count: Some(self.current_version),
             ephemeral_policy: None,
             key_id: self.key_identity(),
             region: self
@@ -311,7 +315,7 @@ impl WireSecret {
 
     /// Every version, highest first (`latest` on the highest number, whatever its status).
     pub fn remote_versions(&self) -> Vec<RemoteVersion> {
-        let mut versions: Vec<&WireVersion> = self.versions.iter().flatten().collect();
+        let mut versions: Vec<&WireVersion> = self.versions.iter().collect();
         versions.sort_by_key(|v| std::cmp::Reverse(v.version));
         let highest = versions.first().map(|v| v.version);
         versions
