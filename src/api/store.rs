@@ -2,8 +2,8 @@
 //! ManagedSecret talks to, and with which credentials.
 //!
 //! The provider is an enum-like struct with one optional field per provider, exactly one set (a CEL
-//! rule checks it). A second provider (Thalassa) adds one field here, one folder under `provider/`,
-//! and one entry to the rule's list; ManagedSecrets do not change.
+//! rule checks it). A provider is one field here, one folder under `provider/`, and one entry in
+//! the rule's list; ManagedSecrets do not change.
 
 // Several `printcolumn(...)` entries repeat `type_ = ...`; clippy mistakes them for duplicates.
 #![allow(clippy::duplicated_attributes)]
@@ -16,6 +16,13 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_ACCESS_KEY_KEY: &str = "SCW_ACCESS_KEY";
 /// Default key of the secret key in the credentials Secret (Scaleway's own variable name).
 pub const DEFAULT_SECRET_KEY_KEY: &str = "SCW_SECRET_KEY";
+/// Default key of a Thalassa personal access token in the credentials Secret (the variable name of
+/// Thalassa's CLI, `tcloud`).
+pub const DEFAULT_PERSONAL_ACCESS_TOKEN_KEY: &str = "THALASSA_PERSONAL_ACCESS_TOKEN";
+/// Default key of a Thalassa OIDC client id in the credentials Secret (Thalassa's variable name).
+pub const DEFAULT_CLIENT_ID_KEY: &str = "THALASSA_CLIENT_ID";
+/// Default key of a Thalassa OIDC client secret in the credentials Secret (Thalassa's variable name).
+pub const DEFAULT_CLIENT_SECRET_KEY: &str = "THALASSA_CLIENT_SECRET";
 
 /// A Secret Manager reachable from ManagedSecrets in the same namespace.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -64,14 +71,19 @@ pub const DEFAULT_SECRET_KEY_KEY: &str = "SCW_SECRET_KEY";
     .message("a SecretStore reads its credentials Secret from its own namespace: remove credentials.secretRef.namespace")
     .field_path(".provider.scaleway.credentials.secretRef")
     .reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("!has(self.provider.thalassa) || !has(self.provider.thalassa.credentials.secretRef.__namespace__)")
+    .message("a SecretStore reads its credentials Secret from its own namespace: remove credentials.secretRef.namespace")
+    .field_path(".provider.thalassa.credentials.secretRef")
+    .reason(Reason::FieldValueForbidden))]
 #[serde(rename_all = "camelCase")]
 pub struct SecretStoreSpec {
-    /// The Secret Manager provider: set exactly one (today: `scaleway`).
+    /// The Secret Manager provider: set exactly one (`scaleway` or `thalassa`).
     pub provider: ProviderSpec,
 
     /// How fast Keyward may call the provider with these credentials, shared by every
     /// ManagedSecret using them. Defaults per provider stay below the provider's own limit
-    /// (Scaleway: 20 requests per second, burst 10; its API allows 50 per second per key).
+    /// (Scaleway: 20 requests per second, burst 10; its API allows 50 per second per key.
+    /// Thalassa: 10 per second, burst 5; it publishes no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_budget: Option<RequestBudget>,
 }
@@ -122,9 +134,13 @@ pub struct SecretStoreSpec {
     .message("a ClusterSecretStore needs credentials.secretRef.namespace: the namespace of its credentials Secret")
     .field_path(".provider.scaleway.credentials.secretRef")
     .reason(Reason::FieldValueRequired))]
+#[x_kube(validation = Rule::new("!has(self.provider.thalassa) || has(self.provider.thalassa.credentials.secretRef.__namespace__)")
+    .message("a ClusterSecretStore needs credentials.secretRef.namespace: the namespace of its credentials Secret")
+    .field_path(".provider.thalassa.credentials.secretRef")
+    .reason(Reason::FieldValueRequired))]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSecretStoreSpec {
-    /// The Secret Manager provider: set exactly one (today: `scaleway`).
+    /// The Secret Manager provider: set exactly one (`scaleway` or `thalassa`).
     pub provider: ProviderSpec,
 
     /// Namespaces whose ManagedSecrets may use this store: those listed in `names` and those matching
@@ -188,24 +204,20 @@ pub struct AllowedNamespaces {
     pub selector: Option<LabelSelector>,
 }
 
-/// Exactly one provider. Keyward supports `scaleway`; the struct has one optional field per provider.
+/// Exactly one provider: `scaleway` or `thalassa`; the struct has one optional field per provider.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[x_kube(validation = Rule::new("[has(self.scaleway)].exists_one(p, p)")
-    .message("provider needs exactly one provider (supported: scaleway)"))]
+#[x_kube(validation = Rule::new("[has(self.scaleway), has(self.thalassa)].exists_one(p, p)")
+    .message("provider needs exactly one provider (supported: scaleway, thalassa)"))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSpec {
     /// Scaleway Secret Manager (v1beta1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaleway: Option<ScalewayProvider>,
-    // A Thalassa provider would be one more field here, `thalassa: Option<ThalassaProvider>`, added
-    // to the rule's list (`[has(self.scaleway), has(self.thalassa)].exists_one(p, p)`). From
-    // shared/docs/thalassa-secrets-manager-api.md it would need: region (a slug such as `nl-01`,
-    // immutable), organisation identity (header `X-Organisation-Identity`), optional project
-    // identity, API URL (default `https://api.thalassa.cloud`), a token from a Secret (sent as
-    // `Bearer` or `Token` for personal access tokens), and the KMS key every secret is created
-    // with. Thalassa addresses secrets by path (no IDs) and has no secret types, so
-    // ManagedSecret's `remote.type` and `adopt.secretId` stay Scaleway-only (validated against the
-    // store's provider) and `remote.keyId` would carry the KMS key identity.
+
+    /// Thalassa Cloud Secrets Manager. Secrets are addressed by path (`remote.path` and
+    /// `remote.name` make `/path/name`), created with their first version, and bound to a KMS key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thalassa: Option<ThalassaProvider>,
 }
 
 /// Where the provider lives.
@@ -213,13 +225,19 @@ pub struct ProviderSpec {
 pub enum ProviderKind {
     /// Scaleway Secret Manager.
     Scaleway,
+    /// Thalassa Cloud Secrets Manager.
+    Thalassa,
 }
 
 impl ProviderSpec {
     /// The configured provider, or `None` when none is set (the API server rejects that; a client
     /// that skipped validation gets `InvalidSpec`).
     pub fn kind(&self) -> Option<ProviderKind> {
-        self.scaleway.as_ref().map(|_| ProviderKind::Scaleway)
+        match (&self.scaleway, &self.thalassa) {
+            (Some(_), _) => Some(ProviderKind::Scaleway),
+            (None, Some(_)) => Some(ProviderKind::Thalassa),
+            (None, None) => None,
+        }
     }
 }
 
@@ -325,6 +343,91 @@ pub struct ScalewayCredentials {
     pub secret_key_key: String,
 }
 
+/// Thalassa Cloud Secrets Manager in one region and organisation (optionally one project).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThalassaProvider {
+    /// Region slug, such as `nl-01`. Immutable: a secret lives in one region and cannot be reached
+    /// from another, so create another store for another region.
+    #[schemars(length(min = 1, max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]+(-[a-z0-9]+)*$')")
+        .message("provider.thalassa.region must be a region slug such as nl-01"))]
+    #[x_kube(validation = Rule::new("self == oldSelf")
+        .message("provider.thalassa.region is immutable: secrets cannot move between regions; create another store"))]
+    pub region: String,
+
+    /// Identity or slug of the organisation that holds the secrets (sent as
+    /// `X-Organisation-Identity`).
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._-]*$')")
+        .message("provider.thalassa.organisation must be an organisation identity or slug"))]
+    pub organisation: String,
+
+    /// Identity of the project, for project-scoped secrets (sent as `X-Project-Identity`). Unset
+    /// uses the organisation scope. Secrets of one scope are not visible from another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._-]*$')")
+        .message("provider.thalassa.project must be a project identity"))]
+    pub project: Option<String>,
+
+    /// Base URL of the Thalassa API, default `https://api.thalassa.cloud`. Keyward appends
+    /// `/v1/secrets/{region}` (and `/oidc/token` for OIDC clients). Set it to reach a local
+    /// emulator, such as `http://127.0.0.1:9090`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$')")
+        .message("provider.thalassa.apiUrl must be an http(s) URL without query or fragment, such as https://api.thalassa.cloud"))]
+    pub api_url: Option<String>,
+
+    /// Identity (or slug) of the KMS key new secrets are bound to: an active symmetric key
+    /// (`aes128-gcm96`, `aes256-gcm96` or `chacha20-poly1305`) in the store's region. A secret's
+    /// binding never changes; changing this affects secrets created afterwards only.
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._-]*$')")
+        .message("provider.thalassa.kmsKey must be a KMS key identity or slug"))]
+    pub kms_key: String,
+
+    /// The Secret holding a personal access token or an OIDC client.
+    pub credentials: ThalassaCredentials,
+}
+
+fn default_personal_access_token_key() -> String {
+    DEFAULT_PERSONAL_ACCESS_TOKEN_KEY.to_owned()
+}
+fn default_client_id_key() -> String {
+    DEFAULT_CLIENT_ID_KEY.to_owned()
+}
+fn default_client_secret_key() -> String {
+    DEFAULT_CLIENT_SECRET_KEY.to_owned()
+}
+
+/// Where the Thalassa credentials are read from: a personal access token (used when its key is
+/// present), otherwise an OIDC client id and secret, exchanged for short-lived access tokens.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThalassaCredentials {
+    /// The Secret holding the credentials. A SecretStore reads it from its own namespace; a
+    /// ClusterSecretStore must name the namespace.
+    pub secret_ref: SecretReference,
+
+    /// Key in that Secret holding a personal access token, default
+    /// `THALASSA_PERSONAL_ACCESS_TOKEN`.
+    #[serde(default = "default_personal_access_token_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub personal_access_token_key: String,
+
+    /// Key in that Secret holding an OIDC client id, default `THALASSA_CLIENT_ID`.
+    #[serde(default = "default_client_id_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub client_id_key: String,
+
+    /// Key in that Secret holding the OIDC client secret, default `THALASSA_CLIENT_SECRET`.
+    #[serde(default = "default_client_secret_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub client_secret_key: String,
+}
+
 /// A reference to a Secret by name (and, for cluster-scoped stores, namespace).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -343,7 +446,7 @@ pub struct SecretReference {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretStoreStatus {
-    /// The provider (`scaleway`).
+    /// The provider (`scaleway`, `thalassa`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
 

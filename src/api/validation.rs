@@ -15,7 +15,7 @@ use super::duration::{
 use super::managed_secret::{EphemeralPolicy, GenerateSpec, ManagedSecretSpec, PasswordPolicy};
 use super::remote_id::{RemoteTarget, parse_secret_id, remote_target};
 use super::store::{ClusterSecretStoreSpec, ProviderSpec, ScalewayRegion};
-use crate::remote_types::SecretType;
+use crate::remote_types::{MAX_THALASSA_PATH, SecretType, is_thalassa_path};
 
 /// Largest payload a Scaleway version accepts (64 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -439,9 +439,12 @@ pub fn validate_against_store(
     object_name: &str,
     provider: &ProviderSpec,
 ) -> Result<(), InvalidSpec> {
+    if provider.thalassa.is_some() {
+        return validate_for_thalassa(spec, object_name);
+    }
     let Some(scaleway) = &provider.scaleway else {
         return invalid(format!(
-            "store {} has no provider configured (supported: scaleway)",
+            "store {} has no provider configured (supported: scaleway, thalassa)",
             spec.store_ref.name
         ));
     };
@@ -452,6 +455,40 @@ pub fn validate_against_store(
         })?;
     }
     check_adoption_region(&target, scaleway.region)
+}
+
+/// A Thalassa store: no Scaleway settings, a path of at most 512 characters, and an adopted secret
+/// named by its path.
+fn validate_for_thalassa(spec: &ManagedSecretSpec, object_name: &str) -> Result<(), InvalidSpec> {
+    if spec.remote.scaleway.is_some() {
+        return invalid(
+            "remote.scaleway applies to Scaleway stores only: remove it (a Thalassa store binds new secrets to its provider.thalassa.kmsKey)",
+        );
+    }
+    match remote_target(spec, object_name).map_err(InvalidSpec)? {
+        RemoteTarget::ByName { name, path } => {
+            let full = if path == "/" {
+                format!("/{name}")
+            } else {
+                format!("{path}/{name}")
+            };
+            if !is_thalassa_path(&full) {
+                return invalid(format!(
+                    "remote.path and remote.name make {full:?}, which is not a Thalassa secret path (at most {MAX_THALASSA_PATH} characters)"
+                ));
+            }
+            Ok(())
+        }
+        RemoteTarget::Adopt {
+            region: Some(_), ..
+        } => invalid(
+            "remote.adopt.terraformId names a Scaleway secret: adopt a Thalassa secret by its path in remote.adopt.secretId",
+        ),
+        RemoteTarget::Adopt { secret_id, .. } if !is_thalassa_path(&secret_id) => invalid(format!(
+            "remote.adopt.secretId: {secret_id:?} is not a Thalassa secret path such as /app/db/password"
+        )),
+        RemoteTarget::Adopt { .. } => Ok(()),
+    }
 }
 
 /// An adopted secret named by a Terraform ID must live in the store's region.
@@ -985,7 +1022,10 @@ mod tests {
 
     fn cluster_store(allowed: Option<AllowedNamespaces>) -> ClusterSecretStoreSpec {
         ClusterSecretStoreSpec {
-            provider: ProviderSpec { scaleway: None },
+            provider: ProviderSpec {
+                scaleway: None,
+                thalassa: None,
+            },
             allowed_namespaces: allowed,
             remote_paths: None,
             request_budget: None,
@@ -1146,6 +1186,7 @@ mod tests {
                     secret_key_key: "S".into(),
                 },
             }),
+            thalassa: None,
         };
         let mut spec = base();
         spec.generate = None;
@@ -1160,13 +1201,94 @@ mod tests {
         );
         let err = validate_against_store(&spec, "x", &provider(ScalewayRegion::PlWaw)).unwrap_err();
         assert!(err.0.contains("store is in pl-waw"), "{err}");
-        let none = ProviderSpec { scaleway: None };
+        let none = ProviderSpec {
+            scaleway: None,
+            thalassa: None,
+        };
         let err = validate_against_store(&base(), "x", &none).unwrap_err();
         assert!(err.0.contains("no provider"), "{err}");
         assert_eq!(
             validate_against_store(&base(), "x", &provider(ScalewayRegion::FrPar)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn spec_against_thalassa_store() {
+        use crate::api::store::{SecretReference, ThalassaCredentials, ThalassaProvider};
+        let thalassa = ProviderSpec {
+            scaleway: None,
+            thalassa: Some(ThalassaProvider {
+                region: "nl-01".into(),
+                organisation: "org".into(),
+                project: None,
+                api_url: None,
+                kms_key: "k".into(),
+                credentials: ThalassaCredentials {
+                    secret_ref: SecretReference {
+                        name: "c".into(),
+                        namespace: None,
+                    },
+                    personal_access_token_key: "T".into(),
+                    client_id_key: "I".into(),
+                    client_secret_key: "S".into(),
+                },
+            }),
+        };
+        let check = |edit: &dyn Fn(&mut ManagedSecretSpec)| {
+            let mut spec = base();
+            edit(&mut spec);
+            validate_against_store(&spec, "x", &thalassa).map_err(|e| e.0)
+        };
+        let adopt = |secret_id: Option<&str>, terraform_id: Option<String>| AdoptSpec {
+            secret_id: secret_id.map(str::to_string),
+            terraform_id,
+            allow_deletion: None,
+        };
+        assert_eq!(check(&|_| {}), Ok(()));
+        assert_eq!(
+            check(&|s| {
+                s.generate = None;
+                s.remote.adopt = Some(adopt(Some("/app/db/password"), None));
+            }),
+            Ok(())
+        );
+        type Edit<'a> = Box<dyn Fn(&mut ManagedSecretSpec) + 'a>;
+        let rows: Vec<(&str, Edit<'_>, &str)> = vec![
+            (
+                "scaleway settings",
+                Box::new(|s| s.remote.scaleway = Some(ScalewayRemoteSpec::default())),
+                "remote.scaleway applies to Scaleway stores only",
+            ),
+            (
+                "terraform id",
+                Box::new(|s| {
+                    s.generate = None;
+                    s.remote.adopt = Some(adopt(None, Some(format!("nl-ams/{ID}"))));
+                }),
+                "remote.adopt.terraformId names a Scaleway secret",
+            ),
+            (
+                "a UUID to adopt",
+                Box::new(|s| {
+                    s.generate = None;
+                    s.remote.adopt = Some(adopt(Some(ID), None));
+                }),
+                "is not a Thalassa secret path",
+            ),
+            (
+                "a path too long",
+                Box::new(|s| {
+                    s.remote.path = Some(format!("/{}", "a".repeat(400)));
+                    s.remote.name = Some("b".repeat(200));
+                }),
+                "at most 512 characters",
+            ),
+        ];
+        for (name, edit, want) in rows {
+            let err = check(edit.as_ref()).expect_err(name);
+            assert!(err.contains(want), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Local provider emulators speaking the real wire APIs on loopback, held to recorded traffic and to
-//! the providers' official SDKs. One provider per server: Scaleway Secret Manager v1beta1, or OCI
-//! Vault secrets with KMS key versions (`--provider oci`).
+//! the providers' official SDKs. One provider per server: Scaleway Secret Manager v1beta1 (the
+//! default), Thalassa Cloud Secrets Manager (`--provider thalassa`), or OCI Vault secrets with KMS
+//! key versions (`--provider oci`).
 //!
 //! Layout. Shared by every provider: [`core`] (the state every provider builds on, and the fault and
 //! counting steps around each request), [`clock`], [`faults`], [`metrics`], [`persist`] one concern
 //! each, [`admin`] the `/emulator/...` endpoint, [`server`] start and stop. [`provider`] is the seam: a
-//! provider is a folder ([`scaleway`], [`oci`]) whose [`Provider`] gives the server its router, mounted next
+//! provider is a folder ([`scaleway`], [`thalassa`], [`oci`]) whose [`Provider`] gives the server its
+//! router, mounted next
 //! to the admin API.
 //!
 //! Library use (tests, benchmarks):
@@ -28,6 +30,7 @@ pub mod persist;
 pub mod provider;
 pub mod scaleway;
 pub mod server;
+pub mod thalassa;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -40,6 +43,7 @@ pub use metrics::CounterSnapshot;
 pub use provider::{Provider, ProviderConfig, ProviderKind};
 pub use scaleway::{ScalewayEmulatorConfig, StoreOptions};
 pub use server::{EmulatorConfig, EmulatorHandle, spawn};
+pub use thalassa::ThalassaEmulatorConfig;
 
 /// Arguments of `keyward emulator`.
 #[derive(clap::Args, Debug)]
@@ -66,7 +70,7 @@ pub struct EmulatorArgs {
     /// Requests per second per token before 429 (0 disables the limiter).
     #[arg(long, default_value_t = faults::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
-    /// Secret id or key id whose key starts disabled (repeatable).
+    /// Secret id (Thalassa: its path) or key id whose key starts disabled (repeatable).
     #[arg(long = "disable-key", value_name = "ID")]
     pub disabled_keys: Vec<String>,
     /// Start with the clock frozen at this RFC 3339 instant (move it through `/emulator/clock`).
@@ -76,6 +80,8 @@ pub struct EmulatorArgs {
     pub scaleway: scaleway::ScalewayArgs,
     #[command(flatten)]
     pub oci: oci::OciArgs,
+    #[command(flatten)]
+    pub thalassa: thalassa::ThalassaArgs,
 }
 
 fn parse_error_flag(text: &str) -> Result<(String, ErrorFault), String> {
@@ -109,6 +115,7 @@ impl EmulatorArgs {
         let provider = match self.provider {
             ProviderKind::Scaleway => self.scaleway.into_config().into(),
             ProviderKind::Oci => self.oci.into_config()?.into(),
+            ProviderKind::Thalassa => self.thalassa.into_config().into(),
         };
         Ok(EmulatorConfig {
             listen: self.listen,

@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use super::core::Core;
 use super::oci::{self, OciEmulatorConfig};
 use super::scaleway::{self, ScalewayEmulatorConfig};
+use super::thalassa::{self, ThalassaEmulatorConfig};
 
 /// A running provider emulator.
 pub trait Provider: Send + Sync + 'static {
@@ -47,6 +48,8 @@ pub enum ProviderKind {
     Scaleway,
     /// OCI Vault secrets, secret bundles and KMS key versions.
     Oci,
+    /// Thalassa Cloud Secrets Manager (v1), with its KMS keys and OIDC token endpoint.
+    Thalassa,
 }
 
 /// Which provider to emulate, with its own settings.
@@ -54,6 +57,7 @@ pub enum ProviderKind {
 pub enum ProviderConfig {
     Scaleway(ScalewayEmulatorConfig),
     Oci(OciEmulatorConfig),
+    Thalassa(ThalassaEmulatorConfig),
 }
 
 impl Default for ProviderConfig {
@@ -74,12 +78,19 @@ impl From<OciEmulatorConfig> for ProviderConfig {
     }
 }
 
+impl From<ThalassaEmulatorConfig> for ProviderConfig {
+    fn from(config: ThalassaEmulatorConfig) -> Self {
+        Self::Thalassa(config)
+    }
+}
+
 impl ProviderConfig {
     /// The name written in state files, so that one provider never loads another's state.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Scaleway(_) => "scaleway",
             Self::Oci(_) => "oci",
+            Self::Thalassa(_) => "thalassa",
         }
     }
 
@@ -87,6 +98,7 @@ impl ProviderConfig {
         match self {
             Self::Scaleway(_) => scaleway::ENDPOINTS,
             Self::Oci(_) => oci::ENDPOINTS,
+            Self::Thalassa(_) => thalassa::ENDPOINTS,
         }
     }
 
@@ -101,6 +113,9 @@ impl ProviderConfig {
                 Arc::new(scaleway::ScalewayEmulator::start(core, config, saved)?)
             }
             Self::Oci(config) => Arc::new(oci::OciEmulator::start(core, config, saved)?),
+            Self::Thalassa(config) => {
+                Arc::new(thalassa::ThalassaEmulator::start(core, config, saved)?)
+            }
         })
     }
 }

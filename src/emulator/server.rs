@@ -19,6 +19,7 @@ use super::oci::OciEmulatorConfig;
 use super::persist::{self, Persister};
 use super::provider::{Provider, ProviderConfig};
 use super::scaleway::ScalewayEmulatorConfig;
+use super::thalassa::ThalassaEmulatorConfig;
 
 /// How to run an emulator.
 #[derive(Debug, Clone)]
@@ -69,6 +70,14 @@ impl EmulatorConfig {
     pub fn oci_for_tests(oci: OciEmulatorConfig) -> Self {
         Self {
             provider: oci.into(),
+            ..Self::for_tests()
+        }
+    }
+
+    /// [`EmulatorConfig::for_tests`] serving Thalassa with these settings.
+    pub fn thalassa_for_tests(thalassa: ThalassaEmulatorConfig) -> Self {
+        Self {
+            provider: thalassa.into(),
             ..Self::for_tests()
         }
     }

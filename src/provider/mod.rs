@@ -11,14 +11,16 @@
 //! - [`SecretManager::create_secret`] takes an optional initial version;
 //! - [`Capabilities`] tells the controller which optional operations exist.
 //!
-//! How a Thalassa module would map the trait (not implemented; see
+//! How the Thalassa module maps the trait (see `thalassa/` and
 //! `docs/thalassa-secrets-manager-api.md` in the shared docs):
 //!
 //! | trait | Thalassa |
 //! | --- | --- |
 //! | `SecretId` | the full path `{path}/{name}` |
+//! | `list_all_secrets` | `GET …/secrets?pathPrefix=/` (the whole organisation or project scope) |
 //! | `find_secret(name, path)` | `GET …/secret{path}/{name}`, 404 → `None` |
-//! | `create_secret(.., Some(v))` | `POST …/secrets` with `secretString` (version 1 in the same call) |
+//! | `get_secret` | `GET …/secret{path}?includeVersions=true` |
+//! | `create_secret(.., Some(v))` | `POST …/secrets` with `secretString` (version 1 in the same call), the owner mark as labels |
 //! | `list_versions` | `GET …/secret{path}?includeVersions=true` |
 //! | `create_version` | `POST …/secret{path}/versions` (no description: `version_descriptions = false`) |
 //! | `access_version` | `POST …/secret{path}/value` (`Latest`/`LatestEnabled` → current version) |
@@ -32,6 +34,7 @@ pub mod observer;
 pub mod oci;
 pub mod registry;
 pub mod scaleway;
+pub mod thalassa;
 
 use std::fmt;
 use std::time::Duration;

@@ -36,6 +36,9 @@ pub fn provider_name(spec: &ProviderSpec) -> Option<&'static str> {
     if spec.scaleway.is_some() {
         return Some(super::scaleway::client::PROVIDER);
     }
+    if spec.thalassa.is_some() {
+        return Some(super::thalassa::client::PROVIDER);
+    }
     None
 }
 
@@ -43,6 +46,9 @@ pub fn provider_name(spec: &ProviderSpec) -> Option<&'static str> {
 pub fn credentials_ref(spec: &ProviderSpec) -> Option<&SecretReference> {
     if let Some(scaleway) = &spec.scaleway {
         return Some(&scaleway.credentials.secret_ref);
+    }
+    if let Some(thalassa) = &spec.thalassa {
+        return Some(&thalassa.credentials.secret_ref);
     }
     None
 }
@@ -56,7 +62,10 @@ pub fn connect(
     if let Some(scaleway) = &spec.scaleway {
         return super::scaleway::connect::connect(scaleway, data);
     }
-    Err("the store names no provider (supported: scaleway)".into())
+    if let Some(thalassa) = &spec.thalassa {
+        return super::thalassa::connect::connect(thalassa, data);
+    }
+    Err("the store names no provider (supported: scaleway, thalassa)".into())
 }
 
 /// A credential value: trimmed UTF-8, `None` when missing or empty.

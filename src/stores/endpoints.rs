@@ -5,7 +5,7 @@
 use reqwest::Url;
 
 /// The public endpoints of the supported providers.
-pub const DEFAULT_ALLOWED: &[&str] = &["https://api.scaleway.com"];
+pub const DEFAULT_ALLOWED: &[&str] = &["https://api.scaleway.com", "https://api.thalassa.cloud"];
 
 /// One allowed origin: `https://api.scaleway.com`, `http://127.0.0.1:*` (any port),
 /// `https://*.example.com` (any subdomain), or `*` (anything: no allow-list).
@@ -137,12 +137,15 @@ mod tests {
         let p = EndpointPolicy::default();
         assert!(p.check("https://api.scaleway.com").is_ok());
         assert!(p.check("https://api.scaleway.com:443/").is_ok());
+        assert!(p.check("https://api.thalassa.cloud").is_ok());
         for refused in [
             "http://api.scaleway.com",
             "https://api.scaleway.com.evil.example",
             "https://evil.example/api.scaleway.com",
             "http://127.0.0.1:9090",
             "https://api.scaleway.com:8443",
+            "http://api.thalassa.cloud",
+            "https://api.thalassa.cloud.evil.example",
         ] {
             let err = p.check(refused).unwrap_err();
             assert!(err.contains("--allowed-endpoints"), "{refused}: {err}");

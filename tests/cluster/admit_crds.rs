@@ -399,7 +399,7 @@ fn bad_inputs() -> Vec<BadRow> {
             SecretStore,
             json!({"provider": {}}),
             "spec.provider",
-            "provider needs exactly one provider (supported: scaleway)",
+            "provider needs exactly one provider (supported: scaleway, thalassa)",
         ),
         row(
             "SecretStore with a bad projectId",

@@ -100,18 +100,13 @@ fn examples_are_valid_and_cover_the_promised_cases() {
             }
             ("keyward.dev/v1alpha1", "SecretStore") => {
                 let store: SecretStore = round_trip(file, value);
-                let creds = &store
-                    .spec
-                    .provider
-                    .scaleway
-                    .as_ref()
-                    .expect("scaleway")
-                    .credentials;
+                let secret_ref = keyward::provider::registry::credentials_ref(&store.spec.provider)
+                    .unwrap_or_else(|| panic!("{file}: the store names no provider"));
                 assert!(
                     docs.iter().any(|(_, d)| d["kind"] == "Secret"
-                        && d["metadata"]["name"] == creds.secret_ref.name.as_str()),
+                        && d["metadata"]["name"] == secret_ref.name.as_str()),
                     "{file}: credentials Secret {} is not in examples/",
-                    creds.secret_ref.name
+                    secret_ref.name
                 );
                 stores.push((name, store));
             }

@@ -6,7 +6,7 @@
 
 use crate::support::fixtures;
 
-use fixtures::{OTHER_UUID, UUID, merged, scaleway};
+use fixtures::{OTHER_UUID, UUID, merged, scaleway, thalassa};
 use kube_cel::{ScopeContext, Validator, analyze_rule, compile_schema};
 use serde_json::{Value, json};
 
@@ -490,8 +490,69 @@ fn store_rules() {
         (
             "cluster store with empty allowedNamespaces",
             "ClusterSecretStore",
-            json!({"provider": {"scaleway": scaleway(with_ns)}, "allowedNamespaces": {}}),
+            json!({"provider": {"scaleway": scaleway(with_ns.clone())}, "allowedNamespaces": {}}),
             Some("allowedNamespaces needs names, selector or both"),
+        ),
+        (
+            "thalassa store",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({}))}}),
+            None,
+        ),
+        (
+            "thalassa store with project, emulator url and credential keys",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({"project": "proj-1", "apiUrl": "http://127.0.0.1:9090",
+                "credentials": {"clientIdKey": "id", "clientSecretKey": "secret", "personalAccessTokenKey": "pat"}}))}}),
+            None,
+        ),
+        (
+            "both providers",
+            "SecretStore",
+            json!({"provider": {"scaleway": scaleway(json!({})), "thalassa": thalassa(json!({}))}}),
+            Some("exactly one provider (supported: scaleway, thalassa)"),
+        ),
+        (
+            "thalassa region not a slug",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({"region": "NL 01"}))}}),
+            Some("provider.thalassa.region must be a region slug"),
+        ),
+        (
+            "thalassa organisation with a space",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({"organisation": "my org"}))}}),
+            Some("provider.thalassa.organisation must be"),
+        ),
+        (
+            "thalassa key with a slash",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({"kmsKey": "a/b"}))}}),
+            Some("provider.thalassa.kmsKey must be"),
+        ),
+        (
+            "thalassa api url with a query",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({"apiUrl": "https://api.thalassa.cloud?x=1"}))}}),
+            Some("provider.thalassa.apiUrl must be an http(s) URL"),
+        ),
+        (
+            "namespaced thalassa store naming a namespace",
+            "SecretStore",
+            json!({"provider": {"thalassa": thalassa(with_ns.clone())}}),
+            Some("reads its credentials Secret from its own namespace"),
+        ),
+        (
+            "cluster thalassa store with namespace",
+            "ClusterSecretStore",
+            json!({"provider": {"thalassa": thalassa(with_ns)}}),
+            None,
+        ),
+        (
+            "cluster thalassa store without namespace",
+            "ClusterSecretStore",
+            json!({"provider": {"thalassa": thalassa(json!({}))}}),
+            Some("needs credentials.secretRef.namespace"),
         ),
     ];
     for (name, kind, spec, want) in table {
@@ -519,4 +580,29 @@ fn store_region_is_immutable() {
         json!({"provider": {"scaleway": scaleway(json!({"credentials": {"secretRef": {"name": "other"}}}))}}),
     );
     assert_eq!(check(&renamed_secret, Some(&old)), Ok(()));
+
+    let old = object(
+        "SecretStore",
+        json!({"provider": {"thalassa": thalassa(json!({}))}}),
+    );
+    let moved = object(
+        "SecretStore",
+        json!({"provider": {"thalassa": thalassa(json!({"region": "nl-02"}))}}),
+    );
+    let errors = check(&moved, Some(&old)).expect_err("region change");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("provider.thalassa.region is immutable")),
+        "{errors:?}"
+    );
+    let new_key = object(
+        "SecretStore",
+        json!({"provider": {"thalassa": thalassa(json!({"kmsKey": "kms-other"}))}}),
+    );
+    assert_eq!(
+        check(&new_key, Some(&old)),
+        Ok(()),
+        "the key for new secrets may change"
+    );
 }

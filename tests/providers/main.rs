@@ -18,3 +18,5 @@ mod oci_client;
 mod oci_emulator;
 mod oci_sdk;
 mod scaleway_sdk;
+mod thalassa_client;
+mod thalassa_emulator;

@@ -9,4 +9,5 @@ pub mod emulator;
 pub mod fixtures;
 pub mod hostile;
 pub mod oci;
+pub mod scripted;
 pub mod shared;
