@@ -287,7 +287,10 @@ async fn deletion_scheduling_and_the_reserved_name() {
 
 #[tokio::test]
 async fn the_write_window_is_waited_out_and_makes_one_version() {
-    let emu = oci::emulator(OciSettings::default()).await; // 200 ms window
+    // A window longer than any create→update gap on a loaded machine, shorter than the retries.
+    let mut settings = OciSettings::default();
+    settings.limits.updating_window_ms = 1000;
+    let emu = oci::emulator(settings).await;
     let c = client(&emu);
     let s = c.create_secret(&details("db", "one"), None).await.unwrap();
     assert_eq!(s.lifecycle_state, SecretLifecycleState::Creating);

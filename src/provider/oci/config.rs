@@ -148,7 +148,7 @@ impl OciConfig {
             region: region.to_string(),
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
-            retry: RetryPolicy::default(),
+            retry: write_window_retry(),
             page_size: 100,
         };
         config.signer()?;
@@ -203,6 +203,16 @@ impl OciConfig {
             &self.key.private_key,
             self.key.passphrase.as_ref(),
         )
+    }
+}
+
+/// OCI refuses writes with 409 IncorrectState while a secret is CREATING or UPDATING, a window
+/// of seconds after every write that is routine, not a failure: four attempts (0.2 s, 0.4 s,
+/// 0.8 s apart) wait it out inside one operation instead of failing the reconcile.
+fn write_window_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        ..RetryPolicy::default()
     }
 }
 
