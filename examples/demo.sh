@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keyward on the embedded defaults, on one machine and without any cloud account:
 #   1. the local Kubernetes control plane (tests/controlplane/up.sh: real etcd + real apiserver libraries),
-#   2. the local Scaleway Secret Manager emulator on 127.0.0.1:9090 (`keyward emulator`),
+#   2. the local Scaleway Secret Manager emulator on 127.0.0.1:9090 (`keyward emulator`) and the
+#      Thalassa Cloud Secrets Manager emulator on 127.0.0.1:9091 (`keyward emulator --provider thalassa`),
 #   3. the CRDs from crds/, the operator (`keyward run`), and every example in examples/,
 # then prints the resulting Secrets' keys (never their values) and `kubectl get ms`, and keeps the
 # operator running until Ctrl-C. Logs go to $KEYWARD_DEMO_DIR (default /tmp/keyward-demo).
@@ -10,6 +11,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 DEMO_DIR="${KEYWARD_DEMO_DIR:-/tmp/keyward-demo}"
 EMULATOR_ADDR=127.0.0.1:9090
+THALASSA_ADDR=127.0.0.1:9091
 NAMESPACE=default
 mkdir -p "$DEMO_DIR"
 
@@ -39,6 +41,10 @@ say "starting the Secret Manager emulator on $EMULATOR_ADDR"
 "$KEYWARD" emulator --listen "$EMULATOR_ADDR" --state "$DEMO_DIR/emulator-state.json" \
   >"$DEMO_DIR/emulator.log" 2>&1 &
 pids+=($!)
+say "starting the Thalassa emulator on $THALASSA_ADDR"
+"$KEYWARD" emulator --provider thalassa --listen "$THALASSA_ADDR" \
+  --state "$DEMO_DIR/thalassa-state.json" >"$DEMO_DIR/thalassa.log" 2>&1 &
+pids+=($!)
 API="http://$EMULATOR_ADDR/secret-manager/v1beta1/regions/fr-par"
 for _ in $(seq 50); do curl -fsS -o /dev/null 2>/dev/null -H 'X-Auth-Token: demo' "$API/secrets?project_id=11111111-2222-3333-4444-555555555555" && break; sleep 0.2; done
 
@@ -47,8 +53,8 @@ kubectl apply --server-side --force-conflicts --field-manager=keyward-demo -f cr
 kubectl wait --for condition=Established --timeout=60s -f crds/ >/dev/null
 
 say "starting the operator (logs: $DEMO_DIR/operator.log)"
-# Scoped to the demo's namespace: the control plane may hold objects the test suite left in its
-# own namespaces (it has no namespace controller to delete them), and they are not the demo's.
+# Scoped to the demo's namespace: the control plane may hold objects of test namespaces still
+# being deleted, and they are not the demo's.
 # A drift key kept across runs, from a file as the chart mounts it: with a new key per start, every
 # target Secret would look hand-edited after a restart.
 DRIFT_KEY="$DEMO_DIR/drift-key"

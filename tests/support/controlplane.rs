@@ -129,6 +129,10 @@ impl TestNamespace {
     }
 }
 
+/// Label on cluster-scoped objects a test makes: its namespace's name. Dropping the
+/// [`TestNamespace`] deletes them.
+pub const TEST_NAMESPACE_LABEL: &str = "e2e.keyward.dev/namespace";
+
 impl Drop for TestNamespace {
     fn drop(&mut self) {
         // Drop cannot await, and the test's runtime may be shutting down: delete from a thread
@@ -149,6 +153,17 @@ impl Drop for TestNamespace {
                         .await
                         .ok()?;
                 let client = Client::try_from(config).ok()?;
+                // Cluster-scoped objects the test made go with its namespace (best effort: the
+                // CRD may not be installed).
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    Api::<keyward::api::ClusterSecretStore>::all(client.clone()).delete_collection(
+                        &DeleteParams::default(),
+                        &kube::api::ListParams::default()
+                            .labels(&format!("{TEST_NAMESPACE_LABEL}={name}")),
+                    ),
+                )
+                .await;
                 let api = Api::<Namespace>::all(client);
                 let deleted = tokio::time::timeout(
                     Duration::from_secs(10),

@@ -478,6 +478,8 @@ pub async fn apply(client: &Client, ns: &str, mut object: serde_json::Value) {
         .expect("discovering the kind");
     let api: Api<kube::api::DynamicObject> =
         if capabilities.scope == kube::discovery::Scope::Cluster {
+            object["metadata"]["labels"][crate::support::controlplane::TEST_NAMESPACE_LABEL] =
+                json!(ns);
             Api::all_with(client.clone(), &resource)
         } else {
             object["metadata"]["namespace"] = json!(ns);
