@@ -12,7 +12,6 @@ pub mod emulator;
 pub mod leader;
 pub mod mirror;
 pub mod provider;
-pub mod remote_types;
 pub mod rotation;
 pub mod secret_value;
 pub mod shutdown;

@@ -14,7 +14,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::remote_types::SecretType;
+use crate::provider::SecretType;
 
 /// The UUID shape of Scaleway IDs as a regular expression, usable in `concat!` for CEL rules.
 macro_rules! uuid_pattern {

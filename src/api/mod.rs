@@ -6,7 +6,7 @@ pub mod conditions;
 pub mod duration;
 pub mod managed_secret;
 pub mod remote_id;
-pub mod store;
+pub mod secret_store;
 pub mod validation;
 pub mod well_known;
 
@@ -17,7 +17,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 pub use managed_secret::*;
-pub use store::*;
+pub use secret_store::*;
 
 /// The API group of every Keyward resource.
 pub const GROUP: &str = "keyward.dev";

@@ -5,8 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::managed_secret::{AdoptSpec, ManagedSecretSpec};
-use super::store::ScalewayRegion;
-pub use crate::remote_types::RevisionSelector;
+use super::secret_store::ScalewayRegion;
+pub use crate::provider::RevisionSelector;
 
 /// The root folder, the default path.
 pub const ROOT_PATH: &str = "/";

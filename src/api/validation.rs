@@ -14,8 +14,9 @@ use super::duration::{
 };
 use super::managed_secret::{EphemeralPolicy, GenerateSpec, ManagedSecretSpec, PasswordPolicy};
 use super::remote_id::{RemoteTarget, parse_secret_id, remote_target};
-use super::store::{ClusterSecretStoreSpec, ProviderSpec, ScalewayRegion};
-use crate::remote_types::{MAX_THALASSA_PATH, SecretType, is_thalassa_path};
+use super::secret_store::{ClusterSecretStoreSpec, ProviderSpec, ScalewayRegion};
+use crate::provider::SecretType;
+use crate::provider::thalassa::path::{MAX_THALASSA_PATH, is_thalassa_path};
 
 /// Largest payload a Scaleway version accepts (64 KiB).
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
@@ -512,7 +513,7 @@ mod tests {
     use super::*;
     use crate::api::managed_secret::*;
     use crate::api::remote_id::RevisionSelector;
-    use crate::api::store::{AllowedNamespaces, ProviderSpec};
+    use crate::api::secret_store::{AllowedNamespaces, ProviderSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
     const ID: &str = "11111111-1111-1111-1111-111111111111";
@@ -1171,7 +1172,7 @@ mod tests {
 
     #[test]
     fn spec_against_store() {
-        use crate::api::store::{ScalewayCredentials, ScalewayProvider, SecretReference};
+        use crate::api::secret_store::{ScalewayCredentials, ScalewayProvider, SecretReference};
         let provider = |region| ProviderSpec {
             scaleway: Some(ScalewayProvider {
                 region,
@@ -1215,7 +1216,7 @@ mod tests {
 
     #[test]
     fn spec_against_thalassa_store() {
-        use crate::api::store::{SecretReference, ThalassaCredentials, ThalassaProvider};
+        use crate::api::secret_store::{SecretReference, ThalassaCredentials, ThalassaProvider};
         let thalassa = ProviderSpec {
             scaleway: None,
             thalassa: Some(ThalassaProvider {

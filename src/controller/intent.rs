@@ -14,8 +14,8 @@ use crate::api::{
     CreationPolicy, EphemeralAction, GenerateSpec, ManagedSecret, RemoteDeletionPolicy,
     RotationSpec, TargetDeletionPolicy,
 };
+use crate::provider::SecretType;
 use crate::provider::{self, ExpiryAction, NewSecret, SecretId};
-use crate::remote_types::SecretType;
 
 pub use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 

@@ -41,7 +41,7 @@ pub use clock::Clock;
 pub use faults::{ErrorFault, FaultSettings};
 pub use metrics::CounterSnapshot;
 pub use provider::{Provider, ProviderConfig, ProviderKind};
-pub use scaleway::{ScalewayEmulatorConfig, StoreOptions};
+pub use scaleway::{AccountOptions, ScalewayEmulatorConfig};
 pub use server::{EmulatorConfig, EmulatorHandle, spawn};
 pub use thalassa::ThalassaEmulatorConfig;
 

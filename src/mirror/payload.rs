@@ -6,7 +6,7 @@
 //! reads from its source Secret. `opaque` and `certificate` are one blob under one key, `value`
 //! unless configured.
 
-use crate::remote_types::SecretType;
+use crate::provider::SecretType;
 use crate::secret_value::SecretValue;
 use std::collections::BTreeMap;
 

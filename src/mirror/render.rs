@@ -157,7 +157,7 @@ pub struct RenderSpec {
 impl RenderSpec {
     /// How a target with these templates renders payloads of `secret_type`; errors name the field.
     pub fn for_target(
-        secret_type: crate::remote_types::SecretType,
+        secret_type: crate::provider::SecretType,
         templates: Option<&std::collections::BTreeMap<String, String>>,
     ) -> Result<Self, String> {
         let format = PayloadFormat::for_type(secret_type, None).map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::remote_types::SecretType;
+use crate::provider::SecretType;
 use crate::secret_value::SecretValue;
 
 /// Build the payload pushed from a source Secret's data. Single-value types take the one selected

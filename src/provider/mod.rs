@@ -33,7 +33,9 @@ pub mod gate;
 pub mod observer;
 pub mod oci;
 pub mod registry;
+pub mod revision;
 pub mod scaleway;
+pub mod secret_type;
 pub mod thalassa;
 
 use std::fmt;
@@ -46,9 +48,9 @@ pub use error::{ArgumentProblem, ErrorKind, ProviderError};
 pub use gate::{CallClass, GateClosed, GatePass, OpenGate, RateSignal, RequestGate};
 pub use observer::{CallObserver, ProviderCall};
 
-pub use crate::remote_types::RevisionSelector;
-use crate::remote_types::SecretType;
 use crate::secret_value::SecretValue;
+pub use revision::RevisionSelector;
+pub use secret_type::{SecretType, UnknownSecretType};
 
 /// Result of every provider operation.
 pub type ProviderResult<T> = Result<T, ProviderError>;

@@ -149,7 +149,7 @@ fn examples_are_valid_and_cover_the_promised_cases() {
         ms.spec.generate.is_some() && ms.spec.rotation.is_some()
     });
     has("templated database credentials", &|ms| {
-        ms.spec.remote.type_ == Some(keyward::remote_types::SecretType::DatabaseCredentials)
+        ms.spec.remote.type_ == Some(keyward::provider::SecretType::DatabaseCredentials)
             && ms
                 .spec
                 .target

@@ -34,12 +34,12 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use keyward::provider::SecretType;
 use keyward::provider::scaleway::{ListSecretsFilter, RetryPolicy, ScalewayClient, ScalewayConfig};
 use keyward::provider::{
     EphemeralPolicy, ErrorKind, ExpiryAction, NewSecret, NewVersion, ProviderError, RemoteSecret,
     RemoteVersion, RevisionSelector, SecretId, SecretManager, SecretUpdate, VersionStatus,
 };
-use keyward::remote_types::SecretType;
 use keyward::secret_value::SecretValue;
 use serde::Deserialize;
 use serde_json::Value;

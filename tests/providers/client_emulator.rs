@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use keyward::emulator::{EmulatorConfig, EmulatorHandle, spawn};
+use keyward::provider::SecretType;
 use keyward::provider::scaleway::{RetryPolicy, ScalewayClient, ScalewayConfig};
 use keyward::provider::{
     ErrorKind, NewSecret, NewVersion, RevisionSelector, SecretManager, VersionStatus,
 };
-use keyward::remote_types::SecretType;
 use keyward::secret_value::SecretValue;
 
 const PROJECT: &str = "6f1b3c2a-4d5e-4f60-8a1b-2c3d4e5f6a7b";

@@ -6,7 +6,7 @@ use crate::support::emulator as emulator_support;
 
 use emulator_support::{Api, PROJECT, b64, unb64};
 use jiff::SignedDuration;
-use keyward::emulator::{EmulatorConfig, ScalewayEmulatorConfig, StoreOptions, spawn};
+use keyward::emulator::{AccountOptions, EmulatorConfig, ScalewayEmulatorConfig, spawn};
 use serde_json::{Value, json};
 
 /// method, path, body, expected status, expected error `type`.
@@ -526,7 +526,7 @@ async fn ephemeral_policies_follow_the_controllable_clock() {
 #[tokio::test]
 async fn ephemeral_secrets_can_be_soft_deleted_when_configured() {
     let config = EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
-        store_options: StoreOptions {
+        account_options: AccountOptions {
             purge_ephemeral_on_delete: false,
         },
         ..ScalewayEmulatorConfig::default()

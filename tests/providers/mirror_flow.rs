@@ -9,7 +9,7 @@ use keyward::mirror::{
     HmacKey, PayloadError, PayloadFormat, RenderError, RenderSpec, Templates, check_target_type,
     data_hmac, digest::entries, drifted, render,
 };
-use keyward::remote_types::SecretType;
+use keyward::provider::SecretType;
 use keyward::rotation::generate::{GeneratorInput, KeyInput, KeyValuePolicy};
 use keyward::secret_value::SecretValue;
 

@@ -13,6 +13,7 @@ use keyward::emulator::thalassa::{DEFAULT_KEY, OidcClient};
 use keyward::emulator::{
     EmulatorConfig, EmulatorHandle, ErrorFault, ThalassaEmulatorConfig, spawn,
 };
+use keyward::provider::SecretType;
 use keyward::provider::scaleway::RetryPolicy;
 use keyward::provider::thalassa::{Credential, Credentials, ThalassaClient, ThalassaConfig};
 use keyward::provider::{
@@ -20,7 +21,6 @@ use keyward::provider::{
     RateSignal, RequestGate, RevisionSelector, SecretId, SecretManager, SecretUpdate,
     VersionStatus,
 };
-use keyward::remote_types::SecretType;
 use keyward::secret_value::SecretValue;
 use serde_json::{Value, json};
 

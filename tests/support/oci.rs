@@ -1,8 +1,8 @@
 //! The OCI emulator as the OCI tests use it: one tenancy with a registered API key (the test key in
 //! tests/fixtures/oci/), a vault and two AES keys, with fixed ids.
 
+use keyward::emulator::oci::account::{KeySeed, VaultSeed};
 use keyward::emulator::oci::model::ApiKeyRecord;
-use keyward::emulator::oci::store::{KeySeed, VaultSeed};
 use keyward::emulator::oci::{OciEmulatorConfig, OciSettings, Seed};
 use keyward::emulator::{EmulatorConfig, EmulatorHandle, spawn};
 

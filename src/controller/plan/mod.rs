@@ -916,7 +916,7 @@ fn revision_to_mirror(input: &PlanInput<'_>, versions: &[RemoteVersion]) -> Opti
             .max()
     };
     if let RemoteIntent::Adopt {
-        first_revision: Some(crate::remote_types::RevisionSelector::Number(n)),
+        first_revision: Some(crate::provider::RevisionSelector::Number(n)),
         ..
     } = &input.intent.remote
     {

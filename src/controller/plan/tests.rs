@@ -13,11 +13,11 @@ use crate::api::{
     RemoteDeletionPolicy, TargetDeletionPolicy,
 };
 use crate::controller::intent::{Intent, RemoteIntent, RemoteMetadata, SourceIntent, TargetIntent};
+use crate::provider::SecretType;
 use crate::provider::{
     Capabilities, NewSecret, OwnerMark, RemoteSecret, RemoteVersion, SecretId, SecretStatus,
     SecretUpdate, VersionStatus,
 };
-use crate::remote_types::SecretType;
 use crate::stores::snapshot::fingerprint;
 
 const ID: &str = "11111111-1111-1111-1111-111111111111";

@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::account::Seed;
 use super::model::KeyState;
-use super::store::Seed;
 use super::{OciEmulator, OciSettings};
 
 pub fn router() -> Router<Arc<OciEmulator>> {

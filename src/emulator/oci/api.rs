@@ -19,13 +19,13 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 
 use super::OciEmulator;
+use super::account::{
+    Account, BundleSelector, CreateSecretBody, Paging, RETRY_TOKEN_LIFETIME, RetryLookup,
+    RetryRecord, ScheduleDeletionBody, SecretQuery, UpdateSecretBody,
+};
 use super::auth::authenticate;
 use super::errors::OciError;
 use super::routes::{Endpoint, Route, WriteBudget, route};
-use super::store::{
-    BundleSelector, CreateSecretBody, Paging, RETRY_TOKEN_LIFETIME, RetryLookup, RetryRecord,
-    ScheduleDeletionBody, SecretQuery, Store, UpdateSecretBody,
-};
 use crate::emulator::core::Refusal;
 use crate::emulator::faults::RateDecision;
 use crate::emulator::metrics::Call;
@@ -314,7 +314,7 @@ fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
 /// A write, replayed when its `opc-retry-token` was seen with the same request; a success is
 /// remembered for the token's lifetime.
 fn with_retry_token(
-    store: &mut Store,
+    store: &mut Account,
     req: &Request<'_>,
     path_and_query: &str,
 ) -> Result<Reply, OciError> {
@@ -354,7 +354,7 @@ fn with_retry_token(
     }
 }
 
-fn write(store: &mut Store, req: &Request<'_>) -> Result<Reply, OciError> {
+fn write(store: &mut Account, req: &Request<'_>) -> Result<Reply, OciError> {
     use Endpoint as E;
     let (t, now, limits) = (req.tenancy, req.now, &req.settings.limits);
     let if_match = req.header("if-match");
@@ -442,7 +442,7 @@ fn write(store: &mut Store, req: &Request<'_>) -> Result<Reply, OciError> {
     }
 }
 
-fn read(store: &Store, req: &Request<'_>) -> Result<Reply, OciError> {
+fn read(store: &Account, req: &Request<'_>) -> Result<Reply, OciError> {
     use Endpoint as E;
     let (t, now) = (req.tenancy, req.now);
     match req.route.endpoint {

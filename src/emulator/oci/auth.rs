@@ -5,8 +5,8 @@
 use axum::http::HeaderMap;
 use jiff::Timestamp;
 
+use super::account::Account;
 use super::errors::OciError;
-use super::store::Store;
 use crate::provider::oci::signing::{
     KeyId, ReceivedRequest, VerifyError, parse_authorization, public_key_from_pem, verify_request,
 };
@@ -14,7 +14,7 @@ use crate::provider::oci::signing::{
 /// The tenancy (and key) a request is signed for, once the signature checks out. `now` is what the
 /// request's `date` must be within 5 minutes of.
 pub fn authenticate(
-    store: &Store,
+    store: &Account,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,

@@ -13,13 +13,13 @@
 //!
 //! Choices where the reference says UNCONFIRMED are commented `UNCONFIRMED` where they are made.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod errors;
 pub mod model;
 pub mod routes;
-pub mod store;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -28,13 +28,13 @@ use axum::Router;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use account::{Limits, Seed, Seeded};
 pub use routes::ENDPOINTS;
-pub use store::{Limits, Seed, Seeded};
 
 use super::core::Core;
 use super::faults::RateLimiter;
 use super::provider::Provider;
-use store::Store;
+use account::Account;
 
 /// The KMS management write budget per tenancy [SEED].
 pub const DEFAULT_WRITES_PER_SECOND: u32 = 10;
@@ -147,7 +147,7 @@ impl OciArgs {
 /// The OCI emulator's state; the handlers share it.
 pub struct OciEmulator {
     pub core: Arc<Core>,
-    store: RwLock<Store>,
+    store: RwLock<Account>,
     settings: RwLock<OciSettings>,
     /// The per-tenancy management write budgets (keyed `kms:TENANCY`, `vault:TENANCY`).
     budgets: RateLimiter,
@@ -165,7 +165,7 @@ impl OciEmulator {
             .map_err(|e| anyhow::anyhow!("OCI settings: {e}"))?;
         let region = config.region.as_deref().unwrap_or(DEFAULT_REGION);
         let mut store = match saved {
-            None => Store::new(region),
+            None => Account::new(region),
             Some(state) => serde_json::from_value(state)
                 .map_err(|e| anyhow::anyhow!("state file: not an OCI store: {e}"))?,
         };
@@ -180,11 +180,11 @@ impl OciEmulator {
         })
     }
 
-    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Store> {
+    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Account> {
         self.store.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Account> {
         self.store.write().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -17,15 +17,15 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::ScalewayEmulator;
+use super::account::{
+    Account, BrowseItem, NewSecret, NewVersion, RevisionSelector, SecretPatch, VersionPatch,
+};
 use super::auth::Caller;
 use super::errors::ApiError;
 use super::model::{AccessView, SecretType, SecretView, VersionView};
 use super::payload;
 use super::requests::{self, Body, MAX_BODY_BYTES, Query, parse_uuid};
 use super::routes::{Endpoint, Route, route};
-use super::store::{
-    BrowseItem, NewSecret, NewVersion, RevisionSelector, SecretPatch, Store, VersionPatch,
-};
 use crate::emulator::clock::format_timestamp;
 use crate::emulator::core::Refusal;
 use crate::emulator::metrics::Call;
@@ -266,7 +266,7 @@ fn dispatch(
             filter.path = None;
             filter.scheduled_for_deletion = false;
             filter.project_id = caller.scope(filter.project_id, "secret")?;
-            let prefix = super::store::normalize_path(query.get("prefix").unwrap_or("/"));
+            let prefix = super::account::normalize_path(query.get("prefix").unwrap_or("/"));
             let (order, page) = (query.order_by()?, query.page()?);
             let store = shared.read_store();
             let (items, total) = store.browse(region, &filter, &prefix, order, page);
@@ -346,7 +346,7 @@ fn dispatch(
             let store = shared.read_store();
             let secret = store.secret(region, id)?;
             caller.check_project(secret.project_id, "secret", "read")?;
-            let revision = Store::resolve(secret, sel)?;
+            let revision = Account::resolve(secret, sel)?;
             let version = secret
                 .version(revision)
                 .ok_or_else(|| ApiError::not_found_version(revision))?;
@@ -457,7 +457,7 @@ fn mutate_secret(
     region: &str,
     id: Uuid,
     action: &'static str,
-    change: impl FnOnce(&mut Store) -> Result<Reply, ApiError>,
+    change: impl FnOnce(&mut Account) -> Result<Reply, ApiError>,
 ) -> Result<Reply, ApiError> {
     let mut store = shared.write_store();
     let project = store.secret(region, id)?.project_id;

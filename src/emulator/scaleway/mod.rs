@@ -7,6 +7,7 @@
 //! [`routes`] path routing and the endpoint names; [`api`] the request pipeline; [`auth`] the token
 //! checks; [`errors`] the API's error shapes.
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod errors;
@@ -14,7 +15,6 @@ pub mod model;
 pub mod payload;
 pub mod requests;
 pub mod routes;
-pub mod store;
 
 use std::sync::{Arc, RwLock};
 
@@ -22,20 +22,20 @@ use axum::Router;
 use jiff::Timestamp;
 use uuid::Uuid;
 
+pub use account::AccountOptions;
 pub use routes::ENDPOINTS;
-pub use store::StoreOptions;
 
 use super::core::Core;
 use super::provider::Provider;
+use account::Account;
 use auth::AuthPolicy;
-use store::Store;
 
 /// Scaleway's own settings.
 #[derive(Debug, Clone, Default)]
 pub struct ScalewayEmulatorConfig {
     /// `(token, project id)` pairs. Empty: lenient mode (any non-empty token, any project).
     pub tokens: Vec<(String, Uuid)>,
-    pub store_options: StoreOptions,
+    pub account_options: AccountOptions,
 }
 
 /// The flags of `keyward emulator` that only Scaleway reads.
@@ -55,7 +55,7 @@ impl ScalewayArgs {
     pub fn into_config(self) -> ScalewayEmulatorConfig {
         ScalewayEmulatorConfig {
             tokens: self.tokens,
-            store_options: StoreOptions {
+            account_options: AccountOptions {
                 purge_ephemeral_on_delete: !self.soft_delete_ephemeral,
             },
         }
@@ -65,9 +65,9 @@ impl ScalewayArgs {
 /// The Scaleway emulator's state; the handlers share it.
 pub struct ScalewayEmulator {
     pub core: Arc<Core>,
-    store: RwLock<Store>,
+    store: RwLock<Account>,
     auth: AuthPolicy,
-    options: StoreOptions,
+    options: AccountOptions,
 }
 
 impl ScalewayEmulator {
@@ -77,9 +77,9 @@ impl ScalewayEmulator {
         saved: Option<serde_json::Value>,
     ) -> anyhow::Result<Self> {
         let store = match saved {
-            None => Store::new(),
+            None => Account::new(),
             Some(state) => {
-                let mut store: Store = serde_json::from_value(state)
+                let mut store: Account = serde_json::from_value(state)
                     .map_err(|e| anyhow::anyhow!("state file: not a Scaleway store: {e}"))?;
                 store.reindex();
                 store
@@ -89,15 +89,15 @@ impl ScalewayEmulator {
             core,
             store: RwLock::new(store),
             auth: AuthPolicy::strict(config.tokens),
-            options: config.store_options,
+            options: config.account_options,
         })
     }
 
-    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Store> {
+    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Account> {
         self.store.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Account> {
         self.store.write().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -6,12 +6,12 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::account::{MAX_PAGE_SIZE, OrderBy, Page, SecretFilter};
 use super::errors::{ApiError, ArgumentError};
 use super::model::{
     EphemeralAction, EphemeralPolicy, EphemeralProperties, Product, SecretType, VersionStatus,
     parse_duration,
 };
-use super::store::{MAX_PAGE_SIZE, OrderBy, Page, SecretFilter};
 
 /// Upper bound on a request body; far above the largest legal payload (64 KiB as base64 plus fields).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -320,7 +320,7 @@ impl Query {
                 })?,
         };
         let page_size = match self.get("page_size") {
-            None | Some("") | Some("0") => super::store::DEFAULT_PAGE_SIZE,
+            None | Some("") | Some("0") => super::account::DEFAULT_PAGE_SIZE,
             Some(v) => v
                 .parse::<u32>()
                 .ok()
@@ -355,7 +355,7 @@ impl Query {
             path: self
                 .get("path")
                 .filter(|v| !v.is_empty())
-                .map(super::store::normalize_path),
+                .map(super::account::normalize_path),
             tags: self
                 .all("tags")
                 .into_iter()

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ThalassaEmulator;
+use super::account::{Gates, NewKey};
 use super::errors::ApiError;
 use super::model::{KeyRecord, KeyStatus};
-use super::store::{Gates, NewKey};
 
 pub fn router() -> Router<Arc<ThalassaEmulator>> {
     Router::new()

@@ -15,13 +15,13 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::ThalassaEmulator;
+use super::account::{Account, NewKey, NewSecret};
 use super::auth::Caller;
 use super::errors::ApiError;
 use super::model::{KeyRecord, KeyStatus, Scope};
 use super::policy;
 use super::requests::{Body, MAX_BODY_BYTES, Query, check_path, form};
 use super::routes::{Endpoint, Route, route};
-use super::store::{NewKey, NewSecret, Store};
 use crate::emulator::core::Refusal;
 use crate::emulator::metrics::Call;
 
@@ -228,7 +228,7 @@ fn check_fault_key(shared: &ThalassaEmulator, path: &str, key: &str) -> Result<(
     Ok(())
 }
 
-fn secret_view(store: &Store, secret: &super::model::SecretRecord, versions: bool) -> Value {
+fn secret_view(store: &Account, secret: &super::model::SecretRecord, versions: bool) -> Value {
     secret.view(store.bound_key(secret), versions)
 }
 
@@ -522,7 +522,7 @@ fn dispatch(
 fn mutate_key(
     shared: &ThalassaEmulator,
     ctx: &Context,
-    change: impl FnOnce(&mut Store) -> Result<&KeyRecord, ApiError>,
+    change: impl FnOnce(&mut Account) -> Result<&KeyRecord, ApiError>,
 ) -> Result<Reply, ApiError> {
     let mut store = shared.write_store();
     store.check_kms_available(ctx.region())?;

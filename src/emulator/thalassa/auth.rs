@@ -191,7 +191,7 @@ impl Auth {
             access_token.clone(),
             Issued {
                 organisation,
-                expires_at: super::store::later(now, self.lifetime),
+                expires_at: super::account::later(now, self.lifetime),
             },
         );
         Ok(json!({
@@ -315,7 +315,7 @@ mod tests {
             strict.authenticate(Some(&bearer), now),
             Ok(Caller::Organisation("org-b".into()))
         );
-        let later = super::super::store::later(now, SignedDuration::from_secs(60));
+        let later = super::super::account::later(now, SignedDuration::from_secs(60));
         assert_eq!(
             strict
                 .authenticate(Some(&bearer), later)

@@ -9,6 +9,7 @@
 //! policies; [`routes`] path routing and the endpoint names; [`auth`] tokens; [`api`] the request
 //! pipeline; [`admin`] `/emulator/thalassa/...`; [`errors`] the API's error shape.
 
+pub mod account;
 pub mod admin;
 pub mod api;
 pub mod auth;
@@ -17,7 +18,6 @@ pub mod model;
 pub mod policy;
 pub mod requests;
 pub mod routes;
-pub mod store;
 
 use std::sync::{Arc, RwLock};
 
@@ -29,8 +29,8 @@ pub use routes::ENDPOINTS;
 
 use super::core::Core;
 use super::provider::Provider;
+use account::{Account, NewKey};
 use auth::Auth;
-use store::{NewKey, Store};
 
 /// The region served unless others are configured.
 pub const DEFAULT_REGION: &str = "nl-01";
@@ -124,7 +124,7 @@ impl ThalassaArgs {
 /// The Thalassa emulator's state; the handlers share it.
 pub struct ThalassaEmulator {
     pub core: Arc<Core>,
-    store: RwLock<Store>,
+    store: RwLock<Account>,
     auth: Auth,
 }
 
@@ -136,7 +136,7 @@ impl ThalassaEmulator {
     ) -> anyhow::Result<Self> {
         let store = match saved {
             Some(state) => {
-                let mut store: Store = serde_json::from_value(state)
+                let mut store: Account = serde_json::from_value(state)
                     .map_err(|e| anyhow::anyhow!("state file: not a Thalassa store: {e}"))?;
                 for region in &config.regions {
                     store.ensure_region(region);
@@ -144,7 +144,7 @@ impl ThalassaEmulator {
                 store
             }
             None => {
-                let mut store = Store::new(config.regions.iter().cloned());
+                let mut store = Account::new(config.regions.iter().cloned());
                 let now = core.clock.now();
                 for (identity, region) in &config.keys {
                     store.ensure_region(region);
@@ -177,11 +177,11 @@ impl ThalassaEmulator {
         })
     }
 
-    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Store> {
+    pub fn read_store(&self) -> std::sync::RwLockReadGuard<'_, Account> {
         self.store.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+    pub fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Account> {
         self.store.write().unwrap_or_else(|e| e.into_inner())
     }
 

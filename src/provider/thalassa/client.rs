@@ -21,7 +21,9 @@ use tracing::Instrument as _;
 
 use super::config::{Credential, Credentials, ThalassaConfig};
 use super::errors::{classify, classify_token};
+use super::path::is_thalassa_path;
 use super::wire::{self, GetSecretValueResponse, ListResponse, PutSecretValueResponse, WireSecret};
+use crate::provider::SecretType;
 use crate::provider::observer::NoopObserver;
 use crate::provider::scaleway::retry::{
     AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
@@ -31,7 +33,6 @@ use crate::provider::{
     OpenGate, ProviderCall, ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion,
     RequestGate, RevisionSelector, SecretId, VersionStatus,
 };
-use crate::remote_types::{SecretType, is_thalassa_path};
 use crate::secret_value::SecretValue;
 
 pub(crate) const PROVIDER: &str = "thalassa";

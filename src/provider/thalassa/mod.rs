@@ -10,6 +10,7 @@ pub mod client;
 pub mod config;
 pub mod connect;
 pub mod errors;
+pub mod path;
 pub mod wire;
 
 use async_trait::async_trait;

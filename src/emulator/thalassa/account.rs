@@ -78,7 +78,7 @@ pub struct Browse<'a> {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Store {
+pub struct Account {
     /// Regions served, and whether KMS is available in each.
     regions: BTreeMap<String, bool>,
     keys: Vec<KeyRecord>,
@@ -111,7 +111,7 @@ mod secrets_as_list {
     }
 }
 
-impl Store {
+impl Account {
     /// Serves `regions`, KMS available in each.
     pub fn new(regions: impl IntoIterator<Item = String>) -> Self {
         Self {
@@ -700,8 +700,8 @@ mod tests {
         }
     }
 
-    fn store(now: Timestamp) -> Store {
-        let mut s = Store::new(["nl-01".to_string()]);
+    fn store(now: Timestamp) -> Account {
+        let mut s = Account::new(["nl-01".to_string()]);
         s.create_key(
             NewKey {
                 identity: Some("k1".into()),

@@ -229,7 +229,7 @@ pub struct RetryRecord {
     pub expires: Timestamp,
 }
 
-/// What [`Store::retry_lookup`] found.
+/// What [`Account::retry_lookup`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetryLookup {
     /// No answer remembered: handle the request (and remember a success).
@@ -245,7 +245,7 @@ pub type Tagged<T> = (T, String);
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Store {
+pub struct Account {
     region: String,
     api_keys: BTreeMap<String, ApiKeyRecord>,
     compartments: BTreeMap<String, CompartmentRecord>,
@@ -296,7 +296,7 @@ fn deletion_time(
     }
 }
 
-impl Store {
+impl Account {
     pub fn new(region: &str) -> Self {
         Self {
             region: region.to_string(),
@@ -1309,7 +1309,7 @@ impl Store {
 
     // ---- time passing ----
 
-    /// Whether [`Store::sweep`] has anything to do at `now`.
+    /// Whether [`Account::sweep`] has anything to do at `now`.
     pub fn sweep_due(&self, now: Timestamp) -> bool {
         let due = |t: Option<Timestamp>| t.is_some_and(|t| t <= now);
         self.secrets.values().any(|s| {

@@ -17,7 +17,7 @@ fn days(n: i64) -> SignedDuration {
 }
 
 struct World {
-    store: Store,
+    store: Account,
     limits: Limits,
     vault: String,
     key: String,
@@ -25,7 +25,7 @@ struct World {
 }
 
 fn world() -> World {
-    let mut store = Store::new("eu-frankfurt-1");
+    let mut store = Account::new("eu-frankfurt-1");
     let seeded = store
         .seed(
             Seed {
@@ -757,7 +757,7 @@ fn seeding_again_keeps_what_the_seed_does_not_state() {
 
 #[test]
 fn retry_tokens_replay_or_conflict() {
-    let mut store = Store::new("r");
+    let mut store = Account::new("r");
     let now = t0();
     assert_eq!(store.retry_lookup("k", "req-a", now), RetryLookup::New);
     let record = RetryRecord {
@@ -785,7 +785,7 @@ fn state_round_trips_through_json() {
     let mut w = world();
     w.create("db", t0()).unwrap();
     let json = serde_json::to_value(&w.store).unwrap();
-    let back: Store = serde_json::from_value(json.clone()).unwrap();
+    let back: Account = serde_json::from_value(json.clone()).unwrap();
     assert_eq!(serde_json::to_value(&back).unwrap(), json);
     assert_eq!(back.secret_count(), 1);
 }

@@ -1,8 +1,6 @@
-//! The remote Secret Manager's own vocabulary, shared by the CRD (`api`), the client (`provider`),
-//! the mirror and rotation: one definition each, so the layers cannot drift apart.
-//!
-//! The emulator keeps its own copies on purpose: it models the remote service independently of
-//! this client, so a shared misunderstanding cannot make both sides agree on the wrong thing.
+//! Scaleway's secret types, the vocabulary the CRD (`spec.remote.type`), the client and the mirror
+//! share: one definition, so the layers cannot drift apart. (The emulators keep their own copies on
+//! purpose: they model the service independently of this client.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -93,78 +91,9 @@ impl FromStr for SecretType {
     }
 }
 
-/// Which version to read or act on, as the Scaleway API accepts it in URLs and Terraform IDs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RevisionSelector {
-    /// A revision number (1-based, never reused).
-    Number(u64),
-    /// The highest revision, whatever its status.
-    Latest,
-    /// The highest enabled revision.
-    LatestEnabled,
-}
-
-impl fmt::Display for RevisionSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RevisionSelector::Number(n) => write!(f, "{n}"),
-            RevisionSelector::Latest => f.write_str("latest"),
-            RevisionSelector::LatestEnabled => f.write_str("latest_enabled"),
-        }
-    }
-}
-
-impl FromStr for RevisionSelector {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "latest" => Ok(Self::Latest),
-            "latest_enabled" => Ok(Self::LatestEnabled),
-            _ if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') => s
-                .parse()
-                .map(Self::Number)
-                .map_err(|_| format!("revision {s:?} is too large")),
-            _ => Err(format!(
-                "revision {s:?} must be a number from 1, latest or latest_enabled"
-            )),
-        }
-    }
-}
-
-/// Longest Thalassa secret path.
-pub const MAX_THALASSA_PATH: usize = 512;
-
-/// Whether `path` is a Thalassa secret path (its docs' rules: a leading `/`, 1 to 512 of
-/// `A–Z a–z 0–9 / _ - . +`, no trailing `/`, no `//`), and has no `.` or `..` segment (which a URL
-/// would resolve into another route).
-pub fn is_thalassa_path(path: &str) -> bool {
-    path.starts_with('/')
-        && path.len() > 1
-        && path.len() <= MAX_THALASSA_PATH
-        && !path.ends_with('/')
-        && !path.contains("//")
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/_-.+".contains(&b))
-        && !path.split('/').any(|s| s == "." || s == "..")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thalassa_paths() {
-        for ok in ["/a", "/app/prod/db", "/a+b/c.d_e-f", "/.hidden"] {
-            assert!(is_thalassa_path(ok), "{ok}");
-        }
-        let long = format!("/{}", "a".repeat(MAX_THALASSA_PATH));
-        for bad in [
-            "", "/", "a", "/a/", "/a//b", "/a?x=1", "/a#f", "/a b", "/a/../b", "/.", "/x%2F", &long,
-        ] {
-            assert!(!is_thalassa_path(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn secret_type_names_round_trip_through_text_and_serde() {
@@ -200,22 +129,6 @@ mod tests {
         for (t, keyed, required) in rows {
             assert_eq!(t.is_keyed(), keyed, "{t}");
             assert_eq!(t.required_keys(), required, "{t}");
-        }
-    }
-
-    #[test]
-    fn revision_selectors_parse_and_print_alike() {
-        for (text, want) in [
-            ("1", Ok(RevisionSelector::Number(1))),
-            ("42", Ok(RevisionSelector::Number(42))),
-            ("latest", Ok(RevisionSelector::Latest)),
-            ("latest_enabled", Ok(RevisionSelector::LatestEnabled)),
-        ] {
-            assert_eq!(text.parse::<RevisionSelector>(), want);
-            assert_eq!(want.unwrap().to_string(), text);
-        }
-        for bad in ["", "0", "01", "-1", "Latest", "99999999999999999999999"] {
-            assert!(bad.parse::<RevisionSelector>().is_err(), "{bad}");
         }
     }
 }

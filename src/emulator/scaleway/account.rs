@@ -18,13 +18,13 @@ use crate::secret_value::SecretValue;
 pub const DELETION_GRACE: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoreOptions {
+pub struct AccountOptions {
     /// A secret that has an ephemeral policy answered 404 right after its DELETE [REC]; with this set
     /// (the default) such secrets are purged at once instead of soft-deleted.
     pub purge_ephemeral_on_delete: bool,
 }
 
-impl Default for StoreOptions {
+impl Default for AccountOptions {
     fn default() -> Self {
         Self {
             purge_ephemeral_on_delete: true,
@@ -233,14 +233,14 @@ pub fn normalize_path(path: &str) -> String {
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Store {
+pub struct Account {
     secrets: HashMap<Uuid, SecretRecord>,
-    /// Earliest instant at which [`Store::sweep`] has something to do; `None` means nothing pending.
+    /// Earliest instant at which [`Account::sweep`] has something to do; `None` means nothing pending.
     #[serde(default)]
     next_due: Option<Timestamp>,
 }
 
-impl Store {
+impl Account {
     pub fn new() -> Self {
         Self::default()
     }
@@ -284,7 +284,7 @@ impl Store {
         self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
     }
 
-    /// Whether [`Store::sweep`] would change anything at `now` (cheap, for the read path).
+    /// Whether [`Account::sweep`] would change anything at `now` (cheap, for the read path).
     pub fn sweep_due(&self, now: Timestamp) -> bool {
         self.next_due.is_some_and(|d| d <= now)
     }
@@ -390,7 +390,7 @@ impl Store {
         region: &str,
         id: Uuid,
         now: Timestamp,
-        options: StoreOptions,
+        options: AccountOptions,
     ) -> Result<(), ApiError> {
         let secret = self.secret_mut(region, id)?;
         if secret.protected {
@@ -571,7 +571,7 @@ impl Store {
         Ok((revision, version))
     }
 
-    /// The selected version of a live secret (see [`Store::live_secret_mut`]), with its revision.
+    /// The selected version of a live secret (see [`Account::live_secret_mut`]), with its revision.
     fn live_version_mut(
         &mut self,
         region: &str,
@@ -991,7 +991,7 @@ mod tests {
 
     #[test]
     fn revisions_are_never_reused_and_version_count_never_drops() {
-        let mut s = Store::new();
+        let mut s = Account::new();
         let id = Uuid::from_u128(1);
         let t0 = at("2026-07-03T15:00:00Z");
         s.create_secret(REGION, id, new_secret("a", None), t0)
@@ -1003,7 +1003,7 @@ mod tests {
         assert_eq!((r1, r2, secret.versions.len()), (1, 2, 2));
         s.delete_version(REGION, id, RevisionSelector::Latest, t0)
             .unwrap();
-        s.delete_secret(REGION, id, t0, StoreOptions::default())
+        s.delete_secret(REGION, id, t0, AccountOptions::default())
             .unwrap();
         assert_eq!(s.secret(REGION, id).unwrap().versions.len(), 2);
         assert_eq!(
@@ -1015,7 +1015,7 @@ mod tests {
 
     #[test]
     fn secret_updated_at_rules() {
-        let mut s = Store::new();
+        let mut s = Account::new();
         let id = Uuid::from_u128(1);
         let (t0, t1, t2, t3) = (
             at("2026-01-01T00:00:00Z"),
@@ -1043,7 +1043,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.secret(REGION, id).unwrap().updated_at, t2);
-        s.delete_secret(REGION, id, t3, StoreOptions::default())
+        s.delete_secret(REGION, id, t3, AccountOptions::default())
             .unwrap();
         let secret = s.secret(REGION, id).unwrap();
         assert_eq!(
@@ -1054,7 +1054,7 @@ mod tests {
 
     #[test]
     fn sweep_applies_ttl_and_purges_after_grace() {
-        let mut s = Store::new();
+        let mut s = Account::new();
         let id = Uuid::from_u128(1);
         let t0 = at("2026-01-01T00:00:00Z");
         let policy = EphemeralPolicy {
@@ -1079,7 +1079,7 @@ mod tests {
         let plain = Uuid::from_u128(2);
         s.create_secret(REGION, plain, new_secret("b", None), t0)
             .unwrap();
-        s.delete_secret(REGION, plain, t0, StoreOptions::default())
+        s.delete_secret(REGION, plain, t0, AccountOptions::default())
             .unwrap();
         assert!(!s.sweep(at("2026-01-07T23:59:59Z")));
         assert!(s.sweep(at("2026-01-08T00:00:00Z")));
