@@ -487,26 +487,33 @@ async fn bad_objects_are_rejected_at_apply_time_with_the_rules_message() {
 async fn store_with_an_unknown_second_provider_is_refused_by_server_side_apply() {
     let (client, ns) = setup("admit-provider").await;
     let api = Kind::SecretStore.api(&client, &ns);
-    let object = Kind::SecretStore.object(
-        "two-providers",
-        json!({"provider": {"scaleway": scaleway(json!({})), "thalassa": {"region": "x"}}}),
-    );
-    let applied = api
-        .patch(
+    let thalassa = json!({"region": "nl-01", "organisation": "org", "kmsKey": "key",
+        "credentials": {"secretRef": {"name": "creds"}}});
+    for (name, provider, says) in [
+        (
+            "unknown-provider",
+            json!({"scaleway": scaleway(json!({})), "aws": {"region": "x"}}),
+            ".spec.provider.aws: field not declared in schema",
+        ),
+        (
             "two-providers",
-            &PatchParams::apply(FIELD_MANAGER).validation_strict(),
-            &Patch::Apply(&object),
-        )
-        .await;
-    let status = refusal(applied, "second provider");
-    assert!(status.code >= 400, "{status:?}");
-    assert!(
-        status
-            .message
-            .contains(".spec.provider.thalassa: field not declared in schema"),
-        "{status:?}"
-    );
-    assert!(api.get_opt("two-providers").await.unwrap().is_none());
+            json!({"scaleway": scaleway(json!({})), "thalassa": thalassa}),
+            "provider needs exactly one provider",
+        ),
+    ] {
+        let object = Kind::SecretStore.object(name, json!({ "provider": provider }));
+        let applied = api
+            .patch(
+                name,
+                &PatchParams::apply(FIELD_MANAGER).validation_strict(),
+                &Patch::Apply(&object),
+            )
+            .await;
+        let status = refusal(applied, name);
+        assert!(status.code >= 400, "{status:?}");
+        assert!(status.message.contains(says), "{name}: {status:?}");
+        assert!(api.get_opt(name).await.unwrap().is_none());
+    }
 }
 
 /// Applies `spec` to an existing object with server-side apply (same field manager, so the
