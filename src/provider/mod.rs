@@ -33,6 +33,7 @@ pub mod gate;
 pub mod observer;
 pub mod oci;
 pub mod registry;
+pub mod retry;
 pub mod revision;
 pub mod scaleway;
 pub mod secret_type;

@@ -35,7 +35,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use keyward::provider::SecretType;
-use keyward::provider::scaleway::{ListSecretsFilter, RetryPolicy, ScalewayClient, ScalewayConfig};
+use keyward::provider::retry::RetryPolicy;
+use keyward::provider::scaleway::{ListSecretsFilter, ScalewayClient, ScalewayConfig};
 use keyward::provider::{
     EphemeralPolicy, ErrorKind, ExpiryAction, NewSecret, NewVersion, ProviderError, RemoteSecret,
     RemoteVersion, RevisionSelector, SecretId, SecretManager, SecretUpdate, VersionStatus,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use keyward::emulator::{EmulatorConfig, EmulatorHandle, spawn};
 use keyward::provider::SecretType;
-use keyward::provider::scaleway::{RetryPolicy, ScalewayClient, ScalewayConfig};
+use keyward::provider::retry::RetryPolicy;
+use keyward::provider::scaleway::{ScalewayClient, ScalewayConfig};
 use keyward::provider::{
     ErrorKind, NewSecret, NewVersion, RevisionSelector, SecretManager, VersionStatus,
 };

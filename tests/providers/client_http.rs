@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use keyward::provider::scaleway::{RetryPolicy, ScalewayClient, ScalewayConfig};
+use keyward::provider::retry::RetryPolicy;
+use keyward::provider::scaleway::{ScalewayClient, ScalewayConfig};
 use keyward::provider::{
     ErrorKind, NewVersion, ProviderError, RevisionSelector, SecretId, SecretManager,
 };

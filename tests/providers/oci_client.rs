@@ -8,12 +8,12 @@ use std::time::Duration;
 use keyward::emulator::EmulatorHandle;
 use keyward::emulator::faults::ErrorFault;
 use keyward::emulator::oci::OciSettings;
-use keyward::provider::oci::retry::RetryPolicy;
 use keyward::provider::oci::wire::{
     CreateSecretDetails, KeyVersionLifecycleState, SecretContent, SecretLifecycleState, Stage,
     UpdateSecretDetails,
 };
 use keyward::provider::oci::{ApiKey, BundleSelector, OciClient, OciConfig, SecretFilter};
+use keyward::provider::retry::RetryPolicy;
 use keyward::provider::{CallObserver, ErrorKind, ProviderCall};
 use keyward::secret_value::SecretValue;
 
@@ -287,9 +287,10 @@ async fn deletion_scheduling_and_the_reserved_name() {
 
 #[tokio::test]
 async fn the_write_window_is_waited_out_and_makes_one_version() {
-    // A window longer than any create→update gap on a loaded machine, shorter than the retries.
+    // A window longer than any create→update gap on a loaded machine and shorter than the
+    // retries wait at least (0.1 + 0.2 + 0.4 s with the jitter at its lowest).
     let mut settings = OciSettings::default();
-    settings.limits.updating_window_ms = 1000;
+    settings.limits.updating_window_ms = 500;
     let emu = oci::emulator(settings).await;
     let c = client(&emu);
     let s = c.create_secret(&details("db", "one"), None).await.unwrap();

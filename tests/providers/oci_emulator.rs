@@ -273,7 +273,7 @@ async fn the_kms_write_budget_is_the_tenancys_across_users() {
             .unwrap()
             .with_all_endpoints(&emu.base_url())
             .unwrap();
-        config.retry = keyward::provider::oci::retry::RetryPolicy::none();
+        config.retry = keyward::provider::retry::RetryPolicy::none();
         OciClient::new(config).unwrap()
     };
     let first = no_retry(ApiKey {

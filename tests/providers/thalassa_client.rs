@@ -14,7 +14,7 @@ use keyward::emulator::{
     EmulatorConfig, EmulatorHandle, ErrorFault, ThalassaEmulatorConfig, spawn,
 };
 use keyward::provider::SecretType;
-use keyward::provider::scaleway::RetryPolicy;
+use keyward::provider::retry::RetryPolicy;
 use keyward::provider::thalassa::{Credential, Credentials, ThalassaClient, ThalassaConfig};
 use keyward::provider::{
     CallClass, ErrorKind, GateClosed, GatePass, NewSecret, NewVersion, OwnerMark, ProviderError,

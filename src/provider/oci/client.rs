@@ -18,7 +18,6 @@ use tracing::Instrument as _;
 
 use super::config::{OciConfig, Service};
 use super::errors::classify;
-use super::retry::{AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after};
 use super::signing::RequestSigner;
 use super::wire::{
     CreateSecretDetails, Key, KeyVersion, KeyVersionSummary, ScheduleDeletionDetails, Secret,
@@ -26,6 +25,9 @@ use super::wire::{
     SecretVersion, SecretVersionSummary, Stage, UpdateSecretDetails,
 };
 use crate::provider::observer::NoopObserver;
+use crate::provider::retry::{
+    AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
+};
 use crate::provider::{CallObserver, ErrorKind, ProviderCall, ProviderError, ProviderResult};
 
 pub(crate) const PROVIDER: &str = "oci";

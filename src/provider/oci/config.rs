@@ -8,8 +8,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::retry::RetryPolicy;
 use super::signing::{KeyError, KeyId, RequestSigner, is_fingerprint, is_ocid};
+use crate::provider::retry::RetryPolicy;
 use crate::secret_value::SecretValue;
 
 /// The three services, each with its own host and base path.

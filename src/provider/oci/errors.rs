@@ -16,21 +16,11 @@
 use std::time::Duration;
 
 use super::wire::WireError;
+use crate::provider::retry::Refusal;
 use crate::provider::{ErrorKind, ProviderError};
 
 /// Longest server message kept, so a misbehaving server cannot flood logs and status.
 const MAX_MESSAGE: usize = 300;
-
-/// How the retry logic must treat a failed answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The server refused before acting (429, 409 in transition): any request may be sent again.
-    BeforeActing,
-    /// A server failure (5xx): it may have acted, so only repeatable requests are sent again.
-    MaybeActed,
-    /// Sending the same request again gives the same answer.
-    Final,
-}
 
 /// One classified error answer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,6 @@
 pub mod client;
 pub mod config;
 pub mod errors;
-pub mod retry;
 pub mod signing;
 pub mod wire;
 

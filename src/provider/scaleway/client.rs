@@ -15,9 +15,11 @@ use tracing::Instrument as _;
 
 use super::config::ScalewayConfig;
 use super::errors::classify_with_resource;
-use super::retry::{AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after};
 use super::wire::{self, AccessResponse, ListSecretsResponse, ListVersionsResponse};
 use crate::provider::observer::NoopObserver;
+use crate::provider::retry::{
+    AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
+};
 use crate::provider::{
     AccessedVersion, CallClass, CallObserver, ErrorKind, NewSecret, NewVersion, OpenGate,
     ProviderCall, ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion,
@@ -632,13 +634,7 @@ impl ScalewayClient {
                     let error = ProviderError::new(PROVIDER, call.op.name(), kind, message)
                         .with_http(status, request_id)
                         .with_resource(resource);
-                    (
-                        AttemptFailure::Status {
-                            status,
-                            retry_after,
-                        },
-                        error,
-                    )
+                    (AttemptFailure::status(status, retry_after), error)
                 }
                 Err(t) => {
                     let error = ProviderError::new(

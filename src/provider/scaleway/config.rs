@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::retry::RetryPolicy;
+use crate::provider::retry::RetryPolicy;
 
 pub const DEFAULT_API_URL: &str = "https://api.scaleway.com";
 pub const DEFAULT_REGION: &str = "fr-par";

@@ -5,14 +5,12 @@ pub mod client;
 pub mod config;
 pub mod connect;
 pub mod errors;
-pub mod retry;
 pub mod wire;
 
 use async_trait::async_trait;
 
 pub use client::{ListSecretsFilter, Operation, ScalewayClient, normalize_path};
 pub use config::{AuthToken, ConfigError, ScalewayConfig};
-pub use retry::RetryPolicy;
 
 use crate::provider::{
     AccessedVersion, Capabilities, CreatedSecret, NewSecret, NewVersion, ProviderResult,

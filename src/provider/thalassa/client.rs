@@ -25,7 +25,7 @@ use super::path::is_thalassa_path;
 use super::wire::{self, GetSecretValueResponse, ListResponse, PutSecretValueResponse, WireSecret};
 use crate::provider::SecretType;
 use crate::provider::observer::NoopObserver;
-use crate::provider::scaleway::retry::{
+use crate::provider::retry::{
     AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
 };
 use crate::provider::{
@@ -556,10 +556,7 @@ impl ThalassaClient {
                                 );
                                 return Err(error);
                             }
-                            let failure = AttemptFailure::Status {
-                                status: a.status,
-                                retry_after: a.retry_after,
-                            };
+                            let failure = AttemptFailure::status(a.status, a.retry_after);
                             (failure, error)
                         }
                         Err(t) => {

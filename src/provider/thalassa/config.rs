@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::provider::scaleway::RetryPolicy;
+use crate::provider::retry::RetryPolicy;
 
 pub const DEFAULT_API_URL: &str = "https://api.thalassa.cloud";
 

@@ -65,6 +65,30 @@ pub enum Repeatable {
     No,
 }
 
+/// How a failed answer bears on sending the request again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server refused before acting (OCI's 429, or 409 for a resource in transition): any
+    /// request may be sent again.
+    BeforeActing,
+    /// A server failure or throttling the provider does not document as refused-before-acting:
+    /// it may have acted, so only repeatable requests are sent again.
+    MaybeActed,
+    /// Sending the same request again gives the same answer.
+    Final,
+}
+
+impl Refusal {
+    /// For a provider that says no more than the status: 429 and 5xx may have acted, the rest is
+    /// final.
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            429 | 500 | 502 | 503 | 504 => Refusal::MaybeActed,
+            _ => Refusal::Final,
+        }
+    }
+}
+
 /// What happened on one attempt, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptFailure {
@@ -72,11 +96,21 @@ pub enum AttemptFailure {
     NotSent,
     /// Timeout or connection dropped after sending: the server may have acted.
     Ambiguous,
-    /// An HTTP error status, with the server's `Retry-After` if any.
-    Status {
-        status: u16,
+    /// An error answer, classified, with the server's `Retry-After` if any.
+    Answer {
+        refusal: Refusal,
         retry_after: Option<Duration>,
     },
+}
+
+impl AttemptFailure {
+    /// An error answer classified by its status alone.
+    pub fn status(status: u16, retry_after: Option<Duration>) -> Self {
+        AttemptFailure::Answer {
+            refusal: Refusal::of_status(status),
+            retry_after,
+        }
+    }
 }
 
 /// The decision after a failed attempt.
@@ -102,13 +136,14 @@ pub fn decide(
     let (retryable, server_delay) = match failure {
         AttemptFailure::NotSent => (true, None),
         AttemptFailure::Ambiguous => (repeatable == Repeatable::Yes, None),
-        AttemptFailure::Status {
-            status,
+        AttemptFailure::Answer {
+            refusal,
             retry_after,
-        } => {
-            let transient = matches!(status, 429 | 500 | 502 | 503 | 504);
-            (transient && repeatable == Repeatable::Yes, retry_after)
-        }
+        } => match refusal {
+            Refusal::BeforeActing => (true, retry_after),
+            Refusal::MaybeActed => (repeatable == Repeatable::Yes, retry_after),
+            Refusal::Final => (false, None),
+        },
     };
     if !retryable {
         return RetryDecision::GiveUp;
@@ -164,10 +199,7 @@ mod tests {
         use RetryDecision::*;
         let p = policy();
         let zero = Duration::ZERO;
-        let status = |s| Status {
-            status: s,
-            retry_after: None,
-        };
+        let status = |s| AttemptFailure::status(s, None);
         let rows: &[(Repeatable, AttemptFailure, u32, Duration, RetryDecision)] = &[
             (Yes, NotSent, 1, zero, RetryAfter(Duration::from_millis(50))),
             (No, NotSent, 1, zero, RetryAfter(Duration::from_millis(50))),
@@ -201,33 +233,66 @@ mod tests {
             (Yes, status(503), 4, zero, GiveUp),
             (
                 Yes,
-                Status {
-                    status: 429,
-                    retry_after: Some(Duration::from_secs(3)),
-                },
+                AttemptFailure::status(429, Some(Duration::from_secs(3))),
                 1,
                 zero,
                 RetryAfter(Duration::from_secs(3)),
             ),
             (
                 Yes,
-                Status {
-                    status: 503,
-                    retry_after: Some(Duration::from_secs(3)),
-                },
+                AttemptFailure::status(503, Some(Duration::from_secs(3))),
                 1,
                 Duration::from_secs(8),
                 GiveUp,
             ),
             (
                 Yes,
-                Status {
-                    status: 429,
-                    retry_after: Some(Duration::ZERO),
-                },
+                AttemptFailure::status(429, Some(Duration::ZERO)),
                 1,
                 zero,
                 RetryAfter(Duration::from_millis(50)),
+            ),
+        ];
+        for (i, (rep, failure, attempt, waited, want)) in rows.iter().enumerate() {
+            assert_eq!(
+                decide(&p, *rep, *failure, *attempt, *waited, 0.0),
+                *want,
+                "row {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_before_acting_are_retried_even_for_creates() {
+        use Refusal::*;
+        use Repeatable::*;
+        use RetryDecision::*;
+        let p = policy();
+        let zero = Duration::ZERO;
+        let ms = Duration::from_millis;
+        let answer = |refusal, retry_after| AttemptFailure::Answer {
+            refusal,
+            retry_after,
+        };
+        let rows: &[(Repeatable, AttemptFailure, u32, Duration, RetryDecision)] = &[
+            (No, answer(BeforeActing, None), 1, zero, RetryAfter(ms(50))),
+            (No, answer(MaybeActed, None), 1, zero, GiveUp),
+            (Yes, answer(MaybeActed, None), 2, zero, RetryAfter(ms(100))),
+            (Yes, answer(Final, None), 1, zero, GiveUp),
+            (Yes, answer(BeforeActing, None), 4, zero, GiveUp),
+            (
+                No,
+                answer(BeforeActing, Some(Duration::from_secs(3))),
+                1,
+                zero,
+                RetryAfter(Duration::from_secs(3)),
+            ),
+            (
+                Yes,
+                answer(BeforeActing, Some(Duration::from_secs(3))),
+                1,
+                Duration::from_secs(8),
+                GiveUp,
             ),
         ];
         for (i, (rep, failure, attempt, waited, want)) in rows.iter().enumerate() {
