@@ -83,7 +83,8 @@ pub struct SecretStoreSpec {
     /// How fast Keyward may call the provider with these credentials, shared by every
     /// ManagedSecret using them. Defaults per provider stay below the provider's own limit
     /// (Scaleway: 20 requests per second, burst 10; its API allows 50 per second per key.
-    /// Thalassa: 10 per second, burst 5; it publishes no limit).
+    /// Thalassa: 10 per second, burst 5; it publishes no limit). Stores with the same provider,
+    /// endpoint, scope and credentials share one budget: the one of the store Keyward used first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_budget: Option<RequestBudget>,
 }

@@ -601,8 +601,10 @@ impl StoreRuntime {
         self.health()
     }
 
-    /// Time to the next sweep: the shortest refresh of the objects (jittered by up to a tenth),
-    /// or the next probe of a failing store.
+    /// Time to the next sweep: the shortest refresh of the objects, or the next probe of a
+    /// failing store. Not jittered: a sweep is one call per hundred secrets on the store's own
+    /// budget, and a steady period makes its cost exactly that per refresh (the objects'
+    /// own requeues are jittered).
     fn next_sweep_in(&self) -> Duration {
         let state = self.lock();
         let interval = state
@@ -612,13 +614,12 @@ impl StoreRuntime {
             .min()
             .unwrap_or(MAX_SWEEP_INTERVAL)
             .clamp(MIN_SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
-        let jittered = interval.mul_f64(0.9 + 0.1 * rand::random::<f64>());
         let now = Instant::now();
         let wait = if let Some(failure) = state.health.0.failure() {
             failure.next_probe.saturating_duration_since(now)
         } else {
             match &state.snapshot {
-                Some(s) => (s.taken_at + jittered).saturating_duration_since(now),
+                Some(s) => (s.taken_at + interval).saturating_duration_since(now),
                 None if state.interest.is_empty() => MAX_SWEEP_INTERVAL,
                 None => Duration::ZERO,
             }
