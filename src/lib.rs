@@ -12,6 +12,7 @@ pub mod emulator;
 pub mod leader;
 pub mod mirror;
 pub mod provider;
+pub mod rollout;
 pub mod rotation;
 pub mod secret_value;
 pub mod shutdown;

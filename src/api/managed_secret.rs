@@ -68,6 +68,13 @@ pub const UUID_PATTERN: &str = uuid_pattern!();
         description = "When Keyward next generates a new version"
     ),
     printcolumn(
+        name = "Consumers",
+        type_ = "string",
+        json_path = ".status.rollout.summary",
+        description = "Workloads running the current revision, out of all the rollout covers",
+        priority = 1
+    ),
+    printcolumn(
         name = "Last Rotation",
         type_ = "date",
         json_path = ".status.lastRotationTime",
@@ -160,6 +167,17 @@ pub struct ManagedSecretSpec {
     /// or the policy is changed to Retain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_deletion_policy: Option<RemoteDeletionPolicy>,
+
+    /// Workloads to restart when a new revision reaches the target Secret, each once however
+    /// many ManagedSecrets they read, and only for a new revision. Unset: nothing is restarted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::api::lifecycle::RolloutSpec>,
+
+    /// Retire superseded versions once every rollout workload runs the new revision: disable them
+    /// after a grace period, then delete them after a retention period. Unset: every version stays
+    /// enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retirement: Option<crate::api::lifecycle::RetirementSpec>,
 }
 
 /// Reference to the store that holds the remote secret.
@@ -670,6 +688,17 @@ pub struct ManagedSecretStatus {
     /// each change creates exactly one version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_digest: Option<String>,
+
+    /// Where each revision stands (current, previous, disabled, deleted, kept) and since when,
+    /// newest first; set with spec.rollout or spec.retirement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub revisions: Vec<crate::api::lifecycle::RevisionStage>,
+
+    /// The rollout of the current revision to the workloads that read it; set with spec.rollout
+    /// or spec.retirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::api::lifecycle::RolloutStatus>,
 }
 
 /// A remote write in flight, recorded before it is sent.

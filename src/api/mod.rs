@@ -4,6 +4,7 @@
 
 pub mod conditions;
 pub mod duration;
+pub mod lifecycle;
 pub mod managed_secret;
 pub mod remote_id;
 pub mod secret_store;

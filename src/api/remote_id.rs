@@ -151,6 +151,8 @@ mod tests {
 
     fn spec(remote: RemoteSecretSpec) -> ManagedSecretSpec {
         ManagedSecretSpec {
+            rollout: None,
+            retirement: None,
             store_ref: StoreRef {
                 kind: StoreKind::SecretStore,
                 name: "scw".into(),

@@ -520,6 +520,8 @@ mod tests {
 
     fn base() -> ManagedSecretSpec {
         ManagedSecretSpec {
+            rollout: None,
+            retirement: None,
             store_ref: StoreRef {
                 kind: StoreKind::SecretStore,
                 name: "scw".into(),

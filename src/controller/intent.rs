@@ -8,6 +8,7 @@ use std::time::Duration;
 use kube::ResourceExt;
 
 use crate::api::duration::{DEFAULT_REFRESH_INTERVAL, parse_duration};
+use crate::api::lifecycle::{RetirementSpec, RolloutSpec};
 use crate::api::remote_id::{RemoteTarget, RevisionSelector, remote_target};
 use crate::api::validation::{InvalidSpec, validate_managed_secret};
 use crate::api::{
@@ -16,6 +17,8 @@ use crate::api::{
 };
 use crate::provider::SecretType;
 use crate::provider::{self, ExpiryAction, NewSecret, SecretId};
+use crate::rollout::pipeline::RolloutIntent;
+use crate::rollout::retire::RetirementIntent;
 
 pub use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 
@@ -94,6 +97,8 @@ pub struct Intent {
     pub rotate_request: Option<String>,
     /// Current value of `keyward.dev/force-sync`, trimmed, when not empty.
     pub force_sync: Option<String>,
+    pub rollout: Option<RolloutIntent>,
+    pub retirement: Option<RetirementIntent>,
 }
 
 impl Intent {
@@ -226,7 +231,15 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
         creation_policy: target_spec.creation_policy.unwrap_or_default(),
         deletion_policy: target_spec.deletion_policy.unwrap_or_default(),
     };
+    let rollout = spec.rollout.as_ref().map(rollout_intent).transpose()?;
+    let retirement = spec
+        .retirement
+        .as_ref()
+        .map(retirement_intent)
+        .transpose()?;
     Ok(Intent {
+        rollout,
+        retirement,
         generation: ms.metadata.generation,
         created_at: ms.metadata.creation_timestamp.as_ref().map(|t| t.0),
         rotate_request: annotation(ms, ROTATE_ANNOTATION),
@@ -247,6 +260,60 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
         refresh_interval,
         target,
         remote_deletion: spec.remote_deletion_policy.unwrap_or_default(),
+    })
+}
+
+/// Debounce of a rollout without `debounce`.
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(10);
+/// Progress deadline of a rollout without `progressDeadline` (as a Deployment's default).
+pub const DEFAULT_PROGRESS_DEADLINE: Duration = Duration::from_secs(600);
+/// Grace period of retirement without `gracePeriod`.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+/// Retention of retirement without `retention`.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn duration_or(
+    field: &str,
+    text: Option<&String>,
+    default: Duration,
+) -> Result<Duration, InvalidSpec> {
+    text.map_or(Ok(default), |t| {
+        parse_duration(t).map_err(|e| InvalidSpec(format!("{field}: {e}")))
+    })
+}
+
+fn rollout_intent(spec: &RolloutSpec) -> Result<RolloutIntent, InvalidSpec> {
+    if spec.workloads.is_empty() && spec.discover != Some(true) {
+        return Err(InvalidSpec(
+            "rollout needs workloads or discover: true (otherwise it restarts nothing)".into(),
+        ));
+    }
+    Ok(RolloutIntent {
+        workloads: spec.workloads.clone(),
+        discover: spec.discover == Some(true),
+        debounce: duration_or("rollout.debounce", spec.debounce.as_ref(), DEFAULT_DEBOUNCE)?,
+        progress_deadline: duration_or(
+            "rollout.progressDeadline",
+            spec.progress_deadline.as_ref(),
+            DEFAULT_PROGRESS_DEADLINE,
+        )?,
+    })
+}
+
+fn retirement_intent(spec: &RetirementSpec) -> Result<RetirementIntent, InvalidSpec> {
+    Ok(RetirementIntent {
+        grace: duration_or(
+            "retirement.gracePeriod",
+            spec.grace_period.as_ref(),
+            DEFAULT_GRACE,
+        )?,
+        retention: duration_or(
+            "retirement.retention",
+            spec.retention.as_ref(),
+            DEFAULT_RETENTION,
+        )?,
+        max_enabled: spec.max_enabled_versions,
+        include_unmanaged: spec.include_unmanaged == Some(true),
     })
 }
 

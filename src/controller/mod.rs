@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// name are not this cluster's to change or delete.
     #[arg(long, env = "KEYWARD_CLUSTER_ID")]
     pub cluster_id: Option<String>,
+    /// Workload restarts (for spec.rollout) in any one minute across the cluster, at most; 0 for
+    /// no limit. Restarts over the limit wait for a turn.
+    #[arg(long, env = "KEYWARD_MAX_RESTARTS_PER_MINUTE", default_value_t = 30)]
+    pub max_restarts_per_minute: u32,
     /// Benchmark baseline only: every reconcile reads its remote secret and versions itself and no
     /// request budget applies (what batching and budgets are measured against).
     #[arg(long, env = "KEYWARD_NAIVE_PROVIDER_ACCESS", hide = true, default_value_t = false, action = clap::ArgAction::Set)]
@@ -133,6 +137,7 @@ impl std::fmt::Debug for RunArgs {
                 &self.data_hmac_key_file_optional,
             )
             .field("concurrency", &self.concurrency)
+            .field("max_restarts_per_minute", &self.max_restarts_per_minute)
             .field("allowed_endpoints", &self.allowed_endpoints)
             .field("cluster_id", &self.cluster_id)
             .field("naive_provider_access", &self.naive_provider_access)
@@ -361,6 +366,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .ok()
         .filter(|_| cfg!(debug_assertions));
     let leader = crate::leader::start(&args.leader, client.clone(), &metrics)?;
+    // One limit for the process, across leader terms.
+    let restarts = Arc::new(crate::rollout::limiter::RestartLimiter::new(
+        args.max_restarts_per_minute,
+    ));
     readiness.set_ready(true);
     tracing::info!(namespaces = ?args.namespaces, cluster = %cluster, "keyward operator starting");
     let mode = RuntimeMode {
@@ -388,6 +397,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 cluster_id: cluster.clone(),
                 namespaces: args.namespaces.clone(),
                 crash_after: crash_after.clone(),
+                consumers: crate::rollout::consumers::Consumers::default(),
+                restarts: restarts.clone(),
             });
             let watched = args.namespaces.clone();
             let namespaces: Vec<Option<String>> = if watched.is_empty() {

@@ -68,6 +68,10 @@ pub struct Context {
     pub namespaces: Vec<String>,
     /// `KEYWARD_TEST_CRASH_AFTER` (honoured in debug builds only).
     pub crash_after: Option<String>,
+    /// Which ManagedSecrets feed which workload (spec.rollout).
+    pub consumers: crate::rollout::consumers::Consumers,
+    /// The cluster-wide restart limit.
+    pub restarts: Arc<crate::rollout::limiter::RestartLimiter>,
 }
 
 /// A reconcile that could not even report its problem.
@@ -374,6 +378,7 @@ async fn apply(
         &outcome,
         remote_after.as_ref().map(fingerprint),
     );
+    let conclusion = pipeline(ctx, ms, &intent, &runtime, now, conclusion).await?;
     runtime.register(
         key.clone(),
         Interest {
@@ -393,6 +398,75 @@ async fn apply(
     Ok(Action::requeue(
         requeue.min(full_check.max(Duration::from_secs(1))),
     ))
+}
+
+/// After a reconcile that left the target Secret in step with a revision: restart the workloads
+/// that read it, confirm their rollouts, and retire what the revision superseded
+/// (`crate::rollout`). Without spec.rollout and spec.retirement nothing happens and the pipeline's
+/// status goes.
+async fn pipeline(
+    ctx: &Context,
+    ms: &ManagedSecret,
+    intent: &Intent,
+    runtime: &crate::stores::StoreRuntime,
+    now: jiff::Timestamp,
+    mut conclusion: Conclusion,
+) -> Result<Conclusion, Error> {
+    let namespace = ms.namespace().unwrap_or_default();
+    let name = ms.name_any();
+    if intent.rollout.is_none() && intent.retirement.is_none() {
+        conclusion.status.rollout = None;
+        conclusion.status.revisions.clear();
+        ctx.consumers.forget(&namespace, &name);
+        return Ok(conclusion);
+    }
+    if intent.rollout.is_none() {
+        ctx.consumers.forget(&namespace, &name);
+    }
+    let synced = find(&conclusion.status.conditions, READY).is_some_and(|c| c.status == "True");
+    let (Some(current), Some(secret_id)) = (
+        conclusion.status.current_revision,
+        conclusion.status.secret_id.clone(),
+    ) else {
+        return Ok(conclusion);
+    };
+    if !synced {
+        return Ok(conclusion);
+    }
+    let secret_id = crate::provider::SecretId::new(secret_id);
+    let shared = crate::rollout::apply::Shared {
+        client: &ctx.client,
+        hmac: &ctx.hmac,
+        consumers: &ctx.consumers,
+        limiter: &ctx.restarts,
+        metrics: &ctx.metrics,
+    };
+    let status = conclusion.status.clone();
+    let outcome = crate::rollout::apply::run(
+        &shared,
+        &crate::rollout::apply::Object {
+            namespace: &namespace,
+            name: &name,
+            target: &intent.target.name,
+            rollout: intent.rollout.as_ref(),
+            retirement: intent.retirement.as_ref(),
+            current,
+            status_rollout: status.rollout.as_ref(),
+            revisions: &status.revisions,
+            managed_revisions: &status.managed_revisions,
+            secret_id: &secret_id,
+            runtime,
+            now,
+        },
+    )
+    .await?;
+    conclusion.status.rollout = Some(outcome.rollout);
+    conclusion.status.revisions = outcome.revisions;
+    conclusion.events.extend(outcome.events);
+    if let Some(after) = outcome.requeue {
+        conclusion.requeue = conclusion.requeue.min(after.max(Duration::from_secs(1)));
+    }
+    Ok(conclusion)
 }
 
 /// What the index keeps for this object.
@@ -592,6 +666,8 @@ async fn cleanup(
 
 fn forget(ctx: &Context, ms: &ManagedSecret, object: &ObjectRef<ManagedSecret>) {
     ctx.index.forget(object);
+    ctx.consumers
+        .forget(&ms.namespace().unwrap_or_default(), &ms.name_any());
     ctx.reasons
         .set(&ms.namespace().unwrap_or_default(), &ms.name_any(), None);
     let key = key_of(ms);

@@ -210,6 +210,8 @@ mod tests {
         let mut ms = ManagedSecret::new(
             name,
             ManagedSecretSpec {
+                rollout: None,
+                retirement: None,
                 store_ref: StoreRef {
                     kind: Default::default(),
                     name: "s".into(),

@@ -297,6 +297,30 @@ pub struct Capabilities {
     pub listing: bool,
     /// [`OwnerMark`]s are stored and read back.
     pub owner_marks: bool,
+    /// What [`SecretManager::delete_version`] does to a version.
+    pub version_removal: VersionRemoval,
+}
+
+/// How a provider removes a version, as said in Events and status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VersionRemoval {
+    /// Gone at once (Scaleway).
+    Delete,
+    /// Its payload is destroyed; the number stays listed (Thalassa).
+    Destroy,
+    /// Deleted after the provider's pending period (OCI).
+    ScheduleDeletion,
+}
+
+impl VersionRemoval {
+    /// The past participle for Events: "deleted", "destroyed", "scheduled for deletion".
+    pub fn done(self) -> &'static str {
+        match self {
+            VersionRemoval::Delete => "deleted",
+            VersionRemoval::Destroy => "destroyed",
+            VersionRemoval::ScheduleDeletion => "scheduled for deletion",
+        }
+    }
 }
 
 /// A Secret Manager as the controller sees it. Every method is one logical operation; the

@@ -153,6 +153,18 @@ struct TriggerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkloadLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetireLabels {
+    provider: &'static str,
+    action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -182,6 +194,8 @@ struct Inner {
     sweep_duration: DurationFamily<StoreLabels>,
     sweep_woken: Family<StoreLabels, Counter>,
     objects_by_reason: Family<ObjectReasonLabels, Gauge>,
+    workload_restarts: Family<WorkloadLabels, Counter>,
+    versions_retired: Family<RetireLabels, Counter>,
 }
 
 /// The operator's metrics; cheap to clone and share between tasks.
@@ -226,6 +240,8 @@ impl Metrics {
             Family::new_with_constructor(duration_histogram);
         let sweep_woken = Family::<StoreLabels, Counter>::default();
         let objects_by_reason = Family::<ObjectReasonLabels, Gauge>::default();
+        let workload_restarts = Family::<WorkloadLabels, Counter>::default();
+        let versions_retired = Family::<RetireLabels, Counter>::default();
 
         registry.register(
             "reconciles",
@@ -312,6 +328,16 @@ impl Metrics {
             objects_by_reason.clone(),
         );
         registry.register(
+            "workload_restarts",
+            "Workload restarts for a new revision, by kind and outcome (restarted, deferred by the cluster's restart limit, failed)",
+            workload_restarts.clone(),
+        );
+        registry.register(
+            "versions_retired",
+            "Superseded versions Keyward disabled or removed, by provider and action",
+            versions_retired.clone(),
+        );
+        registry.register(
             "build",
             "Build information",
             Info::new(BuildLabels {
@@ -338,6 +364,8 @@ impl Metrics {
                 sweep_duration,
                 sweep_woken,
                 objects_by_reason,
+                workload_restarts,
+                versions_retired,
             }),
         }
     }
@@ -458,6 +486,23 @@ impl Metrics {
             .get_or_create(&TriggerLabels {
                 trigger: trigger.label(),
             })
+            .inc();
+    }
+
+    /// Records a workload restart (`outcome`: restarted, deferred, failed).
+    pub fn workload_restart(&self, kind: &'static str, outcome: &'static str) {
+        self.inner
+            .workload_restarts
+            .get_or_create(&WorkloadLabels { kind, outcome })
+            .inc();
+    }
+
+    /// Records a superseded version disabled or removed (`action`: disabled, deleted, destroyed,
+    /// scheduled for deletion).
+    pub fn version_retired(&self, provider: &'static str, action: &'static str) {
+        self.inner
+            .versions_retired
+            .get_or_create(&RetireLabels { provider, action })
             .inc();
     }
 

@@ -93,6 +93,11 @@ fn examples_are_valid_and_cover_the_promised_cases() {
                 secrets.insert(name);
                 continue;
             }
+            ("apps/v1", "Deployment") => {
+                // A consumer for spec.rollout; the API server checks it when the demo applies it.
+                let _: k8s_openapi::api::apps::v1::Deployment = round_trip(file, value);
+                continue;
+            }
             ("keyward.dev/v1alpha1", "ManagedSecret") => {
                 let ms: ManagedSecret = round_trip(file, value);
                 validate_managed_secret(&ms.spec, &name).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -170,6 +175,9 @@ fn examples_are_valid_and_cover_the_promised_cases() {
             .adopt
             .as_ref()
             .is_some_and(|a| a.terraform_id.is_some())
+    });
+    has("a rollout with retirement", &|ms| {
+        ms.spec.rollout.is_some() && ms.spec.retirement.is_some()
     });
     has("a ManagedSecret on a ClusterSecretStore", &|ms| {
         ms.spec.store_ref.kind == StoreKind::ClusterSecretStore

@@ -10,6 +10,7 @@
 
 use crate::support;
 use crate::support::e2e as e2e_support;
+use crate::support::workloads;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -340,6 +341,44 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
     )
     .await;
     w.wait_ready("cluster", 1).await;
+
+    // Rollout: workloads named (read one by one), discovered (listed), and restarted (patched).
+    w.apply(workloads::deployment("rbac-api", json!({}), Some("rolled")))
+        .await;
+    w.apply(workloads::stateful_set("rbac-ledger", Some("rolled")))
+        .await;
+    w.apply(workloads::daemon_set("rbac-agent", "rolled")).await;
+    w.apply_ms(
+        "rolled",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "rollout": {"debounce": "1s", "workloads": [
+            {"kind": "Deployment", "name": "rbac-api"},
+            {"kind": "StatefulSet", "name": "rbac-ledger"},
+            {"kind": "DaemonSet", "name": "rbac-agent"}]}}),
+    )
+    .await;
+    w.apply_ms(
+        "discovering",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "rollout": {"discover": true}}),
+    )
+    .await;
+    w.wait_ready("rolled", 1).await;
+    w.wait_ready("discovering", 1).await;
+    w.annotate("rolled", "keyward.dev/rotate", "rbac").await;
+    w.wait_ready("rolled", 2).await;
+    for (kind, name) in [
+        ("Deployment", "rbac-api"),
+        ("StatefulSet", "rbac-ledger"),
+        ("DaemonSet", "rbac-agent"),
+    ] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while workloads::generation(&w.client, &ns, kind, name).await < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{kind} {name} not restarted"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 
     // Deleted: the finalizer runs (target deletion policy Delete by default).
     w.delete_ms("pushed").await;

@@ -303,6 +303,45 @@ fn bad_managed_secrets_are_rejected_with_their_message() {
             "adopt.terraformId must look like",
         ),
         (
+            "rollout workload with name and labels",
+            spec_with(
+                json!({"rollout": {"workloads": [{"kind": "Deployment", "name": "a", "matchLabels": {"a": "b"}}]}}),
+            ),
+            "names exactly one of name or matchLabels",
+        ),
+        (
+            "rollout workload with neither name nor labels",
+            spec_with(json!({"rollout": {"workloads": [{"kind": "Deployment"}]}})),
+            "names exactly one of name or matchLabels",
+        ),
+        (
+            "rollout workload with empty labels",
+            spec_with(
+                json!({"rollout": {"workloads": [{"kind": "DaemonSet", "matchLabels": {}}]}}),
+            ),
+            "needs at least one label",
+        ),
+        (
+            "rollout restarting nothing",
+            spec_with(json!({"rollout": {"debounce": "5s"}})),
+            "rollout needs workloads or discover: true",
+        ),
+        (
+            "rollout debounce too long",
+            spec_with(json!({"rollout": {"discover": true, "debounce": "11m"}})),
+            "rollout.debounce must be a duration of at most 10m",
+        ),
+        (
+            "rollout progress deadline too short",
+            spec_with(json!({"rollout": {"discover": true, "progressDeadline": "10s"}})),
+            "rollout.progressDeadline must be a duration of at least 30s",
+        ),
+        (
+            "retirement grace not a duration",
+            spec_with(json!({"retirement": {"gracePeriod": "soon"}})),
+            "retirement.gracePeriod must be a duration",
+        ),
+        (
             "adopt and name",
             json!({"storeRef": {"name": "s"}, "remote": {"name": "n", "adopt": {"secretId": id}}}),
             "adopted secret keeps its own name",

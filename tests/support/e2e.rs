@@ -725,3 +725,31 @@ pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, 
         })
         .collect()
 }
+
+/// When the API server completed each write (patch, update) of `resource` objects in `namespace`
+/// since `offset`, other than of their status, oldest first.
+pub async fn write_times_since(
+    offset: u64,
+    namespace: &str,
+    resource: &str,
+) -> Vec<jiff::Timestamp> {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = crate::support::controlplane::audit_log_path().await;
+    let mut file = std::fs::File::open(path).expect("audit log");
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    let mut times: Vec<jiff::Timestamp> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["stage"] == "ResponseComplete")
+        .filter(|e| matches!(e["verb"].as_str(), Some("update" | "patch")))
+        .filter(|e| e["objectRef"]["namespace"] == namespace)
+        .filter(|e| e["objectRef"]["resource"] == resource)
+        .filter(|e| e["objectRef"]["subresource"].is_null())
+        .filter(|e| e["responseStatus"]["code"].as_i64().is_none_or(|c| c < 300))
+        .filter_map(|e| e["stageTimestamp"].as_str()?.parse().ok())
+        .collect();
+    times.sort();
+    times
+}

@@ -11,3 +11,4 @@ pub mod hostile;
 pub mod oci;
 pub mod scripted;
 pub mod shared;
+pub mod workloads;

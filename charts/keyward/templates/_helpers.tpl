@@ -88,4 +88,9 @@ by one Role per watched namespace. Each verb is one the operator calls:
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# spec.rollout: read the workloads that consume a target Secret and set one pod-template
+# annotation to restart them.
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["get", "list", "patch"]
 {{- end }}

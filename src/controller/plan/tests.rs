@@ -43,6 +43,7 @@ fn caps() -> Capabilities {
         tags: true,
         listing: true,
         owner_marks: true,
+        version_removal: crate::provider::VersionRemoval::Delete,
     }
 }
 
@@ -59,6 +60,7 @@ fn lean_caps() -> Capabilities {
         tags: false,
         listing: true,
         owner_marks: true,
+        version_removal: crate::provider::VersionRemoval::Destroy,
     }
 }
 
@@ -81,6 +83,8 @@ fn marked_new_secret() -> NewSecret {
 
 fn intent() -> Intent {
     Intent {
+        rollout: None,
+        retirement: None,
         namespace: "team".into(),
         name: "db".into(),
         generation: Some(1),

@@ -38,6 +38,7 @@ impl SecretManager for ScalewayClient {
             tags: true,
             listing: true,
             owner_marks: true,
+            version_removal: crate::provider::VersionRemoval::Delete,
         }
     }
 

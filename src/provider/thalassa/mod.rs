@@ -35,6 +35,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     tags: false,
     listing: true,
     owner_marks: true,
+    version_removal: crate::provider::VersionRemoval::Destroy,
 };
 
 #[async_trait]
