@@ -87,6 +87,7 @@ async fn played_controllers_a_rotation_restarts_each_consumer_once_and_retires_o
 
     controllers.hold("ledger");
     w.emu.reset_request_counts();
+    let requested = jiff::Timestamp::now();
     w.annotate("db", "keyward.dev/rotate", "one").await;
     w.wait_ready("db", 2).await;
     // Every consumer restarted, the StatefulSet's rollout held back.
@@ -215,6 +216,36 @@ async fn played_controllers_a_rotation_restarts_each_consumer_once_and_retires_o
         Some(VersionStatus::Enabled),
         "{versions:?}"
     );
+    // The timeline of the rotation, for the record (`--nocapture` shows it).
+    let mut timeline: Vec<(jiff::Timestamp, String)> = w
+        .events("db")
+        .await
+        .into_iter()
+        .filter_map(|e| Some((e.event_time?.0, format!("{}: {}", e.reason?, e.note?))))
+        .filter(|(at, _)| *at >= requested)
+        .collect();
+    timeline.sort();
+    eprintln!("timeline of one rotation (seconds after the request):");
+    for (at, what) in &timeline {
+        eprintln!(
+            "  {:>6.1}  {what}",
+            at.duration_since(requested).as_secs_f64()
+        );
+    }
+    // The operator's own provider calls (the test's version listings are in the emulator's
+    // counts too), from its log.
+    let mut calls: BTreeMap<String, u32> = BTreeMap::new();
+    for line in w.op.log_text().lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let at: Option<jiff::Timestamp> = e["timestamp"].as_str().and_then(|t| t.parse().ok());
+        if e["message"] == "provider call finished" && at.is_some_and(|t| t >= requested) {
+            let op = e["span"]["operation"].as_str().unwrap_or("?").to_owned();
+            *calls.entry(op).or_default() += 1;
+        }
+    }
+    eprintln!("the operator's provider calls from the request on: {calls:?}");
     let reasons = w.event_reasons("db").await;
     for want in ["Restarted", "RolledOut", "Retired"] {
         assert!(reasons.iter().any(|r| r == want), "{want} in {reasons:?}");
@@ -278,10 +309,10 @@ async fn played_controllers_three_secrets_rotated_together_restart_their_shared_
     );
 }
 
-/// Forced refreshes, drift repairs and an operator restart bring no new revision: no workload
-/// restarts.
+/// 100 forced refreshes, an operator restart and a leader hand-over bring no new revision: no
+/// workload restarts.
 #[tokio::test]
-async fn played_controllers_refreshes_and_an_operator_restart_restart_nothing() {
+async fn played_controllers_refreshes_a_restart_and_a_leader_hand_over_restart_nothing() {
     let mut w = World::new("e2e-norestart").await;
     let ns = w.ns().to_owned();
     let _controllers = PlayedControllers::start(&w.client, &ns);
@@ -324,20 +355,66 @@ async fn played_controllers_refreshes_and_an_operator_restart_restart_nothing() 
         },
     )
     .await;
-    w.op.restart(&[]).await;
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    // An operator restart, then a leader hand-over: the restarted operator becomes candidate
+    // "a" beside a second candidate "b", and whichever leads first is killed.
+    let election = |identity: &'static str| {
+        vec![
+            ("KEYWARD_LEADER_ELECTION", "true"),
+            ("POD_NAMESPACE", ns.as_str()),
+            ("POD_NAME", identity),
+            ("KEYWARD_LEADER_ELECTION_LEASE_DURATION", "4s"),
+            ("KEYWARD_LEADER_ELECTION_RENEW_DEADLINE", "3s"),
+            ("KEYWARD_LEADER_ELECTION_RETRY_PERIOD", "500ms"),
+        ]
+    };
+    let leads = |log: String| log.contains(r#""message":"became leader""#);
+    let handled = |value: &'static str| {
+        move |ms: &keyward::api::ManagedSecret| {
+            ms.status
+                .as_ref()
+                .and_then(|s| s.handled_force_sync.as_deref())
+                == Some(value)
+        }
+    };
+    w.op.restart(&election("rollout-a")).await;
+    let mut b = e2e_support::Operator::start(
+        &ns,
+        w.dir.path().join("operator-b.log"),
+        &election("rollout-b"),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !leads(w.op.log_text()) && !leads(b.log_text()) {
+        assert!(Instant::now() < deadline, "no leader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     w.annotate("db", "keyward.dev/force-sync", "after-restart")
         .await;
     w.wait_ms(
         "db",
         "the forced refresh after the restart handled",
         Duration::from_secs(60),
-        |ms| {
-            ms.status
-                .as_ref()
-                .and_then(|s| s.handled_force_sync.as_deref())
-                == Some("after-restart")
-        },
+        handled("after-restart"),
+    )
+    .await;
+    let a_led = leads(w.op.log_text());
+    if a_led {
+        w.op.kill();
+    } else {
+        b.kill();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !leads(if a_led { b.log_text() } else { w.op.log_text() }) {
+        assert!(Instant::now() < deadline, "no hand-over");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.annotate("db", "keyward.dev/force-sync", "after-hand-over")
+        .await;
+    w.wait_ms(
+        "db",
+        "the forced refresh after the hand-over handled",
+        Duration::from_secs(60),
+        handled("after-hand-over"),
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
