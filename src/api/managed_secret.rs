@@ -116,6 +116,9 @@ pub const UUID_PATTERN: &str = uuid_pattern!();
 #[x_kube(validation = Rule::new("(has(self.target) && has(self.target.type) ? self.target.type : 'Opaque') == (has(oldSelf.target) && has(oldSelf.target.type) ? oldSelf.target.type : 'Opaque') || (has(self.target) && has(self.target.name) ? self.target.name : '') != (has(oldSelf.target) && has(oldSelf.target.name) ? oldSelf.target.name : '')")
     .message("target.type cannot change while target.name stays: a Secret's type is immutable; give target.name a new name too (Keyward then writes the new Secret and removes the old one)")
     .field_path(".target.type"))]
+#[x_kube(validation = Rule::new("!(has(self.target) && has(self.target.includePrevious) && self.target.includePrevious) || has(self.retirement)")
+    .message("target.includePrevious needs spec.retirement: its grace period is how long the previous value stays")
+    .field_path(".target.includePrevious"))]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedSecretSpec {
     /// The SecretStore or ClusterSecretStore that says which Secret Manager (provider, region,
@@ -581,6 +584,13 @@ pub struct TargetSpec {
     /// policy Merge only Keyward's keys are removed) or `Retain`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<TargetDeletionPolicy>,
+
+    /// While the version a rotation superseded is in its retirement grace period, also write its
+    /// keys, each with the suffix `_previous` (templates see them as the map `previous`, empty
+    /// outside the grace period). For rotations that need both values for a while, such as a
+    /// database user with two passwords. Needs spec.retirement, which ends the grace period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_previous: Option<bool>,
 }
 
 /// How the target Secret is created.

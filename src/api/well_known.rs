@@ -27,6 +27,9 @@ pub const OWNED_KEYS_ANNOTATION: &str = "keyward.dev/owned-keys";
 pub const DATA_HMAC_ANNOTATION: &str = "keyward.dev/data-hmac";
 /// Annotation on a target Secret: the remote revision it holds.
 pub const REVISION_ANNOTATION: &str = "keyward.dev/revision";
+/// Annotation on a target Secret: the previous revision whose keys it also holds
+/// (`target.includePrevious`).
+pub const PREVIOUS_REVISION_ANNOTATION: &str = "keyward.dev/previous-revision";
 /// Annotation on a restarted workload's pod template: a keyed digest of the revisions it consumes,
 /// so a new value means a new revision and the same value never rolls pods again.
 pub const RESTART_ANNOTATION: &str = "keyward.dev/revisions";

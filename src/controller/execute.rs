@@ -16,7 +16,8 @@ use crate::api::conditions::Reason;
 use crate::api::{CreationPolicy, ManagedSecret, ManagedSecretStatus};
 use crate::mirror::ownership::released_keys;
 use crate::mirror::{
-    HmacKey, RenderError, RenderSpec, TargetTypeError, check_target_type, payload_digest, render,
+    HmacKey, RenderError, RenderSpec, TargetTypeError, check_target_type, payload_digest,
+    render_with_previous,
 };
 use crate::provider::{NewVersion, RemoteSecret, SecretId};
 use crate::rotation::ValuePolicy;
@@ -248,7 +249,8 @@ async fn run_step(
         Step::ApplyTarget {
             revision,
             drift_repair,
-        } => return apply_target(exec, progress, *revision, *drift_repair).await,
+            previous,
+        } => return apply_target(exec, progress, *revision, *drift_repair, *previous).await,
         Step::DeleteTarget { name: old } => {
             let name = exec.ms.name_any();
             if let Some(secret) = exec.secrets.get_opt(old).await?
@@ -296,6 +298,7 @@ async fn apply_target(
     progress: &mut Progress,
     revision: TargetRevision,
     drift_repair: bool,
+    previous: Option<u64>,
 ) -> Result<StepResult, kube::Error> {
     let Some(id) = progress.secret.as_ref().map(|s| s.id.clone()) else {
         return Ok(Err(internal("no remote secret before ApplyTarget")));
@@ -320,7 +323,21 @@ async fn apply_target(
             Err(e) => return Ok(Err(provider_failure(&e))),
         },
     };
-    let data = match render(&payload, exec.render) {
+    // The previous revision's value, when the Secret carries it too: from the cache (it was the
+    // current one until now), else read once. One that cannot be read (disabled elsewhere) is
+    // left out rather than holding up the current revision.
+    let previous = match previous {
+        Some(p) if p != revision => match exec.runtime.payload(&id, p, false).await {
+            Ok(v) => Some((p, v)),
+            Err(e) => {
+                tracing::warn!(namespace = ?exec.ms.metadata.namespace, name = ?exec.ms.metadata.name, revision = p, error = %e.condition_message(), "previous revision unreadable; the target Secret carries the current one only");
+                None
+            }
+        },
+        _ => None,
+    };
+    let data = match render_with_previous(&payload, previous.as_ref().map(|(_, v)| v), exec.render)
+    {
         Ok(d) => d,
         Err(e) => {
             return Ok(Err(template_failure(
@@ -340,7 +357,14 @@ async fn apply_target(
     let dropped: Vec<String> = released_keys(exec.previous_keys, &data.keys())
         .into_iter()
         .collect();
-    let secret = desired_secret(exec.ms, &exec.intent.target, data, revision, exec.hmac);
+    let secret = desired_secret(
+        exec.ms,
+        &exec.intent.target,
+        data,
+        revision,
+        previous.map(|(p, _)| p),
+        exec.hmac,
+    );
     let target_name = exec.intent.target.name.clone();
     let written = if exec.target_exists {
         write_existing(exec, &target_name, &secret, dropped).await
@@ -484,7 +508,7 @@ pub fn final_secret_id(outcome: &Outcome, observed: Option<&SecretId>) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mirror::{PayloadFormat, Templates};
+    use crate::mirror::{PayloadFormat, Templates, render};
     use std::collections::BTreeMap;
 
     /// Template failures and target-type mismatches carry different reasons, and neither message

@@ -72,6 +72,8 @@ pub struct TargetIntent {
     pub template: Option<BTreeMap<String, String>>,
     pub creation_policy: CreationPolicy,
     pub deletion_policy: TargetDeletionPolicy,
+    /// Also write the previous revision's keys during its grace period.
+    pub include_previous: bool,
 }
 
 /// A ManagedSecret resolved for the planner.
@@ -230,6 +232,7 @@ pub fn intent_from(ms: &ManagedSecret) -> Result<Intent, InvalidSpec> {
         template: target_spec.template.clone(),
         creation_policy: target_spec.creation_policy.unwrap_or_default(),
         deletion_policy: target_spec.deletion_policy.unwrap_or_default(),
+        include_previous: target_spec.include_previous == Some(true),
     };
     let rollout = spec.rollout.as_ref().map(rollout_intent).transpose()?;
     let retirement = spec

@@ -460,6 +460,18 @@ async fn pipeline(
         },
     )
     .await?;
+    // A grace period that ended takes the previous keys out of the target Secret right away.
+    let previous = |revisions: &[crate::api::lifecycle::RevisionStage]| -> Vec<u32> {
+        revisions
+            .iter()
+            .filter(|r| r.stage == crate::api::lifecycle::Stage::Previous)
+            .map(|r| r.revision)
+            .collect()
+    };
+    if intent.target.include_previous && previous(&status.revisions) != previous(&outcome.revisions)
+    {
+        conclusion.requeue = conclusion.requeue.min(Duration::from_secs(1));
+    }
     conclusion.status.rollout = Some(outcome.rollout);
     conclusion.status.revisions = outcome.revisions;
     conclusion.events.extend(outcome.events);

@@ -21,7 +21,9 @@ use crate::mirror::{DATA_HMAC_ANNOTATION, HmacKey, OWNED_KEYS_ANNOTATION, Render
 use super::intent::TargetIntent;
 use super::plan::TargetAccess;
 
-pub use crate::api::well_known::{MANAGED_SECRET_LABEL, REVISION_ANNOTATION};
+pub use crate::api::well_known::{
+    MANAGED_SECRET_LABEL, PREVIOUS_REVISION_ANNOTATION, REVISION_ANNOTATION,
+};
 
 fn policy(p: CreationPolicy) -> ownership::CreationPolicy {
     match p {
@@ -97,6 +99,7 @@ pub fn target_access(
             exists: false,
             mirrored_revision: None,
             drifted: false,
+            previous_revision: None,
         },
         WriteDecision::Update | WriteDecision::MergeInto => {
             let secret = existing.expect("a decision to update implies a Secret");
@@ -116,6 +119,9 @@ pub fn target_access(
                     .get(REVISION_ANNOTATION)
                     .and_then(|r| r.parse().ok()),
                 drifted,
+                previous_revision: annotations
+                    .get(PREVIOUS_REVISION_ANNOTATION)
+                    .and_then(|r| r.parse().ok()),
             }
         }
     }
@@ -127,6 +133,7 @@ pub fn desired_secret(
     intent: &TargetIntent,
     data: RenderedData,
     revision: u64,
+    previous: Option<u64>,
     key: &HmacKey,
 ) -> Secret {
     let name = ms.metadata.name.clone().unwrap_or_default();
@@ -140,6 +147,12 @@ pub fn desired_secret(
     let mut annotations = intent.annotations.clone();
     annotations.extend(managed_annotations(&name, &hmac, Some(&keys)));
     annotations.insert(REVISION_ANNOTATION.to_owned(), revision.to_string());
+    if let Some(previous) = previous {
+        annotations.insert(
+            PREVIOUS_REVISION_ANNOTATION.to_owned(),
+            previous.to_string(),
+        );
+    }
     let owner_references = (intent.creation_policy == CreationPolicy::Owner)
         .then(|| ms.controller_owner_ref(&()))
         .flatten()
@@ -182,6 +195,7 @@ pub fn release_patch(secret: &Secret) -> serde_json::Value {
         DATA_HMAC_ANNOTATION,
         OWNED_KEYS_ANNOTATION,
         REVISION_ANNOTATION,
+        PREVIOUS_REVISION_ANNOTATION,
     ] {
         ours.insert(key.to_owned(), serde_json::Value::Null);
     }
@@ -239,6 +253,7 @@ mod tests {
             template: None,
             creation_policy: policy,
             deletion_policy: TargetDeletionPolicy::Delete,
+            include_previous: false,
         }
     }
 
@@ -253,6 +268,7 @@ mod tests {
             &intent(CreationPolicy::Owner),
             rendered("canary-x"),
             3,
+            None,
             &key(),
         );
         let labels = secret.metadata.labels.clone().unwrap();
@@ -268,7 +284,8 @@ mod tests {
             TargetAccess::Writable {
                 exists: true,
                 mirrored_revision: Some(3),
-                drifted: false
+                drifted: false,
+                previous_revision: None,
             }
         );
         secret
@@ -330,6 +347,7 @@ mod tests {
             &intent(CreationPolicy::Merge),
             rendered("v"),
             1,
+            None,
             &k,
         );
         assert!(merged.type_.is_none());
@@ -344,6 +362,7 @@ mod tests {
             &intent(CreationPolicy::Merge),
             rendered("v"),
             1,
+            None,
             &k,
         );
         secret

@@ -20,6 +20,9 @@ pub use ownership::{
 pub use payload::{
     DEFAULT_SINGLE_KEY, PayloadError, PayloadFormat, is_valid_secret_key, payload_entries,
 };
-pub use render::{RenderError, RenderSpec, RenderedData, TemplateError, Templates, render};
+pub use render::{
+    PREVIOUS_SUFFIX, RenderError, RenderSpec, RenderedData, TemplateError, Templates, render,
+    render_with_previous,
+};
 pub use source::{SourceProblem, source_payload};
 pub use target_type::{TargetTypeError, check_target_type};

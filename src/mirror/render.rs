@@ -171,17 +171,38 @@ impl RenderSpec {
     }
 }
 
+/// Suffix of the previous revision's keys in the target Secret (`target.includePrevious`).
+pub const PREVIOUS_SUFFIX: &str = "_previous";
+
 /// The target Secret's desired data for a revision's payload.
 pub fn render(payload: &SecretValue, spec: &RenderSpec) -> Result<RenderedData, RenderError> {
+    render_with_previous(payload, None, spec)
+}
+
+/// The same, with the previous revision's payload alongside (`target.includePrevious`, during
+/// the grace period): without templates its keys come with the suffix `_previous`; templates see
+/// them as the map `previous` (`{{ previous.password }}`), which is empty when there is none.
+pub fn render_with_previous(
+    payload: &SecretValue,
+    previous: Option<&SecretValue>,
+    spec: &RenderSpec,
+) -> Result<RenderedData, RenderError> {
     let entries = payload_entries(payload, &spec.format)?;
+    let previous = previous
+        .map(|p| payload_entries(p, &spec.format))
+        .transpose()?;
     let data = match &spec.templates {
         None => {
-            if let Some(key) = entries.keys().find(|k| !is_valid_secret_key(k)) {
+            let mut data = entries;
+            for (k, v) in previous.into_iter().flatten() {
+                data.insert(format!("{k}{PREVIOUS_SUFFIX}"), v);
+            }
+            if let Some(key) = data.keys().find(|k| !is_valid_secret_key(k)) {
                 return Err(RenderError::PayloadKeyNotMirrorable { key: key.clone() });
             }
-            entries
+            data
         }
-        Some(templates) => render_templates(&entries, templates)?,
+        Some(templates) => render_templates(&entries, previous.as_ref(), templates)?,
     };
     let data = RenderedData(data);
     let size = data.total_bytes();
@@ -193,6 +214,7 @@ pub fn render(payload: &SecretValue, spec: &RenderSpec) -> Result<RenderedData, 
 
 fn render_templates(
     entries: &BTreeMap<String, Vec<u8>>,
+    previous: Option<&BTreeMap<String, Vec<u8>>>,
     templates: &Templates,
 ) -> Result<BTreeMap<String, Vec<u8>>, RenderError> {
     let env = environment();
@@ -204,6 +226,14 @@ fn render_templates(
     context
         .entry("payload".to_owned())
         .or_insert_with(|| Value::from(values));
+    let previous: BTreeMap<String, Value> = previous
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), to_value(v)))
+        .collect();
+    context
+        .entry("previous".to_owned())
+        .or_insert_with(|| Value::from(previous));
     let known: BTreeSet<String> = context
         .keys()
         .cloned()
@@ -339,6 +369,34 @@ mod tests {
     }
 
     const DB: &str = r#"{"engine":"postgres","username":"app","password":"p@ss/w:rd","host":"db.internal","port":"5432","dbname":"orders","db-name":"orders2"}"#;
+
+    #[test]
+    fn the_previous_revision_comes_suffixed_or_as_a_template_map() {
+        let now = SecretValue::from(r#"{"username":"app","password":"new"}"#);
+        let before = SecretValue::from(r#"{"username":"app","password":"old"}"#);
+        let plain = render_with_previous(&now, Some(&before), &kv_spec(None)).unwrap();
+        assert_eq!(
+            text(&plain),
+            BTreeMap::from([
+                ("password", "new"),
+                ("password_previous", "old"),
+                ("username", "app"),
+                ("username_previous", "app"),
+            ])
+        );
+        let t = templates(&[(
+            "DSN",
+            "{{ password }}|{{ previous.password | default('none') }}",
+        )]);
+        let both = render_with_previous(&now, Some(&before), &kv_spec(Some(t.clone()))).unwrap();
+        assert_eq!(text(&both)["DSN"], "new|old");
+        let alone = render_with_previous(&now, None, &kv_spec(Some(t))).unwrap();
+        assert_eq!(text(&alone)["DSN"], "new|none");
+        assert_eq!(
+            render_with_previous(&now, None, &kv_spec(None)).unwrap(),
+            render(&now, &kv_spec(None)).unwrap()
+        );
+    }
 
     #[test]
     fn without_templates_the_payload_keys_are_the_data() {

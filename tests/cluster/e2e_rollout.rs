@@ -560,3 +560,52 @@ async fn played_controllers_restarts_never_exceed_the_clusters_limit_per_minute(
         last.duration_since(first).as_secs()
     );
 }
+
+/// `target.includePrevious`: after a rotation the Secret holds the new value and, under
+/// `value_previous`, the one it replaced; when the grace period ends the previous key goes.
+#[tokio::test]
+async fn the_previous_value_is_in_the_secret_during_the_grace_period_and_gone_after() {
+    let w = World::new("e2e-previous").await;
+    w.apply_ms(
+        "db",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {},
+            "target": {"includePrevious": true},
+            "retirement": {"gracePeriod": "8s", "retention": "1h"}}),
+    )
+    .await;
+    w.wait_ready("db", 1).await;
+    let first = w.secret_data("db").await.unwrap();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        vec!["value"],
+        "nothing to carry yet"
+    );
+    w.annotate("db", "keyward.dev/rotate", "dual").await;
+    w.wait_ready("db", 2).await;
+    let during = w
+        .wait_secret("db", "both values", Duration::from_secs(30), |d| {
+            d.contains_key("value_previous")
+        })
+        .await;
+    assert_eq!(during["value_previous"], first["value"]);
+    assert_ne!(during["value"], first["value"]);
+    let after = w
+        .wait_secret(
+            "db",
+            "the previous value gone",
+            Duration::from_secs(60),
+            |d| !d.contains_key("value_previous"),
+        )
+        .await;
+    assert_eq!(after["value"], during["value"]);
+    assert_eq!(after.len(), 1);
+    let ms = w.wait_ready("db", 2).await;
+    let stages: Vec<_> = ms
+        .status
+        .unwrap()
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.stage))
+        .collect();
+    assert_eq!(stages, vec![(2, Stage::Current), (1, Stage::Disabled)]);
+}

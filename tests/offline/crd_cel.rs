@@ -337,6 +337,11 @@ fn bad_managed_secrets_are_rejected_with_their_message() {
             "rollout.progressDeadline must be a duration of at least 30s",
         ),
         (
+            "previous value without retirement",
+            spec_with(json!({"target": {"includePrevious": true}})),
+            "target.includePrevious needs spec.retirement",
+        ),
+        (
             "retirement grace not a duration",
             spec_with(json!({"retirement": {"gracePeriod": "soon"}})),
             "retirement.gracePeriod must be a duration",

@@ -101,6 +101,8 @@ pub enum TargetAccess {
         mirrored_revision: Option<u64>,
         /// The data no longer matches the keyed HMAC Keyward wrote (edited by someone).
         drifted: bool,
+        /// The previous revision whose keys the Secret also holds (`keyward.dev/previous-revision`).
+        previous_revision: Option<u64>,
     },
     /// Merge policy and the Secret does not exist yet: wait for its owner to create it.
     WaitForMerge,
@@ -193,6 +195,8 @@ pub enum Step {
         revision: TargetRevision,
         /// The write repairs data someone changed.
         drift_repair: bool,
+        /// The previous revision whose keys the Secret carries too (`target.includePrevious`).
+        previous: Option<u64>,
     },
     /// Remove the Secret Keyward wrote under an earlier `target.name`.
     DeleteTarget { name: String },
@@ -323,6 +327,7 @@ pub fn plan(input: &PlanInput<'_>) -> Decision {
             exists,
             mirrored_revision,
             drifted,
+            ..
         } => (*exists, *mirrored_revision, *drifted),
     };
 
@@ -527,6 +532,7 @@ pub fn plan(input: &PlanInput<'_>) -> Decision {
     notes.handled_force_sync = intent.force_sync.clone();
     let spec_changed = input.status.observed_generation != intent.generation;
     let target_renamed = renamed_target(input);
+    let previous = previous_to_carry(input, mirror);
     let needs_apply = match mirror {
         TargetRevision::Created => true,
         TargetRevision::Number(n) => {
@@ -536,12 +542,14 @@ pub fn plan(input: &PlanInput<'_>) -> Decision {
                 || spec_changed
                 || force_sync
                 || target_renamed.is_some()
+                || previous != carried_previous(input)
         }
     };
     if needs_apply {
         steps.push(Step::ApplyTarget {
             revision: mirror,
             drift_repair: target_exists && drifted,
+            previous,
         });
     } else if let TargetRevision::Number(n) = mirror {
         notes.mirrored_revision = Some(n);
@@ -610,6 +618,7 @@ fn create_with_version(input: &PlanInput<'_>, secret: NewSecret) -> Plan {
             Step::ApplyTarget {
                 revision: TargetRevision::Created,
                 drift_repair: false,
+                previous: None,
             },
         ],
         ready: synced(input),
@@ -713,6 +722,48 @@ pub fn in_folder(path: &str, folder: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// The previous revision the target Secret holds alongside, as its annotation says.
+fn carried_previous(input: &PlanInput<'_>) -> Option<u64> {
+    match input.target {
+        TargetAccess::Writable {
+            previous_revision, ..
+        } => *previous_revision,
+        _ => None,
+    }
+}
+
+/// Which previous revision the target Secret should carry (`target.includePrevious`): the one a
+/// new revision replaces, and afterwards the one it carries while status still calls it
+/// `Previous` (its grace period); none once it is retired.
+fn previous_to_carry(input: &PlanInput<'_>, mirror: TargetRevision) -> Option<u64> {
+    use crate::api::lifecycle::Stage;
+    if !input.intent.target.include_previous {
+        return None;
+    }
+    let TargetAccess::Writable {
+        mirrored_revision,
+        previous_revision,
+        ..
+    } = input.target
+    else {
+        return None;
+    };
+    let replaced = match mirror {
+        TargetRevision::Created => *mirrored_revision,
+        TargetRevision::Number(n) => mirrored_revision.filter(|m| *m != n),
+    };
+    if replaced.is_some() {
+        return replaced;
+    }
+    previous_revision.filter(|p| {
+        input
+            .status
+            .revisions
+            .iter()
+            .any(|r| u64::from(r.revision) == *p && r.stage == Stage::Previous)
+    })
+}
+
 /// Whether a plan without listed versions would be wrong: something may need a new version, a
 /// recorded operation, or a target write.
 fn needs_versions(input: &PlanInput<'_>, secret: &RemoteSecret) -> bool {
@@ -722,9 +773,16 @@ fn needs_versions(input: &PlanInput<'_>, secret: &RemoteSecret) -> bool {
             exists,
             mirrored_revision,
             drifted,
+            ..
         } => (*exists, *mirrored_revision, *drifted),
         _ => (false, None, false),
     };
+    if let Some(m) = mirrored
+        && previous_to_carry(input, TargetRevision::Number(m)) != carried_previous(input)
+    {
+        // The previous revision's grace period ended (or began): the Secret is rewritten.
+        return true;
+    }
     let push_changed = match input.source {
         SourceObservation::Present { digest } => status.source_digest.as_ref() != Some(digest),
         _ => false,

@@ -108,6 +108,7 @@ fn intent() -> Intent {
             template: None,
             creation_policy: CreationPolicy::Owner,
             deletion_policy: TargetDeletionPolicy::Delete,
+            include_previous: false,
         },
         remote_deletion: RemoteDeletionPolicy::Retain,
         created_at: Some(now()),
@@ -243,6 +244,7 @@ fn target_ok(revision: u64) -> TargetAccess {
         exists: true,
         mirrored_revision: Some(revision),
         drifted: false,
+        previous_revision: None,
     }
 }
 
@@ -251,6 +253,7 @@ fn target_absent() -> TargetAccess {
         exists: false,
         mirrored_revision: None,
         drifted: false,
+        previous_revision: None,
     }
 }
 
@@ -320,6 +323,7 @@ fn apply(revision: TargetRevision) -> Step {
     Step::ApplyTarget {
         revision,
         drift_repair: false,
+        previous: None,
     }
 }
 
@@ -438,10 +442,12 @@ fn rows() -> Vec<Row> {
                 exists: true,
                 mirrored_revision: Some(1),
                 drifted: true,
+                previous_revision: None,
             },
             steps: vec![Step::ApplyTarget {
                 revision: TargetRevision::Number(1),
                 drift_repair: true,
+                previous: None,
             }],
             ..synced("drifted target is repaired")
         },
@@ -1022,6 +1028,7 @@ fn rows() -> Vec<Row> {
                 exists: true,
                 mirrored_revision: Some(1),
                 drifted: true,
+                previous_revision: None,
             },
             ..synced("a drifted target: list the versions")
         }),
@@ -1213,4 +1220,85 @@ fn tokens_are_deterministic_and_distinct() {
     // A person's annotation text never appears verbatim in the remote description.
     let b = operation_token("ns", "x", OperationCause::Request, "my secret note");
     assert!(!b.contains("my secret note"));
+}
+
+/// `target.includePrevious`: the Secret carries the revision a new one replaced for as long as
+/// status calls it `Previous`, and drops it when its grace period ends.
+#[test]
+fn the_previous_revision_is_carried_during_its_grace_period_only() {
+    use crate::api::lifecycle::{RevisionStage, Stage};
+    let stage = |revision: u32, stage: Stage| RevisionStage {
+        revision,
+        stage,
+        since: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
+    };
+    let carrying = |mirrored: u64, previous: Option<u64>| TargetAccess::Writable {
+        exists: true,
+        mirrored_revision: Some(mirrored),
+        drifted: false,
+        previous_revision: previous,
+    };
+    let mut with_previous = intent();
+    with_previous.target.include_previous = true;
+    let applied = |previous| {
+        vec![Step::ApplyTarget {
+            revision: TargetRevision::Number(2),
+            drift_repair: false,
+            previous,
+        }]
+    };
+
+    // A version made elsewhere replaces revision 1: the Secret gets 2 and keeps 1 alongside.
+    let replaced = Row {
+        intent: with_previous.clone(),
+        remote: found(enabled(&[2, 1])),
+        ..synced("new revision, previous carried")
+    };
+    assert_eq!(run(&replaced).steps, applied(Some(1)));
+    // Without the option, nothing is carried.
+    let plain = Row {
+        remote: found(enabled(&[2, 1])),
+        ..synced("new revision, nothing carried")
+    };
+    assert_eq!(run(&plain).steps, applied(None));
+
+    let mut in_grace = synced_status(2);
+    in_grace.revisions = vec![stage(2, Stage::Current), stage(1, Stage::Previous)];
+    let steady = Row {
+        intent: with_previous.clone(),
+        status: in_grace.clone(),
+        remote: found_unlisted(),
+        target: carrying(2, Some(1)),
+        ..synced("in grace: nothing to write")
+    };
+    assert!(
+        run(&steady).steps.is_empty(),
+        "no call, no write during the grace"
+    );
+
+    // Grace over (the pipeline disabled 1): the steady reconcile lists once and rewrites.
+    let mut retired = in_grace.clone();
+    retired.revisions = vec![stage(2, Stage::Current), stage(1, Stage::Disabled)];
+    let ended = Row {
+        intent: with_previous.clone(),
+        status: retired.clone(),
+        remote: found_unlisted(),
+        target: carrying(2, Some(1)),
+        ..synced("grace over")
+    };
+    assert_eq!(decide(&ended), Decision::NeedVersions);
+    let listed = Row {
+        remote: found(enabled(&[2])),
+        ..ended
+    };
+    assert_eq!(run(&listed).steps, applied(None));
+
+    // The option turned off while carrying: the previous keys go.
+    let off = Row {
+        status: in_grace,
+        remote: found(enabled(&[2, 1])),
+        target: carrying(2, Some(1)),
+        ..synced("option removed")
+    };
+    assert_eq!(run(&off).steps, applied(None));
 }
