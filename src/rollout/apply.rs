@@ -349,16 +349,24 @@ async fn perform(shared: &Shared<'_>, object: &Object<'_>, step: &PipelineStep) 
     let provider = object.runtime.provider();
     match step {
         PipelineStep::Restart { workload, value } => {
-            if let Err(wait) = shared.limiter.try_take(Instant::now()) {
-                shared
-                    .metrics
-                    .workload_restart(workload.kind.as_str(), "deferred");
-                return PipelineFact::Deferred {
-                    workload: workload.clone(),
-                    wait,
-                };
+            let turn = match shared.limiter.try_take(Instant::now()) {
+                Ok(turn) => turn,
+                Err(wait) => {
+                    shared
+                        .metrics
+                        .workload_restart(workload.kind.as_str(), "deferred");
+                    return PipelineFact::Deferred {
+                        workload: workload.clone(),
+                        wait,
+                    };
+                }
+            };
+            let result = restart(shared.client, object.namespace, workload, value).await;
+            match &result {
+                Ok(_) => shared.limiter.done(turn, Instant::now()),
+                Err(_) => shared.limiter.give_back(turn),
             }
-            match restart(shared.client, object.namespace, workload, value).await {
+            match result {
                 Ok(generation) => {
                     shared
                         .metrics

@@ -1,6 +1,8 @@
 //! The cluster-wide restart limit (`--max-restarts-per-minute`): at most `limit` restarts in any
 //! window of one minute, counted over a sliding window, so bursts never exceed the limit (a token
-//! bucket would allow a full bucket plus its refill within one minute).
+//! bucket would allow a full bucket plus its refill within one minute). A turn is counted from
+//! when its restart was done ([`RestartLimiter::done`]), not from when it was granted: a slow
+//! request then can never bring two restarts closer than the window as the API server sees them.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -24,10 +26,11 @@ impl RestartLimiter {
         }
     }
 
-    /// Takes a turn at `now`, or says how long until one is free.
-    pub fn try_take(&self, now: Instant) -> Result<(), Duration> {
+    /// Takes a turn at `now` (pass it to [`Self::done`] or [`Self::give_back`]), or says how
+    /// long until one is free.
+    pub fn try_take(&self, now: Instant) -> Result<Instant, Duration> {
         if self.limit == 0 {
-            return Ok(());
+            return Ok(now);
         }
         let mut recent = self.recent.lock().expect("restart limiter poisoned");
         while recent
@@ -38,10 +41,33 @@ impl RestartLimiter {
         }
         if recent.len() < self.limit {
             recent.push_back(now);
-            return Ok(());
+            return Ok(now);
         }
         let oldest = *recent.front().expect("full window has a front");
         Err(WINDOW.saturating_sub(now.saturating_duration_since(oldest)))
+    }
+}
+
+impl RestartLimiter {
+    /// The restart of the turn taken at `taken` finished at `at`: it counts from then.
+    pub fn done(&self, taken: Instant, at: Instant) {
+        self.replace(taken, Some(at));
+    }
+
+    /// The restart of the turn taken at `taken` did not happen.
+    pub fn give_back(&self, taken: Instant) {
+        self.replace(taken, None);
+    }
+
+    fn replace(&self, taken: Instant, with: Option<Instant>) {
+        let mut recent = self.recent.lock().expect("restart limiter poisoned");
+        if let Some(i) = recent.iter().position(|t| *t == taken) {
+            recent.remove(i);
+        }
+        if let Some(at) = with {
+            let i = recent.partition_point(|t| *t <= at);
+            recent.insert(i, at);
+        }
     }
 }
 
@@ -87,6 +113,24 @@ mod tests {
             .unwrap_err();
         assert_eq!(wait, Duration::from_secs(30));
         assert!(limiter.try_take(start + Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn a_turn_counts_from_when_its_restart_was_done_and_a_failed_one_is_given_back() {
+        let limiter = RestartLimiter::new(1);
+        let start = Instant::now();
+        let turn = limiter.try_take(start).unwrap();
+        // The request took 3 s: the next turn is free a minute after it finished.
+        limiter.done(turn, start + Duration::from_secs(3));
+        assert_eq!(
+            limiter
+                .try_take(start + Duration::from_secs(60))
+                .unwrap_err(),
+            Duration::from_secs(3)
+        );
+        let next = limiter.try_take(start + Duration::from_secs(63)).unwrap();
+        limiter.give_back(next);
+        assert!(limiter.try_take(start + Duration::from_secs(63)).is_ok());
     }
 
     #[test]

@@ -140,6 +140,17 @@ fn sooner(a: Option<Duration>, b: Duration) -> Option<Duration> {
     Some(a.map_or(b, |a| a.min(b)))
 }
 
+/// Fills in the `3/4` summary; returns how many workloads are complete.
+fn summarize(rollout: &mut RolloutStatus) -> usize {
+    let complete = rollout
+        .workloads
+        .iter()
+        .filter(|w| w.state == WorkloadState::Complete)
+        .count();
+    rollout.summary = format!("{complete}/{}", rollout.workloads.len());
+    complete
+}
+
 /// Plan the pipeline of one reconcile.
 pub fn plan_pipeline(input: &PipelineInput<'_>) -> PipelineDecision {
     let now = input.now;
@@ -222,12 +233,7 @@ pub fn plan_pipeline(input: &PipelineInput<'_>) -> PipelineDecision {
     } else if input.rollout.is_none() {
         rollout.workloads.clear();
     }
-    let complete = rollout
-        .workloads
-        .iter()
-        .filter(|w| w.state == WorkloadState::Complete)
-        .count();
-    rollout.summary = format!("{complete}/{}", rollout.workloads.len());
+    let complete = summarize(&mut rollout);
     if rollout.confirmed_at.is_none() && complete == rollout.workloads.len() {
         rollout.confirmed_at = Some(since(now));
         if !rollout.workloads.is_empty() && !first {
@@ -481,11 +487,6 @@ pub fn settle(
             }
         }
     }
-    let complete = rollout
-        .workloads
-        .iter()
-        .filter(|w| w.state == WorkloadState::Complete)
-        .count();
-    rollout.summary = format!("{complete}/{}", rollout.workloads.len());
+    summarize(&mut rollout);
     (rollout, revisions, events, requeue)
 }

@@ -179,29 +179,25 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
             continue;
         }
         if mine(v) {
-            if input.capabilities.disable_versions {
-                steps.push(PipelineStep::Disable(v.revision));
-                set_stage(&mut revisions, v.revision, Stage::Disabled);
-                events.push(EventNote::normal(
-                    "Retired",
-                    "Retire",
-                    format!(
-                        "disabled version {} of remote secret {} (superseded by revision {current}, which every consumer runs)",
-                        v.revision, input.secret_id
-                    ),
-                ));
+            let (step, stage, done) = if input.capabilities.disable_versions {
+                (
+                    PipelineStep::Disable(v.revision),
+                    Stage::Disabled,
+                    "disabled",
+                )
             } else {
-                steps.push(PipelineStep::Remove(v.revision));
-                set_stage(&mut revisions, v.revision, Stage::Deleted);
-                events.push(EventNote::normal(
-                    "Retired",
-                    "Retire",
-                    format!(
-                        "{removed} version {} of remote secret {} (superseded by revision {current}, which every consumer runs)",
-                        v.revision, input.secret_id
-                    ),
-                ));
-            }
+                (PipelineStep::Remove(v.revision), Stage::Deleted, removed)
+            };
+            steps.push(step);
+            set_stage(&mut revisions, v.revision, stage);
+            events.push(EventNote::normal(
+                "Retired",
+                "Retire",
+                format!(
+                    "{done} version {} of remote secret {} (superseded by revision {current}, which every consumer runs)",
+                    v.revision, input.secret_id
+                ),
+            ));
         } else if !revisions
             .iter()
             .any(|r| u64::from(r.revision) == v.revision && r.stage == Stage::Kept)

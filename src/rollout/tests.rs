@@ -24,28 +24,12 @@ fn t(s: i64) -> Timestamp {
 }
 
 fn scaleway() -> Capabilities {
-    Capabilities {
-        update_metadata: true,
-        protection: true,
-        disable_versions: true,
-        version_descriptions: true,
-        create_requires_initial_version: false,
-        ephemeral_policy: true,
-        tags: true,
-        listing: true,
-        owner_marks: true,
-        version_removal: VersionRemoval::Delete,
-    }
+    crate::provider::scaleway::CAPABILITIES
 }
 
 /// Thalassa: no disable, no descriptions, versions destroyed.
 fn destroying() -> Capabilities {
-    Capabilities {
-        disable_versions: false,
-        version_descriptions: false,
-        version_removal: VersionRemoval::Destroy,
-        ..scaleway()
-    }
+    crate::provider::thalassa::CAPABILITIES
 }
 
 /// OCI: versions disabled, then scheduled for deletion; descriptions kept.
@@ -224,6 +208,20 @@ fn stages(plan: &PipelinePlan) -> Vec<(u32, Stage)> {
 }
 
 const D: WorkloadKind = WorkloadKind::Deployment;
+
+/// Revision 4 confirmed at 0, revision 3 superseded (created by Keyward or not), at the end of
+/// an hour's grace period.
+fn grace_just_over(retire: &RetirementIntent, previous_by_keyward: bool) -> Row<'_> {
+    let mut row = Row::new(4, 3600);
+    row.retirement = Some(retire);
+    row.status_rollout = Some(rollout_status(4, 0, Some(0), vec![]));
+    row.revisions = vec![stage(4, Stage::Current, 0), stage(3, Stage::Previous, 0)];
+    row.versions = Some(vec![
+        version(4, VersionStatus::Enabled, true),
+        version(3, VersionStatus::Enabled, previous_by_keyward),
+    ]);
+    row
+}
 
 #[test]
 fn the_first_revision_is_a_baseline_that_restarts_nothing() {
@@ -543,14 +541,7 @@ fn superseded_versions_are_disabled_after_the_grace_period_then_removed_after_re
 #[test]
 fn versions_keyward_did_not_create_are_kept_unless_included() {
     let retire = retirement();
-    let mut row = Row::new(4, 3600);
-    row.retirement = Some(&retire);
-    row.status_rollout = Some(rollout_status(4, 0, Some(0), vec![]));
-    row.revisions = vec![stage(4, Stage::Current, 0), stage(3, Stage::Previous, 0)];
-    row.versions = Some(vec![
-        version(4, VersionStatus::Enabled, true),
-        version(3, VersionStatus::Enabled, false),
-    ]);
+    let mut row = grace_just_over(&retire, false);
     let kept = row.plan();
     assert!(kept.steps.is_empty());
     assert_eq!(stages(&kept), vec![(4, Stage::Current), (3, Stage::Kept)]);
@@ -737,14 +728,7 @@ fn deferred_restarts_wait_and_failed_retirements_keep_their_stage() {
     assert_eq!(revisions, plan.revisions);
 
     // A disable that fails leaves the version Previous and says so once.
-    let mut row = Row::new(4, 3600);
-    row.retirement = Some(&retire);
-    row.status_rollout = Some(rollout_status(4, 0, Some(0), vec![]));
-    row.revisions = vec![stage(4, Stage::Current, 0), stage(3, Stage::Previous, 0)];
-    row.versions = Some(vec![
-        version(4, VersionStatus::Enabled, true),
-        version(3, VersionStatus::Enabled, true),
-    ]);
+    let row = grace_just_over(&retire, true);
     let plan = row.plan();
     let (_, revisions, events, requeue) = settle(
         &plan,

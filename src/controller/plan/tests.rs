@@ -33,18 +33,7 @@ fn owner() -> OwnerMark {
 
 /// Scaleway's abilities.
 fn caps() -> Capabilities {
-    Capabilities {
-        update_metadata: true,
-        protection: true,
-        disable_versions: true,
-        version_descriptions: true,
-        create_requires_initial_version: false,
-        ephemeral_policy: true,
-        tags: true,
-        listing: true,
-        owner_marks: true,
-        version_removal: crate::provider::VersionRemoval::Delete,
-    }
+    crate::provider::scaleway::CAPABILITIES
 }
 
 /// A toy provider with what the next providers lack: version 1 made by the create call, no

@@ -17,6 +17,20 @@ use crate::provider::{
     RemoteSecret, RemoteVersion, RevisionSelector, SecretId, SecretManager, SecretUpdate,
 };
 
+/// What Scaleway Secret Manager can do.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    update_metadata: true,
+    protection: true,
+    disable_versions: true,
+    version_descriptions: true,
+    create_requires_initial_version: false,
+    ephemeral_policy: true,
+    tags: true,
+    listing: true,
+    owner_marks: true,
+    version_removal: crate::provider::VersionRemoval::Delete,
+};
+
 #[async_trait]
 impl SecretManager for ScalewayClient {
     fn provider(&self) -> &'static str {
@@ -28,18 +42,7 @@ impl SecretManager for ScalewayClient {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            update_metadata: true,
-            protection: true,
-            disable_versions: true,
-            version_descriptions: true,
-            create_requires_initial_version: false,
-            ephemeral_policy: true,
-            tags: true,
-            listing: true,
-            owner_marks: true,
-            version_removal: crate::provider::VersionRemoval::Delete,
-        }
+        CAPABILITIES
     }
 
     async fn list_all_secrets(&self) -> ProviderResult<Vec<RemoteSecret>> {
