@@ -130,24 +130,35 @@ impl EmulatorArgs {
 /// `keyward emulator`: serve until interrupted (Ctrl-C or SIGTERM), then save the state.
 pub async fn serve_command(args: EmulatorArgs) -> anyhow::Result<()> {
     let handle = spawn(args.into_config()?).await?;
+    // Listen for SIGTERM before announcing the URL: a parent that reads the line and terminates
+    // at once must find the handler in place (else the default action kills the process).
+    let signal = shutdown_signal();
     // One line on stdout, so a parent process can read the URL when it asked for port 0.
     println!("keyward emulator listening on {}", handle.base_url());
     std::io::stdout().flush()?;
-    wait_for_signal().await;
+    signal.await;
     handle.shutdown().await
 }
 
-async fn wait_for_signal() {
+/// Resolves at Ctrl-C or SIGTERM; both handlers are installed when this returns.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let term = {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::terminate()).ok()
+    };
+    // `ctrl_c()` installs its handler on first poll, so poll it once now.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let _ = futures::FutureExt::now_or_never(&mut ctrl_c);
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = ctrl_c => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = ctrl_c.await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -15,7 +15,7 @@ use keyward::provider::{
 };
 use keyward::secret_value::SecretValue;
 
-use crate::support::scripted::{LogBuffer, Recorder, Reply, json, scripted};
+use crate::support::scripted::{Recorder, Reply, capture_logs, json, scripted};
 
 // ---------- fixtures ----------
 
@@ -586,14 +586,7 @@ fn show(err: &ProviderError) -> String {
 #[tokio::test]
 async fn the_payload_never_reaches_errors_debug_or_logs() {
     let b64 = BASE64.encode(CANARY);
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("keyward=trace")
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = capture_logs();
 
     let server = scripted(vec![
         // The server quotes the payload back, raw and encoded.
@@ -661,7 +654,7 @@ async fn the_payload_never_reaches_errors_debug_or_logs() {
     assert_eq!(read.value.expose(), CANARY.as_bytes());
     assert_no_canary("AccessedVersion Debug", &format!("{read:?}"));
 
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = capture.logs.text();
     assert!(
         logged.contains("create_version"),
         "spans are logged: {logged}"

@@ -24,7 +24,7 @@ use keyward::provider::{
 use keyward::secret_value::SecretValue;
 use serde_json::{Value, json};
 
-use crate::support::scripted::{LogBuffer, Recorder, Reply, json as reply_json, scripted};
+use crate::support::scripted::{Recorder, Reply, capture_logs, json as reply_json, scripted};
 
 const ORG: &str = "org-client";
 const REGION: &str = "nl-01";
@@ -953,14 +953,7 @@ fn show(err: &ProviderError) -> String {
 #[tokio::test]
 async fn values_and_credentials_never_reach_errors_debug_or_logs() {
     let b64 = BASE64.encode(CANARY);
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("keyward=trace")
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = capture_logs();
 
     let server = scripted(vec![
         // The server quotes the value back, raw and encoded.
@@ -1006,7 +999,7 @@ async fn values_and_credentials_never_reach_errors_debug_or_logs() {
     assert_eq!(read.value.expose(), CANARY.as_bytes());
     assert_no_canary("AccessedVersion Debug", &format!("{read:?}"));
 
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = capture.logs.text();
     assert!(
         logged.contains("create_version") && logged.contains("access_version"),
         "{logged}"

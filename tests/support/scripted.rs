@@ -24,6 +24,65 @@ impl CallObserver for Recorder {
 #[derive(Clone, Default)]
 pub struct LogBuffer(pub Arc<Mutex<Vec<u8>>>);
 
+/// This thread's tracing output (keyward=trace, spans as they close) captured into `logs`, for a
+/// test that greps the logs for a canary. One global subscriber serves every capture and writes
+/// to the buffer of the thread the event happens on (a `#[tokio::test]` runs its client on its own
+/// thread). A scoped subscriber per test (`set_default`) came back empty now and then when tests
+/// ran in parallel, as tracing's callsite interest cache dropped its events.
+pub struct LogCapture {
+    pub logs: LogBuffer,
+}
+
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<LogBuffer>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the capture of the current thread, if any.
+struct ThisThread;
+
+impl std::io::Write for ThisThread {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURING.with(|c| {
+            if let Some(logs) = c.borrow().as_ref() {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() -> LogCapture {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("keyward=trace")
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(|| ThisThread)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the test binaries");
+    });
+    let logs = LogBuffer::default();
+    CAPTURING.with(|c| *c.borrow_mut() = Some(logs.clone()));
+    LogCapture { logs }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+impl LogBuffer {
+    /// Everything captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 impl std::io::Write for LogBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(buf);
