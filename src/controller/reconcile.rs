@@ -378,7 +378,10 @@ async fn apply(
         &outcome,
         remote_after.as_ref().map(fingerprint),
     );
-    let conclusion = pipeline(ctx, ms, &intent, &runtime, now, conclusion).await?;
+    let marked_ours = remote_after
+        .as_ref()
+        .is_some_and(|r| r.owner.as_ref() == Some(&owner));
+    let conclusion = pipeline(ctx, ms, &intent, &runtime, now, marked_ours, conclusion).await?;
     runtime.register(
         key.clone(),
         Interest {
@@ -403,13 +406,14 @@ async fn apply(
 /// After a reconcile that left the target Secret in step with a revision: restart the workloads
 /// that read it, confirm their rollouts, and retire what the revision superseded
 /// (`crate::rollout`). Without spec.rollout and spec.retirement nothing happens and the pipeline's
-/// status goes.
+/// status goes. `marked_ours`: the remote secret carries this object's owner mark.
 async fn pipeline(
     ctx: &Context,
     ms: &ManagedSecret,
     intent: &Intent,
     runtime: &crate::stores::StoreRuntime,
     now: jiff::Timestamp,
+    marked_ours: bool,
     mut conclusion: Conclusion,
 ) -> Result<Conclusion, Error> {
     let namespace = ms.namespace().unwrap_or_default();
@@ -453,7 +457,14 @@ async fn pipeline(
             current,
             status_rollout: status.rollout.as_ref(),
             revisions: &status.revisions,
-            managed_revisions: &status.managed_revisions,
+            // On providers without version descriptions, the versions status says Keyward made
+            // count only while the remote secret's owner mark backs them (status alone can be
+            // edited by anyone who may write it).
+            managed_revisions: if marked_ours {
+                &status.managed_revisions
+            } else {
+                &[]
+            },
             secret_id: &secret_id,
             runtime,
             now,

@@ -10,8 +10,8 @@
 //! 3. A version Keyward disabled is removed when the retention period after that ends, and only
 //!    if it is still disabled (someone who enabled it again wants it).
 //! 4. Keyward may retire a version it created: its description carries Keyward's operation token,
-//!    or (on a provider without version descriptions) Keyward created the secret and recorded the
-//!    revision as its own. `includeUnmanaged` extends this to every version. Others are `Kept`, with
+//!    or (on a provider without version descriptions) the revision is among `managed_revisions`,
+//!    which the caller fills only while the remote secret carries this object's owner mark. `includeUnmanaged` extends this to every version. Others are `Kept`, with
 //!    one Event saying why.
 //! 5. The versions are listed only when something is due, so a settled pipeline costs no call.
 

@@ -572,3 +572,73 @@ async fn the_previous_value_is_in_the_secret_during_the_grace_period_and_gone_af
         .collect();
     assert_eq!(stages, vec![(2, Stage::Current), (1, Stage::Disabled)]);
 }
+
+/// On a provider that cannot disable versions (Thalassa), the superseded version is destroyed
+/// when the grace period ends, once: the capability the planner reads, end to end.
+#[tokio::test]
+async fn on_thalassa_the_superseded_version_is_destroyed_after_the_grace_period() {
+    use keyward::emulator::{EmulatorConfig, ThalassaEmulatorConfig};
+    let w = World::new("e2e-destroy").await;
+    let emu = keyward::emulator::spawn(EmulatorConfig::thalassa_for_tests(
+        ThalassaEmulatorConfig::default(),
+    ))
+    .await
+    .expect("thalassa emulator");
+    w.apply_secret(
+        "thalassa-creds",
+        json!({"THALASSA_PERSONAL_ACCESS_TOKEN": "t"}),
+    )
+    .await;
+    w.apply(json!({
+        "apiVersion": "keyward.dev/v1alpha1", "kind": "SecretStore",
+        "metadata": {"name": "thalassa"},
+        "spec": {"provider": {"thalassa": {
+            "region": keyward::emulator::thalassa::DEFAULT_REGION, "organisation": "org",
+            "kmsKey": keyward::emulator::thalassa::DEFAULT_KEY, "apiUrl": emu.base_url(),
+            "credentials": {"secretRef": {"name": "thalassa-creds"}}}}},
+    }))
+    .await;
+    w.apply_ms(
+        "db",
+        json!({"storeRef": {"name": "thalassa"}, "remote": {"path": "/apps", "name": "db"},
+            "generate": {}, "retirement": {"gracePeriod": "3s", "retention": "1h"}}),
+    )
+    .await;
+    w.wait_ready("db", 1).await;
+    w.annotate("db", "keyward.dev/rotate", "one").await;
+    w.wait_ready("db", 2).await;
+    let retired = w
+        .wait_ms("db", "version 1 destroyed", Duration::from_secs(60), |ms| {
+            ms.status.as_ref().is_some_and(|s| {
+                s.revisions
+                    .iter()
+                    .any(|r| r.revision == 1 && r.stage == Stage::Deleted)
+            })
+        })
+        .await;
+    let stages: Vec<_> = retired
+        .status
+        .unwrap()
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.stage))
+        .collect();
+    assert_eq!(stages, vec![(2, Stage::Current), (1, Stage::Deleted)]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let counts = emu.request_counts();
+    assert_eq!(
+        counts.endpoint_total("DestroySecretVersion"),
+        1,
+        "{counts:?}"
+    );
+    let notes: Vec<String> = w
+        .events("db")
+        .await
+        .into_iter()
+        .filter_map(|e| e.note)
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("destroyed version 1")),
+        "{notes:?}"
+    );
+}
