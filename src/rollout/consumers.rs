@@ -90,9 +90,7 @@ pub fn restart_due(
         .filter(|f| f.pending)
         .map(|f| f.mirrored_at)
         .max()?;
-    newest
-        .checked_add(jiff::SignedDuration::try_from(debounce).ok()?)
-        .ok()
+    Some(crate::rotation::later(newest, debounce))
 }
 
 #[cfg(test)]

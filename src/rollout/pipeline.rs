@@ -28,6 +28,7 @@ use crate::api::lifecycle::{
 };
 use crate::controller::events::EventNote;
 use crate::provider::{Capabilities, RemoteVersion};
+use crate::rotation::{later, until_due};
 
 use super::retire::{self, RetirementIntent};
 use super::workload::{ObservedWorkload, WorkloadId};
@@ -123,17 +124,6 @@ pub fn needs_workloads(
 
 fn since(t: Timestamp) -> Time {
     Time(t)
-}
-
-fn after(t: &Time, d: Duration) -> Timestamp {
-    jiff::SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.0.checked_add(d).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
-fn until(now: Timestamp, at: Timestamp) -> Duration {
-    Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO)
 }
 
 fn sooner(a: Option<Duration>, b: Duration) -> Option<Duration> {
@@ -315,7 +305,7 @@ fn step_workload(
                 entry.generation = Some(c.workload.generation);
                 *requeue = sooner(*requeue, PROGRESS_POLL);
             } else if let Some(due) = c.due.filter(|d| *d > now) {
-                *requeue = sooner(*requeue, until(now, due));
+                *requeue = sooner(*requeue, until_due(now, due));
             } else {
                 steps.push(PipelineStep::Restart {
                     workload: id.clone(),
@@ -342,7 +332,7 @@ fn step_workload(
                 entry.state = WorkloadState::Complete;
                 entry.since = since(now);
             } else if entry.state == WorkloadState::Progressing
-                && now >= after(&entry.since, intent.progress_deadline)
+                && now >= later(entry.since.0, intent.progress_deadline)
             {
                 entry.state = WorkloadState::Stalled;
                 entry.since = since(now);

@@ -24,6 +24,7 @@ use crate::api::lifecycle::{RevisionStage, Stage};
 use crate::controller::events::EventNote;
 use crate::controller::plan::is_keyward_description;
 use crate::provider::{Capabilities, RemoteVersion, VersionStatus};
+use crate::rotation::{later, until_due};
 
 use super::pipeline::PipelineStep;
 
@@ -65,33 +66,22 @@ pub enum RetireDecision {
     },
 }
 
-fn plus(t: Timestamp, d: Duration) -> Timestamp {
-    jiff::SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.checked_add(d).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
-fn until(now: Timestamp, at: Timestamp) -> Duration {
-    Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO)
-}
-
 /// Plan retirement.
 pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
     let now = input.now;
     let intent = input.intent;
-    let grace_end = input.confirmed_at.map(|t| plus(t, intent.grace));
+    let grace_end = input.confirmed_at.map(|t| later(t, intent.grace));
     let grace_over = grace_end.is_some_and(|end| now >= end);
     let confirmed_now = input.confirmed_at == Some(now);
     let removal_due =
-        |r: &RevisionStage| r.stage == Stage::Disabled && now >= plus(r.since.0, intent.retention);
+        |r: &RevisionStage| r.stage == Stage::Disabled && now >= later(r.since.0, intent.retention);
     let due = (grace_over && input.revisions.iter().any(|r| r.stage == Stage::Previous))
         || input.revisions.iter().any(removal_due)
         || (intent.max_enabled.is_some() && confirmed_now && input.confirmed_at.is_some())
         || (grace_over && input.new_revision);
     let mut requeue: Option<Duration> = None;
     let mut wake_at = |at: Timestamp| {
-        let d = until(now, at);
+        let d = until_due(now, at);
         requeue = Some(requeue.map_or(d, |r| r.min(d)));
     };
     if !due {
@@ -105,7 +95,7 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
             .iter()
             .filter(|r| r.stage == Stage::Disabled)
         {
-            wake_at(plus(r.since.0, intent.retention));
+            wake_at(later(r.since.0, intent.retention));
         }
         return RetireDecision::Act {
             steps: Vec::new(),
@@ -264,7 +254,7 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
     // What is left for later.
     for r in &revisions {
         if r.stage == Stage::Disabled {
-            wake_at(plus(r.since.0, intent.retention));
+            wake_at(later(r.since.0, intent.retention));
         }
     }
     if let Some(end) = grace_end.filter(|end| *end > now)

@@ -20,7 +20,7 @@ pub use generate::{
     PolicyError, ValuePolicy,
 };
 pub use schedule::{
-    CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, next_due, until_due,
+    CronSchedule, Interval, JitterSeed, Schedule, ScheduleError, is_due, later, next_due, until_due,
 };
 pub use spec_policy::value_policy;
 pub use trigger::{ManualTrigger, ROTATE_ANNOTATION, manual_trigger};

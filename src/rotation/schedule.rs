@@ -397,6 +397,14 @@ pub fn is_due(now: Timestamp, due: Timestamp) -> bool {
     now >= due
 }
 
+/// `d` after `t`, saturating at the end of time.
+pub fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
 /// How long until `due`, for a requeue: zero when already due.
 pub fn until_due(now: Timestamp, due: Timestamp) -> std::time::Duration {
     std::time::Duration::try_from(now.duration_until(due)).unwrap_or(std::time::Duration::ZERO)

@@ -843,7 +843,7 @@ fn next_rotation(rotation: &RotationDecision) -> Option<Timestamp> {
 /// wait by the object's next full check).
 fn requeue_at_next_rotation(input: &PlanInput<'_>, next: Option<Timestamp>) -> Duration {
     match next {
-        Some(next) => until(input.now, next),
+        Some(next) => crate::rotation::until_due(input.now, next),
         None => Duration::MAX,
     }
 }
@@ -1030,8 +1030,4 @@ fn metadata_update(input: &PlanInput<'_>, secret: &RemoteSecret) -> SecretUpdate
         }
     }
     update
-}
-
-fn until(now: Timestamp, then: Timestamp) -> Duration {
-    Duration::try_from(now.duration_until(then)).unwrap_or(Duration::ZERO)
 }
