@@ -378,10 +378,17 @@ async fn apply(
         &outcome,
         remote_after.as_ref().map(fingerprint),
     );
-    let marked_ours = remote_after
-        .as_ref()
-        .is_some_and(|r| r.owner.as_ref() == Some(&owner));
-    let conclusion = pipeline(ctx, ms, &intent, &runtime, now, marked_ours, conclusion).await?;
+    let conclusion = pipeline(
+        ctx,
+        ms,
+        &intent,
+        &runtime,
+        now,
+        remote_after.as_ref(),
+        &owner,
+        conclusion,
+    )
+    .await?;
     runtime.register(
         key.clone(),
         Interest {
@@ -406,14 +413,16 @@ async fn apply(
 /// After a reconcile that left the target Secret in step with a revision: restart the workloads
 /// that read it, confirm their rollouts, and retire what the revision superseded
 /// (`crate::rollout`). Without spec.rollout and spec.retirement nothing happens and the pipeline's
-/// status goes. `marked_ours`: the remote secret carries this object's owner mark.
+/// status goes.
+#[allow(clippy::too_many_arguments)]
 async fn pipeline(
     ctx: &Context,
     ms: &ManagedSecret,
     intent: &Intent,
     runtime: &crate::stores::StoreRuntime,
     now: jiff::Timestamp,
-    marked_ours: bool,
+    remote: Option<&crate::provider::RemoteSecret>,
+    owner: &OwnerMark,
     mut conclusion: Conclusion,
 ) -> Result<Conclusion, Error> {
     let namespace = ms.namespace().unwrap_or_default();
@@ -428,16 +437,10 @@ async fn pipeline(
         ctx.consumers.forget(&namespace, &name);
     }
     let synced = find(&conclusion.status.conditions, READY).is_some_and(|c| c.status == "True");
-    let (Some(current), Some(secret_id)) = (
-        conclusion.status.current_revision,
-        conclusion.status.secret_id.clone(),
-    ) else {
+    let (Some(current), Some(secret), true) = (conclusion.status.current_revision, remote, synced)
+    else {
         return Ok(conclusion);
     };
-    if !synced {
-        return Ok(conclusion);
-    }
-    let secret_id = crate::provider::SecretId::new(secret_id);
     let shared = crate::rollout::apply::Shared {
         client: &ctx.client,
         hmac: &ctx.hmac,
@@ -445,7 +448,7 @@ async fn pipeline(
         limiter: &ctx.restarts,
         metrics: &ctx.metrics,
     };
-    let status = conclusion.status.clone();
+    let status = &conclusion.status;
     let outcome = crate::rollout::apply::run(
         &shared,
         &crate::rollout::apply::Object {
@@ -460,12 +463,12 @@ async fn pipeline(
             // On providers without version descriptions, the versions status says Keyward made
             // count only while the remote secret's owner mark backs them (status alone can be
             // edited by anyone who may write it).
-            managed_revisions: if marked_ours {
+            managed_revisions: if secret.owner.as_ref() == Some(owner) {
                 &status.managed_revisions
             } else {
                 &[]
             },
-            secret_id: &secret_id,
+            secret,
             runtime,
             now,
         },
@@ -479,7 +482,8 @@ async fn pipeline(
             .map(|r| r.revision)
             .collect()
     };
-    if intent.target.include_previous && previous(&status.revisions) != previous(&outcome.revisions)
+    if intent.target.include_previous
+        && previous(&conclusion.status.revisions) != previous(&outcome.revisions)
     {
         conclusion.requeue = conclusion.requeue.min(Duration::from_secs(1));
     }

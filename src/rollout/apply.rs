@@ -16,7 +16,7 @@ use crate::api::lifecycle::{RevisionStage, RolloutStatus, WorkloadKind, Workload
 use crate::api::well_known::{FIELD_MANAGER, RESTART_ANNOTATION};
 use crate::controller::events::EventNote;
 use crate::mirror::HmacKey;
-use crate::provider::{RemoteVersion, SecretId};
+use crate::provider::{RemoteSecret, RemoteVersion};
 use crate::stores::StoreRuntime;
 use crate::telemetry::Metrics;
 
@@ -53,7 +53,8 @@ pub struct Object<'a> {
     pub status_rollout: Option<&'a RolloutStatus>,
     pub revisions: &'a [RevisionStage],
     pub managed_revisions: &'a [u32],
-    pub secret_id: &'a SecretId,
+    /// The remote secret (its versions are listed through the runtime when retirement is due).
+    pub secret: &'a RemoteSecret,
     pub runtime: &'a StoreRuntime,
     pub now: Timestamp,
 }
@@ -69,17 +70,14 @@ pub struct PipelineOutcome {
 /// Runs the pipeline for one reconcile. Kubernetes read failures are errors (the reconcile
 /// retries); provider and write failures are facts the status and Events report.
 pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<PipelineOutcome> {
-    let workloads = if needs_workloads(object.rollout, object.status_rollout, object.current) {
+    let candidates = if needs_workloads(object.rollout, object.status_rollout, object.current) {
         let intent = object.rollout.expect("needs_workloads implies a rollout");
-        Some(observe(shared.client, object.namespace, intent, object.target).await?)
+        let workloads = observe(shared.client, object.namespace, intent, object.target).await?;
+        Some(candidates(shared, object, &workloads))
     } else {
         None
     };
-    let candidates = workloads
-        .as_ref()
-        .map(|w| candidates(shared, object, w))
-        .unwrap_or_default();
-    let mut versions: Option<Vec<RemoteVersion>> = None;
+    let mut versions: Option<std::sync::Arc<Vec<RemoteVersion>>> = None;
     let mut retirement = object.retirement;
     let mut retire_failed = None;
     let plan = loop {
@@ -89,26 +87,19 @@ pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<Pipel
             current: object.current,
             status_rollout: object.status_rollout,
             revisions: object.revisions,
-            candidates: workloads.as_ref().map(|_| candidates.as_slice()),
-            versions: versions.as_deref(),
+            candidates: candidates.as_deref(),
+            versions: versions.as_ref().map(|v| v.as_slice()),
             managed_revisions: object.managed_revisions,
             capabilities: object.runtime.capabilities(),
-            secret_id: object.secret_id.0.as_str(),
+            secret_id: object.secret.id.0.as_str(),
             now: object.now,
         };
         match plan_pipeline(&input) {
             PipelineDecision::Act(plan) => break plan,
             PipelineDecision::NeedVersions => {
-                match object
-                    .runtime
-                    .client()
-                    .list_versions(object.secret_id)
-                    .await
-                {
-                    Ok(mut listed) => {
-                        listed.sort_by_key(|v| std::cmp::Reverse(v.revision));
-                        versions = Some(listed);
-                    }
+                // Fresh (not from the cache): retirement acts on what the provider says now.
+                match object.runtime.versions(object.secret, true).await {
+                    Ok(listed) => versions = Some(listed),
                     Err(e) => {
                         // Retirement waits for the next attempt; the rollout goes on.
                         retirement = None;
@@ -117,7 +108,7 @@ pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<Pipel
                             "Retire",
                             format!(
                                 "could not list the versions of remote secret {} to retire superseded ones: {}",
-                                object.secret_id,
+                                &object.secret.id,
                                 e.condition_message()
                             ),
                         ));
@@ -392,7 +383,7 @@ async fn perform(shared: &Shared<'_>, object: &Object<'_>, step: &PipelineStep) 
             match object
                 .runtime
                 .client()
-                .set_version_enabled(object.secret_id, *revision, false)
+                .set_version_enabled(&object.secret.id, *revision, false)
                 .await
             {
                 Ok(_) => {
@@ -403,7 +394,7 @@ async fn perform(shared: &Shared<'_>, object: &Object<'_>, step: &PipelineStep) 
                     step: step.clone(),
                     message: format!(
                         "could not disable version {revision} of remote secret {}: {}",
-                        object.secret_id,
+                        &object.secret.id,
                         e.condition_message()
                     ),
                 },
@@ -413,7 +404,7 @@ async fn perform(shared: &Shared<'_>, object: &Object<'_>, step: &PipelineStep) 
             match object
                 .runtime
                 .client()
-                .delete_version(object.secret_id, *revision)
+                .delete_version(&object.secret.id, *revision)
                 .await
             {
                 Ok(()) => {
@@ -425,7 +416,7 @@ async fn perform(shared: &Shared<'_>, object: &Object<'_>, step: &PipelineStep) 
                     step: step.clone(),
                     message: format!(
                         "could not remove version {revision} of remote secret {}: {}",
-                        object.secret_id,
+                        &object.secret.id,
                         e.condition_message()
                     ),
                 },
