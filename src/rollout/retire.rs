@@ -77,7 +77,7 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
         |r: &RevisionStage| r.stage == Stage::Disabled && now >= later(r.since.0, intent.retention);
     let due = (grace_over && input.revisions.iter().any(|r| r.stage == Stage::Previous))
         || input.revisions.iter().any(removal_due)
-        || (intent.max_enabled.is_some() && confirmed_now && input.confirmed_at.is_some())
+        || (intent.max_enabled.is_some() && confirmed_now)
         || (grace_over && input.new_revision);
     let mut requeue: Option<Duration> = None;
     let mut wake_at = |at: Timestamp| {
@@ -152,21 +152,19 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
             continue;
         }
         // Retired before and enabled again by someone, or kept: not Keyward's to touch again.
-        let settled = input.revisions.iter().any(|r| {
-            u64::from(r.revision) == v.revision
-                && matches!(r.stage, Stage::Disabled | Stage::Deleted | Stage::Kept)
-        });
-        if settled {
-            if input
-                .revisions
-                .iter()
-                .any(|r| u64::from(r.revision) == v.revision && r.stage == Stage::Disabled)
-            {
-                // Handled below, as a disabled version enabled again.
+        let earlier = input
+            .revisions
+            .iter()
+            .find(|r| u64::from(r.revision) == v.revision)
+            .map(|r| r.stage);
+        match earlier {
+            // Handled below, as a disabled version enabled again.
+            Some(Stage::Disabled) => continue,
+            Some(Stage::Deleted | Stage::Kept) => {
+                set_stage(&mut revisions, v.revision, Stage::Kept);
                 continue;
             }
-            set_stage(&mut revisions, v.revision, Stage::Kept);
-            continue;
+            _ => {}
         }
         if mine(v) {
             let (step, stage, done) = if input.capabilities.disable_versions {
@@ -188,10 +186,8 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
                     v.revision, input.secret_id
                 ),
             ));
-        } else if !revisions
-            .iter()
-            .any(|r| u64::from(r.revision) == v.revision && r.stage == Stage::Kept)
-        {
+        } else {
+            // Not Kept before (that was settled above): say so once.
             set_stage(&mut revisions, v.revision, Stage::Kept);
             events.push(EventNote::normal(
                 "Kept",
