@@ -61,6 +61,34 @@ async fn until(what: &str, check: impl Fn() -> bool) {
     }
 }
 
+/// Each revision and its stage, as status lists them.
+fn stages_of(ms: &keyward::api::ManagedSecret) -> Vec<(u32, Stage)> {
+    let status = ms.status.as_ref().expect("a status");
+    status
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.stage))
+        .collect()
+}
+
+/// Waits until status shows `revision` of "db" at `stage`.
+async fn wait_stage(
+    w: &World,
+    revision: u32,
+    stage: Stage,
+    what: &str,
+    timeout: Duration,
+) -> keyward::api::ManagedSecret {
+    w.wait_ms("db", what, timeout, |ms| {
+        ms.status.as_ref().is_some_and(|s| {
+            s.revisions
+                .iter()
+                .any(|r| r.revision == revision && r.stage == stage)
+        })
+    })
+    .await
+}
+
 fn version_status(
     versions: &[keyward::provider::RemoteVersion],
     revision: u64,
@@ -188,27 +216,15 @@ async fn played_controllers_a_rotation_restarts_each_consumer_once_and_retires_o
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let retired = w
-        .wait_ms(
-            "db",
-            "version 1 deleted in status",
-            Duration::from_secs(30),
-            |ms| {
-                ms.status.as_ref().is_some_and(|s| {
-                    s.revisions
-                        .iter()
-                        .any(|r| r.revision == 1 && r.stage == Stage::Deleted)
-                })
-            },
-        )
-        .await;
-    let stages: Vec<_> = retired
-        .status
-        .unwrap()
-        .revisions
-        .iter()
-        .map(|r| (r.revision, r.stage))
-        .collect();
+    let retired = wait_stage(
+        &w,
+        1,
+        Stage::Deleted,
+        "version 1 deleted in status",
+        Duration::from_secs(30),
+    )
+    .await;
+    let stages = stages_of(&retired);
     assert_eq!(stages, vec![(2, Stage::Current), (1, Stage::Deleted)]);
     // Settle, then count: one pod-template change per consumer, none for the bystander, one
     // disable and one delete.
@@ -563,13 +579,7 @@ async fn the_previous_value_is_in_the_secret_during_the_grace_period_and_gone_af
     assert_eq!(after["value"], during["value"]);
     assert_eq!(after.len(), 1);
     let ms = w.wait_ready("db", 2).await;
-    let stages: Vec<_> = ms
-        .status
-        .unwrap()
-        .revisions
-        .iter()
-        .map(|r| (r.revision, r.stage))
-        .collect();
+    let stages = stages_of(&ms);
     assert_eq!(stages, vec![(2, Stage::Current), (1, Stage::Disabled)]);
 }
 
@@ -607,22 +617,15 @@ async fn on_thalassa_the_superseded_version_is_destroyed_after_the_grace_period(
     w.wait_ready("db", 1).await;
     w.annotate("db", "keyward.dev/rotate", "one").await;
     w.wait_ready("db", 2).await;
-    let retired = w
-        .wait_ms("db", "version 1 destroyed", Duration::from_secs(60), |ms| {
-            ms.status.as_ref().is_some_and(|s| {
-                s.revisions
-                    .iter()
-                    .any(|r| r.revision == 1 && r.stage == Stage::Deleted)
-            })
-        })
-        .await;
-    let stages: Vec<_> = retired
-        .status
-        .unwrap()
-        .revisions
-        .iter()
-        .map(|r| (r.revision, r.stage))
-        .collect();
+    let retired = wait_stage(
+        &w,
+        1,
+        Stage::Deleted,
+        "version 1 destroyed",
+        Duration::from_secs(60),
+    )
+    .await;
+    let stages = stages_of(&retired);
     assert_eq!(stages, vec![(2, Stage::Current), (1, Stage::Deleted)]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let counts = emu.request_counts();
