@@ -146,6 +146,9 @@ fn assert_file_from_secret(
 
 #[test]
 fn every_variable_the_chart_sets_is_read_by_keyward_run() {
+    // Held for the whole test, not only around the parse: a run that held it only there still
+    // saw another test's KEYWARD_WATCH_NAMESPACES now and then (about one run in six).
+    let _environment = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let all_options = root.join("charts/keyward/ci/all-options-values.yaml");
     let all_values: serde_yaml::Value =
@@ -198,13 +201,10 @@ fn every_variable_the_chart_sets_is_read_by_keyward_run() {
             });
             argv.push(format!("--{}={value}", arg.get_long().unwrap()));
         }
-        let matches = {
-            let _environment = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
-            command
-                .clone()
-                .try_get_matches_from(&argv)
-                .unwrap_or_else(|e| panic!("{values:?} {set:?}: {argv:?}: {e}"))
-        };
+        let matches = command
+            .clone()
+            .try_get_matches_from(&argv)
+            .unwrap_or_else(|e| panic!("{values:?} {set:?}: {argv:?}: {e}"));
         let args = Run::from_arg_matches(&matches).unwrap().run;
         assert!(
             !names.iter().any(|n| n == "KEYWARD_DATA_HMAC_KEY"),
