@@ -101,7 +101,7 @@ async fn namespaces_on_one_cluster_store_never_share_or_take_over_remote_secrets
         "metadata": {"name": store},
         "spec": {"provider": {"scaleway": {
             "region": "fr-par", "projectId": e2e_support::PROJECT, "apiUrl": w.emu.base_url(),
-            "credentials": {"secretRef": {"name": "scw-creds", "namespace": w.ns()}}}}},
+            "credentials": {"secretRef": {"name": e2e_support::CREDENTIALS, "namespace": w.ns()}}}}},
     }))
     .await;
     let cluster = |extra: serde_json::Value| {
@@ -131,7 +131,7 @@ async fn namespaces_on_one_cluster_store_never_share_or_take_over_remote_secrets
     let id_b = wait_ready(&b, "db").await;
     assert_ne!(id_a, id_b, "one remote secret per namespace");
     for (id, ns) in [(&id_a, &a), (&id_b, &b)] {
-        let remote = w.scw.get_secret(&SecretId::new(id)).await.unwrap();
+        let remote = w.remote.get_secret(&SecretId::new(id)).await.unwrap();
         assert_eq!(
             (remote.name.as_str(), remote.path.clone()),
             ("db", format!("/{ns}"))
@@ -142,7 +142,7 @@ async fn namespaces_on_one_cluster_store_never_share_or_take_over_remote_secrets
 
     // A secret Keyward did not create, with the name and folder a ManagedSecret would use.
     let legacy = SecretManager::create_secret(
-        &w.scw,
+        w.remote.as_ref(),
         &NewSecret {
             name: "legacy".into(),
             path: format!("/{a}"),
@@ -172,7 +172,7 @@ async fn namespaces_on_one_cluster_store_never_share_or_take_over_remote_secrets
         message.contains("adopt") && message.contains(&legacy.id.0),
         "{message}"
     );
-    let untouched = w.scw.get_secret(&legacy.id).await.unwrap();
+    let untouched = w.remote.get_secret(&legacy.id).await.unwrap();
     assert_eq!(
         untouched.version_count,
         Some(1),
@@ -213,7 +213,7 @@ async fn namespaces_on_one_cluster_store_never_share_or_take_over_remote_secrets
         .await
         .unwrap();
     w.wait_gone_in(&a, "adopter").await;
-    let still = w.scw.get_secret(&legacy.id).await.unwrap();
+    let still = w.remote.get_secret(&legacy.id).await.unwrap();
     assert!(
         still.deletion_requested_at.is_none(),
         "an adopted secret is not deleted"
@@ -246,7 +246,7 @@ async fn namespaces_on_one_cluster_store_never_share_or_take_over_remote_secrets
         .await
         .unwrap();
     w.wait_gone_in(&a, "adopter-allowed").await;
-    let deleted = w.scw.get_secret(&legacy.id).await.unwrap();
+    let deleted = w.remote.get_secret(&legacy.id).await.unwrap();
     assert!(
         deleted.deletion_requested_at.is_some(),
         "deleted once allowed"
@@ -314,14 +314,18 @@ async fn deleting_a_namespace_with_its_store_and_credentials_never_hangs() {
     );
     eprintln!("namespace gone {:?} after its deletion", started.elapsed());
 
-    let kept = w.scw.get_secret(&SecretId::new(&kept_id)).await.unwrap();
+    let kept = w.remote.get_secret(&SecretId::new(&kept_id)).await.unwrap();
     assert!(
         kept.deletion_requested_at.is_none(),
         "Retain keeps the remote secret"
     );
     // The store and its credentials went with the namespace, but the runtime the object used
     // still held them: the deletion policy was honoured.
-    let dropped = w.scw.get_secret(&SecretId::new(&dropped_id)).await.unwrap();
+    let dropped = w
+        .remote
+        .get_secret(&SecretId::new(&dropped_id))
+        .await
+        .unwrap();
     assert!(
         dropped.deletion_requested_at.is_some(),
         "remoteDeletionPolicy Delete was applied\n--- operator log tail ---\n{}",

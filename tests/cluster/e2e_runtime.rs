@@ -164,7 +164,7 @@ async fn a_version_made_elsewhere_is_found_by_the_sweep_while_steady_state_costs
     // A version made in the console: the next sweep sees the version count move and wakes
     // exactly its object.
     let id = w.secret_id("db-7").await;
-    w.scw
+    w.remote
         .create_version(
             &SecretId::new(&id),
             &NewVersion {

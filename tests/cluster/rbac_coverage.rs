@@ -332,7 +332,7 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
         "spec": {"allowedNamespaces": {"selector": {"matchLabels": {"keyward-rbac": "yes"}}},
             "provider": {"scaleway": {
             "region": "fr-par", "projectId": e2e_support::PROJECT, "apiUrl": w.emu.base_url(),
-            "credentials": {"secretRef": {"name": "scw-creds", "namespace": ns}}}}},
+            "credentials": {"secretRef": {"name": e2e_support::CREDENTIALS, "namespace": ns}}}}},
     }))
     .await;
     w.apply_ms(

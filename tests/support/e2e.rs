@@ -1,27 +1,29 @@
-//! End-to-end test world: the local control plane (tests/support), a Scaleway emulator on loopback,
-//! a namespace with credentials and a SecretStore, and the operator running as in production: the
+//! End-to-end test world: the local control plane (tests/support), an emulator of one provider
+//! ([`Cloud`]) on loopback, a namespace with credentials and a SecretStore, and the operator running as in production: the
 //! `keyward run` binary as a child process watching that namespace, its logs captured to a file.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use keyward::api::ManagedSecret;
 use keyward::emulator::{EmulatorConfig, EmulatorHandle, ScalewayEmulatorConfig};
-use keyward::provider::scaleway::{ScalewayClient, ScalewayConfig};
-use keyward::provider::{RemoteVersion, SecretId};
+use keyward::provider::scaleway::ScalewayClient;
+use keyward::provider::{RemoteVersion, SecretId, SecretManager};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+pub use crate::support::cloud::{Cloud, PROJECT, TOKEN};
 use crate::support::controlplane::{TestNamespace, client, install_crds, kubeconfig_path};
 
-pub const PROJECT: &str = "11111111-2222-3333-4444-555555555555";
-pub const TOKEN: &str = "0b0e4a5e-1111-4222-8333-944444444444";
 pub const STORE: &str = "emu";
+/// The world's credentials Secret, the one its store `emu` reads.
+pub const CREDENTIALS: &str = "provider-creds";
 pub const HMAC_KEY: &str = "e2e-drift-key-0123456789";
 
 /// The operator as a child process.
@@ -127,10 +129,12 @@ pub struct World {
     pub ns: TestNamespace,
     /// More namespaces the operator watches too (see [`World::with_namespaces`]).
     pub others: Vec<TestNamespace>,
+    /// The provider the world's store `emu` uses.
+    pub cloud: Cloud,
     pub emu: EmulatorHandle,
     pub op: Operator,
     /// A client talking to the emulator directly (as a console user or Terraform would).
-    pub scw: ScalewayClient,
+    pub remote: Arc<dyn SecretManager>,
     pub dir: tempfile::TempDir,
 }
 
@@ -145,6 +149,15 @@ impl World {
 
     /// A world whose operator also watches `extra` more namespaces (`w.others`).
     pub async fn with_namespaces(prefix: &str, extra: usize, env: &[(&str, &str)]) -> Self {
+        Self::build(Cloud::Scaleway, prefix, extra, env).await
+    }
+
+    /// A world whose store `emu` is on `cloud`.
+    pub async fn on(cloud: Cloud, prefix: &str) -> Self {
+        Self::build(cloud, prefix, 0, &[]).await
+    }
+
+    async fn build(cloud: Cloud, prefix: &str, extra: usize, env: &[(&str, &str)]) -> Self {
         let client = client().await;
         install_crds(&client).await;
         let ns = TestNamespace::new(&client, prefix).await;
@@ -152,13 +165,7 @@ impl World {
         for i in 0..extra {
             others.push(TestNamespace::new(&client, &format!("{prefix}-{i}")).await);
         }
-        let emu =
-            keyward::emulator::spawn(EmulatorConfig::scaleway_for_tests(ScalewayEmulatorConfig {
-                tokens: vec![(TOKEN.to_owned(), PROJECT.parse().unwrap())],
-                ..ScalewayEmulatorConfig::default()
-            }))
-            .await
-            .expect("emulator");
+        let emu = cloud.emulator(TOKEN).await;
         // KEYWARD_E2E_LOGS=<folder> keeps each world's operator log there (for debugging).
         let dir = match std::env::var_os("KEYWARD_E2E_LOGS") {
             Some(root) => {
@@ -177,29 +184,30 @@ impl World {
             &world_ns,
             json!({
                 "apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": "scw-creds"},
-                "stringData": {"SCW_ACCESS_KEY": "SCWXXXXXXXXXXXXXXXXX", "SCW_SECRET_KEY": TOKEN},
+                "metadata": {"name": CREDENTIALS},
+                "stringData": cloud.credentials(TOKEN),
             }),
         )
         .await;
         apply(
             &client,
             &world_ns,
-            store_json(STORE, &emu.base_url(), "scw-creds"),
+            cloud.store_json(STORE, &emu.base_url(), CREDENTIALS),
         )
         .await;
         let watched: Vec<&str> = std::iter::once(world_ns.as_str())
             .chain(others.iter().map(|n| n.name()))
             .collect();
         let op = Operator::start(&watched.join(","), dir.path().join("operator.log"), env).await;
-        let scw = emulator_client(&emu.base_url());
+        let remote = cloud.client(&emu.base_url(), TOKEN);
         Self {
             client,
             ns,
             others,
+            cloud,
             emu,
             op,
-            scw,
+            remote,
             dir,
         }
     }
@@ -434,7 +442,7 @@ impl World {
         // A loaded machine can time a request out; the question is the list, not the first try.
         let mut last = None;
         for _ in 0..3 {
-            match self.scw.list_versions(&SecretId::new(id)).await {
+            match self.remote.list_versions(&SecretId::new(id)).await {
                 Ok(v) => return v,
                 Err(e) => last = Some(e),
             }
@@ -516,10 +524,7 @@ pub fn emulator_client(base_url: &str) -> ScalewayClient {
 
 /// A client of an emulator with the world's project and this token.
 pub fn emulator_client_with(base_url: &str, token: &str) -> ScalewayClient {
-    ScalewayClient::new(
-        ScalewayConfig::new(Some(base_url), "fr-par", PROJECT, None, token).unwrap(),
-    )
-    .unwrap()
+    crate::support::cloud::scaleway_client(base_url, token)
 }
 
 /// A JSON merge patch of one object.
@@ -531,15 +536,9 @@ where
         .await
 }
 
+/// A Scaleway SecretStore (see [`Cloud::store_json`] for the others).
 pub fn store_json(name: &str, api_url: &str, creds: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "keyward.dev/v1alpha1", "kind": "SecretStore",
-        "metadata": {"name": name},
-        "spec": {"provider": {"scaleway": {
-            "region": "fr-par", "projectId": PROJECT, "apiUrl": api_url,
-            "credentials": {"secretRef": {"name": creds}},
-        }}},
-    })
+    Cloud::Scaleway.store_json(name, api_url, creds)
 }
 
 /// `Status/Reason` of the Ready condition.
