@@ -4,6 +4,9 @@
 //! itself at every refresh, and no request budget applies), which is where a per-object poller such
 //! as External Secrets Operator stands.
 //!
+//! It runs on the Scaleway and the Thalassa emulator and prints a table for each
+//! (`BENCH_PROVIDERS=scaleway` or `thalassa` runs one).
+//!
 //! `cargo bench --bench convergence` (N from `BENCH_OBJECTS`, default 1000; `BENCH_NAIVE=false`
 //! leaves the baseline out). The emulator allows
 //! 50 requests per second per key, as Scaleway's gateway announces; the batched store's budget is
@@ -18,7 +21,7 @@ use support::e2e as e2e_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use e2e_support::{World, ready_reason};
+use e2e_support::{Cloud, World, ready_reason};
 use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::Secret;
 use keyward::api::conditions::is_ready;
@@ -55,20 +58,47 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
+    // BENCH_PROVIDERS=scaleway (or thalassa) runs one provider only; both by default.
+    let clouds: Vec<Cloud> = match std::env::var("BENCH_PROVIDERS").as_deref() {
+        Ok("scaleway") => vec![Cloud::Scaleway],
+        Ok("thalassa") => vec![Cloud::Thalassa],
+        _ => vec![Cloud::Scaleway, Cloud::Thalassa],
+    };
     println!(
         "convergence benchmark: {n} ManagedSecrets, refresh {REFRESH:?}, provider limit {PROVIDER_LIMIT}/s"
     );
     // BENCH_NAIVE=false skips the baseline (for a quick look at Keyward alone).
     let with_naive = std::env::var("BENCH_NAIVE").map_or(true, |v| v != "false");
-    let batched = run(n, false).await;
-    let naive = if with_naive {
-        run(n, true).await
-    } else {
-        Figures::default()
-    };
+    let mut tables = Vec::new();
+    for cloud in clouds {
+        let batched = run(cloud, n, false).await;
+        let naive = if with_naive {
+            run(cloud, n, true).await
+        } else {
+            Figures::default()
+        };
+        tables.push((cloud, batched, naive));
+    }
+    for (cloud, batched, naive) in &tables {
+        print_table(*cloud, batched, naive);
+    }
+    println!(
+        "  machine load at the end: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+}
+
+/// One provider's figures, Keyward beside the naive baseline.
+fn print_table(cloud: Cloud, batched: &Figures, naive: &Figures) {
     let row = |name: &str, a: String, b: String| println!("  {name:<52} {a:>16} {b:>16}");
     println!();
-    row("", "Keyward".into(), "naive baseline".into());
+    row(
+        &format!("{} emulator", cloud.name()),
+        "Keyward".into(),
+        "naive baseline".into(),
+    );
     let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
     let ms = |d: Duration| format!("{} ms", d.as_millis());
     row(
@@ -129,29 +159,20 @@ async fn main() {
             "-".into(),
         );
     }
-    println!(
-        "  machine load at the end: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
 }
 
-async fn run(n: usize, naive: bool) -> Figures {
+async fn run(cloud: Cloud, n: usize, naive: bool) -> Figures {
     let env: &[(&str, &str)] = if naive {
         &[("KEYWARD_NAIVE_PROVIDER_ACCESS", "true")]
     } else {
         &[]
     };
-    let mut w = World::with_env(
-        if naive {
-            "bench-naive"
-        } else {
-            "bench-keyward"
-        },
-        env,
-    )
-    .await;
+    let prefix = format!(
+        "bench-{}-{}",
+        cloud.name(),
+        if naive { "naive" } else { "keyward" }
+    );
+    let mut w = World::on_with_env(cloud, &prefix, env).await;
     w.emu
         .set_faults(FaultSettings {
             rate_limit_per_second: Some(PROVIDER_LIMIT),

@@ -235,3 +235,74 @@ async fn a_refused_target_write_is_reported_with_the_api_servers_message() {
         [("theirs".to_string(), b"kept".to_vec())].into()
     );
 }
+
+/// Thalassa binds each secret to a KMS key. Disabled, the key makes values unreadable and
+/// unwritable while the secret's metadata stays readable: a rotation requested then reports
+/// `KeyUnavailable`, the status keeps what it knows of the remote secret, the last good Secret
+/// stays, and five minutes of it cost at most 20 provider calls (sweeps included). Active again,
+/// the object becomes Ready with exactly one new version, without anyone touching it.
+#[tokio::test]
+async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_once_active() {
+    use crate::support::cloud::{Cloud, set_thalassa_key_state};
+    const WINDOW: Duration = Duration::from_secs(300);
+    let w = World::on(Cloud::Thalassa, "e2e-kms").await;
+    w.apply_ms(
+        "db",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "refreshInterval": "1m"}),
+    )
+    .await;
+    let id = w.ready_id("db", 1).await;
+    let good = w.secret_data("db").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    set_thalassa_key_state(&w.emu, "disabled").await;
+    w.emu.reset_request_counts();
+    let started = Instant::now();
+    w.annotate("db", "keyward.dev/rotate", "while-disabled")
+        .await;
+    let mut seen = BTreeSet::new();
+    while started.elapsed() < WINDOW {
+        let ms = w.ms_api().get("db").await.unwrap();
+        if let Some(reason) = ready_reason(&ms)
+            && reason.starts_with("False/")
+        {
+            seen.insert(reason);
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    let calls = w.emu.request_counts();
+    eprintln!("Thalassa calls in five minutes of a disabled key: {calls:?}");
+    assert_eq!(seen, BTreeSet::from(["False/KeyUnavailable".to_string()]));
+    assert!(
+        w.emu.request_count() <= 20,
+        "{} calls in five minutes: {calls:?}",
+        w.emu.request_count()
+    );
+    let ms = w.ms_api().get("db").await.unwrap();
+    let status = ms.status.unwrap();
+    assert_eq!(status.secret_id.as_deref(), Some(id.as_str()));
+    assert_eq!(status.region.as_deref(), Some(Cloud::Thalassa.region()));
+    assert_eq!(status.current_revision, Some(1));
+    assert!(status.remote_fingerprint.is_some());
+    let message = &status.conditions[0].message;
+    assert!(message.to_lowercase().contains("key"), "{message}");
+    assert_eq!(w.secret_data("db").await.unwrap(), good, "last good Secret");
+    w.assert_version_count(&id, 1, "no version while the key is disabled")
+        .await;
+
+    // Active again: the next attempt, at most one persistent backoff later (4–6 minutes after
+    // five of failing), succeeds.
+    set_thalassa_key_state(&w.emu, "active").await;
+    w.wait_ms(
+        "db",
+        "Ready at revision 2",
+        Duration::from_secs(480),
+        |ms| {
+            ready_reason(ms).as_deref() == Some("True/Synced")
+                && ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
+        },
+    )
+    .await;
+    w.assert_version_count(&id, 2, "exactly one new version")
+        .await;
+}

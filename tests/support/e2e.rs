@@ -157,6 +157,11 @@ impl World {
         Self::build(cloud, prefix, 0, &[]).await
     }
 
+    /// [`World::on`] with more variables for the operator.
+    pub async fn on_with_env(cloud: Cloud, prefix: &str, env: &[(&str, &str)]) -> Self {
+        Self::build(cloud, prefix, 0, env).await
+    }
+
     async fn build(cloud: Cloud, prefix: &str, extra: usize, env: &[(&str, &str)]) -> Self {
         let client = client().await;
         install_crds(&client).await;
@@ -570,7 +575,8 @@ pub async fn strict_emulator(
 }
 
 impl World {
-    /// A credentials Secret `{store}-creds` holding `token` and a SecretStore `store` on `emu`, in
+    /// A credentials Secret `{store}-creds` holding `token` and a SecretStore `store` on `emu` (of
+    /// the world's provider), in
     /// `ns`, with `extra` merged into the store's spec (e.g. a request budget).
     pub async fn add_store(
         &self,
@@ -587,11 +593,11 @@ impl World {
             json!({
                 "apiVersion": "v1", "kind": "Secret",
                 "metadata": {"name": creds},
-                "stringData": {"SCW_SECRET_KEY": token},
+                "stringData": self.cloud.credentials(token),
             }),
         )
         .await;
-        let mut object = store_json(store, &emu.base_url(), &creds);
+        let mut object = self.cloud.store_json(store, &emu.base_url(), &creds);
         if let (Some(spec), Some(extra)) = (object["spec"].as_object_mut(), extra.as_object()) {
             for (k, v) in extra {
                 spec.insert(k.clone(), v.clone());
