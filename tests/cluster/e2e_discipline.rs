@@ -120,16 +120,7 @@ async fn failures_keep_their_reason_back_off_and_stay_within_twenty_calls_in_fiv
     w.annotate("keyed", "keyward.dev/force-sync", "key-enabled")
         .await;
     for name in ["keyed", "flaky", "revoked"] {
-        w.wait_ms(
-            name,
-            "Ready at revision 2",
-            Duration::from_secs(360),
-            |ms| {
-                ready_reason(ms).as_deref() == Some("True/Synced")
-                    && ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
-            },
-        )
-        .await;
+        w.wait_ready_within(name, 2, Duration::from_secs(360)).await;
     }
     w.assert_version_count(&keyed_id, 2, "keyed: one new version")
         .await;
@@ -293,16 +284,7 @@ async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_
     // Active again: the next attempt, at most one persistent backoff later (4–6 minutes after
     // five of failing), succeeds.
     set_thalassa_key_state(&w.emu, "active").await;
-    w.wait_ms(
-        "db",
-        "Ready at revision 2",
-        Duration::from_secs(480),
-        |ms| {
-            ready_reason(ms).as_deref() == Some("True/Synced")
-                && ms.status.as_ref().and_then(|s| s.current_revision) == Some(2)
-        },
-    )
-    .await;
+    w.wait_ready_within("db", 2, Duration::from_secs(480)).await;
     w.assert_version_count(&id, 2, "exactly one new version")
         .await;
 }

@@ -55,10 +55,7 @@ async fn a_hostile_store_gets_only_what_its_own_server_returns() {
         "stolen",
         "Ready at revision 1",
         Duration::from_secs(60),
-        |ms| {
-            ready_reason(ms).as_deref() == Some("True/Synced")
-                && ms.status.as_ref().and_then(|s| s.current_revision) == Some(1)
-        },
+        |ms| e2e_support::ready_at(ms, 1),
     )
     .await;
 

@@ -310,14 +310,22 @@ impl World {
 
     /// Waits for Ready=True with the given revision.
     pub async fn wait_ready(&self, name: &str, revision: u32) -> ManagedSecret {
+        self.wait_ready_within(name, revision, Duration::from_secs(60))
+            .await
+    }
+
+    /// [`World::wait_ready`] with its own deadline (a backoff to wait out).
+    pub async fn wait_ready_within(
+        &self,
+        name: &str,
+        revision: u32,
+        timeout: Duration,
+    ) -> ManagedSecret {
         self.wait_ms(
             name,
             &format!("Ready at revision {revision}"),
-            Duration::from_secs(60),
-            |ms| {
-                ready_reason(ms).as_deref() == Some("True/Synced")
-                    && ms.status.as_ref().and_then(|s| s.current_revision) == Some(revision)
-            },
+            timeout,
+            |ms| ready_at(ms, revision),
         )
         .await
     }
@@ -544,6 +552,12 @@ where
 /// A Scaleway SecretStore (see [`Cloud::store_json`] for the others).
 pub fn store_json(name: &str, api_url: &str, creds: &str) -> serde_json::Value {
     Cloud::Scaleway.store_json(name, api_url, creds)
+}
+
+/// Ready=True (Synced) with `revision` mirrored.
+pub fn ready_at(ms: &ManagedSecret, revision: u32) -> bool {
+    ready_reason(ms).as_deref() == Some("True/Synced")
+        && ms.status.as_ref().and_then(|s| s.current_revision) == Some(revision)
 }
 
 /// `Status/Reason` of the Ready condition.
