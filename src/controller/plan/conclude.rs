@@ -368,8 +368,10 @@ fn ready_of(status: &ManagedSecretStatus) -> Option<(String, String)> {
     find(&status.conditions, READY).map(|c| (c.reason.clone(), c.message.clone()))
 }
 
-/// Sets the Ready condition for `failure` and returns the Event it deserves: one when the reason
-/// or the message changes, none when the same failure repeats.
+/// Sets the Ready condition for `failure` and returns the Event it deserves: one when the object
+/// starts failing for this reason (or still fails after a spec change), none while the same kind
+/// of failure repeats. The message may change wording between attempts (the store's probe and the
+/// object's own call report one outage in two ways); that updates the condition, not the Events.
 fn fail(
     report: &Report<'_>,
     status: &mut ManagedSecretStatus,
@@ -391,13 +393,15 @@ fn fail(
         }
         return Vec::new();
     }
-    let was = ready_of(report.status);
+    let was = find(&report.status.conditions, READY)
+        .filter(|c| c.status == crate::api::conditions::FALSE)
+        .map(|c| (c.reason.clone(), c.observed_generation));
     status.conditions = merge_condition(
         &status.conditions,
         DesiredCondition::not_ready(failure.reason, failure.message.clone(), report.generation),
         report.now,
     );
-    if was == Some((failure.reason.as_str().to_owned(), failure.message.clone())) {
+    if was == Some((failure.reason.as_str().to_owned(), report.generation)) {
         return Vec::new();
     }
     vec![EventNote::warning(
@@ -471,6 +475,22 @@ mod tests {
         assert_eq!(second.requeue, Duration::from_secs(30));
         let later = conclude_stop(&report(&first.status, 240), &key_unavailable());
         assert_eq!(later.requeue, Duration::from_secs(240));
+        // The same outage worded another way updates the message, and is no news.
+        let reworded = Failure::new(
+            Reason::KeyUnavailable,
+            "SecretStore team/emu: scaleway list_versions: KeyUnavailable [HTTP 400]",
+            Pace::Persistent,
+        );
+        let again = conclude_stop(&report(&first.status, 60), &reworded);
+        assert!(again.events.is_empty(), "no Event for a new wording");
+        assert_eq!(
+            find(&again.status.conditions, READY).unwrap().message,
+            reworded.message
+        );
+        // A spec change that still fails for the same reason is told.
+        let mut edited = report(&first.status, 90);
+        edited.generation = Some(3);
+        assert_eq!(conclude_stop(&edited, &key_unavailable()).events.len(), 1);
         // Another reason is news again.
         let other = Failure::new(Reason::AuthFailed, "refused", Pace::Persistent);
         let changed = conclude_stop(&report(&first.status, 300), &other);
