@@ -23,6 +23,12 @@ pub const DEFAULT_PERSONAL_ACCESS_TOKEN_KEY: &str = "THALASSA_PERSONAL_ACCESS_TO
 pub const DEFAULT_CLIENT_ID_KEY: &str = "THALASSA_CLIENT_ID";
 /// Default key of a Thalassa OIDC client secret in the credentials Secret (Thalassa's variable name).
 pub const DEFAULT_CLIENT_SECRET_KEY: &str = "THALASSA_CLIENT_SECRET";
+/// Default keys of an OCI API key in the credentials Secret: the OCI CLI's variable names.
+pub const DEFAULT_OCI_TENANCY_KEY: &str = "OCI_CLI_TENANCY";
+pub const DEFAULT_OCI_USER_KEY: &str = "OCI_CLI_USER";
+pub const DEFAULT_OCI_FINGERPRINT_KEY: &str = "OCI_CLI_FINGERPRINT";
+pub const DEFAULT_OCI_PRIVATE_KEY_KEY: &str = "OCI_CLI_KEY_CONTENT";
+pub const DEFAULT_OCI_PASSPHRASE_KEY: &str = "OCI_CLI_PASSPHRASE";
 
 /// A Secret Manager reachable from ManagedSecrets in the same namespace.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -75,9 +81,13 @@ pub const DEFAULT_CLIENT_SECRET_KEY: &str = "THALASSA_CLIENT_SECRET";
     .message("a SecretStore reads its credentials Secret from its own namespace: remove credentials.secretRef.namespace")
     .field_path(".provider.thalassa.credentials.secretRef")
     .reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("!has(self.provider.oci) || !has(self.provider.oci.credentials.secretRef.__namespace__)")
+    .message("a SecretStore reads its credentials Secret from its own namespace: remove credentials.secretRef.namespace")
+    .field_path(".provider.oci.credentials.secretRef")
+    .reason(Reason::FieldValueForbidden))]
 #[serde(rename_all = "camelCase")]
 pub struct SecretStoreSpec {
-    /// The Secret Manager provider: set exactly one (`scaleway` or `thalassa`).
+    /// The Secret Manager provider: set exactly one (`scaleway`, `thalassa` or `oci`).
     pub provider: ProviderSpec,
 
     /// How fast Keyward may call the provider with these credentials, shared by every
@@ -139,9 +149,13 @@ pub struct SecretStoreSpec {
     .message("a ClusterSecretStore needs credentials.secretRef.namespace: the namespace of its credentials Secret")
     .field_path(".provider.thalassa.credentials.secretRef")
     .reason(Reason::FieldValueRequired))]
+#[x_kube(validation = Rule::new("!has(self.provider.oci) || has(self.provider.oci.credentials.secretRef.__namespace__)")
+    .message("a ClusterSecretStore needs credentials.secretRef.namespace: the namespace of its credentials Secret")
+    .field_path(".provider.oci.credentials.secretRef")
+    .reason(Reason::FieldValueRequired))]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterSecretStoreSpec {
-    /// The Secret Manager provider: set exactly one (`scaleway` or `thalassa`).
+    /// The Secret Manager provider: set exactly one (`scaleway`, `thalassa` or `oci`).
     pub provider: ProviderSpec,
 
     /// Namespaces whose ManagedSecrets may use this store: those listed in `names` and those matching
@@ -205,10 +219,11 @@ pub struct AllowedNamespaces {
     pub selector: Option<LabelSelector>,
 }
 
-/// Exactly one provider: `scaleway` or `thalassa`; the struct has one optional field per provider.
+/// Exactly one provider: `scaleway`, `thalassa` or `oci`; the struct has one optional field per
+/// provider.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[x_kube(validation = Rule::new("[has(self.scaleway), has(self.thalassa)].exists_one(p, p)")
-    .message("provider needs exactly one provider (supported: scaleway, thalassa)"))]
+#[x_kube(validation = Rule::new("[has(self.scaleway), has(self.thalassa), has(self.oci)].exists_one(p, p)")
+    .message("provider needs exactly one provider (supported: scaleway, thalassa, oci)"))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSpec {
     /// Scaleway Secret Manager (v1beta1).
@@ -219,27 +234,12 @@ pub struct ProviderSpec {
     /// `remote.name` make `/path/name`), created with their first version, and bound to a KMS key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thalassa: Option<ThalassaProvider>,
-}
 
-/// Where the provider lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProviderKind {
-    /// Scaleway Secret Manager.
-    Scaleway,
-    /// Thalassa Cloud Secrets Manager.
-    Thalassa,
-}
-
-impl ProviderSpec {
-    /// The configured provider, or `None` when none is set (the API server rejects that; a client
-    /// that skipped validation gets `InvalidSpec`).
-    pub fn kind(&self) -> Option<ProviderKind> {
-        match (&self.scaleway, &self.thalassa) {
-            (Some(_), _) => Some(ProviderKind::Scaleway),
-            (None, Some(_)) => Some(ProviderKind::Thalassa),
-            (None, None) => None,
-        }
-    }
+    /// OCI Vault secrets. A secret is created with its first version in one vault and encrypted
+    /// with a master key of that vault; OCI has no folders, so `remote.path` becomes a prefix of
+    /// the secret's name (`/team-a` and `db` make `team-a.db`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci: Option<OciProvider>,
 }
 
 /// Scaleway Secret Manager in one region and project.
@@ -429,6 +429,131 @@ pub struct ThalassaCredentials {
     pub client_secret_key: String,
 }
 
+/// OCI Vault secrets in one region, compartment and vault, signed with an API key (user
+/// principal).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OciProvider {
+    /// Region identifier, such as `eu-frankfurt-1`. Immutable: a vault lives in one region, so
+    /// create another store for another region.
+    #[schemars(length(min = 1, max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z]+(-[a-z]+)+-[0-9]+$')")
+        .message("provider.oci.region must be an OCI region identifier such as eu-frankfurt-1"))]
+    #[x_kube(validation = Rule::new("self == oldSelf")
+        .message("provider.oci.region is immutable: secrets cannot move between regions; create another store"))]
+    pub region: String,
+
+    /// OCID of the compartment that holds the secrets (the tenancy's OCID for the root
+    /// compartment).
+    #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = Rule::new("self.matches('^ocid1\\\\.(compartment|tenancy)\\\\.[a-z0-9-]+\\\\.[A-Za-z0-9._-]*[A-Za-z0-9]$')")
+        .message("provider.oci.compartmentId must be a compartment or tenancy OCID (ocid1.compartment.oc1..…)"))]
+    pub compartment_id: String,
+
+    /// OCID of the vault that holds the secrets. Immutable: secrets cannot move between vaults.
+    #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = Rule::new("self.matches('^ocid1\\\\.vault\\\\.[a-z0-9-]+\\\\.[A-Za-z0-9._-]*[A-Za-z0-9]$')")
+        .message("provider.oci.vaultId must be a vault OCID (ocid1.vault.oc1.…)"))]
+    #[x_kube(validation = Rule::new("self == oldSelf")
+        .message("provider.oci.vaultId is immutable: secrets cannot move between vaults; create another store"))]
+    pub vault_id: String,
+
+    /// OCID of the master encryption key (a symmetric key of the vault) that new secrets are
+    /// encrypted with. A secret keeps its key; changing this affects secrets created afterwards.
+    #[schemars(length(min = 1, max = 255))]
+    #[x_kube(validation = Rule::new("self.matches('^ocid1\\\\.key\\\\.[a-z0-9-]+\\\\.[A-Za-z0-9._-]*[A-Za-z0-9]$')")
+        .message("provider.oci.keyId must be a key OCID (ocid1.key.oc1.…)"))]
+    pub key_id: String,
+
+    /// Where to reach the services instead of their public regional hosts (a private endpoint,
+    /// a local emulator), as the SDK's `service_endpoint` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<OciEndpoints>,
+
+    /// The Secret holding the API key.
+    pub credentials: OciCredentials,
+}
+
+/// Endpoint overrides of an OCI store: scheme and host (and port), such as `http://127.0.0.1:9090`;
+/// Keyward appends each API's base path.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OciEndpoints {
+    /// Vault secrets management, default `https://vaults.{region}.oci.oraclecloud.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$')")
+        .message("provider.oci.endpoints.vaults must be an http(s) URL without query or fragment"))]
+    pub vaults: Option<String>,
+
+    /// Secret retrieval (bundles), default `https://secrets.vaults.{region}.oci.oraclecloud.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$')")
+        .message("provider.oci.endpoints.secrets must be an http(s) URL without query or fragment"))]
+    pub secrets: Option<String>,
+
+    /// KMS management: the vault's `managementEndpoint`, used by ManagedKeys on this store that do
+    /// not name their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^/?#]+(/[^?#]*)?$')")
+        .message("provider.oci.endpoints.kmsManagement must be an http(s) URL without query or fragment"))]
+    pub kms_management: Option<String>,
+}
+
+fn default_oci_tenancy_key() -> String {
+    DEFAULT_OCI_TENANCY_KEY.to_owned()
+}
+fn default_oci_user_key() -> String {
+    DEFAULT_OCI_USER_KEY.to_owned()
+}
+fn default_oci_fingerprint_key() -> String {
+    DEFAULT_OCI_FINGERPRINT_KEY.to_owned()
+}
+fn default_oci_private_key_key() -> String {
+    DEFAULT_OCI_PRIVATE_KEY_KEY.to_owned()
+}
+fn default_oci_passphrase_key() -> String {
+    DEFAULT_OCI_PASSPHRASE_KEY.to_owned()
+}
+
+/// Where the OCI API key is read from, under the OCI CLI's variable names by default.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OciCredentials {
+    /// The Secret holding the API key. A SecretStore reads it from its own namespace; a
+    /// ClusterSecretStore must name the namespace.
+    pub secret_ref: SecretReference,
+
+    /// Key in that Secret holding the tenancy's OCID, default `OCI_CLI_TENANCY`.
+    #[serde(default = "default_oci_tenancy_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub tenancy_key: String,
+
+    /// Key holding the user's OCID, default `OCI_CLI_USER`.
+    #[serde(default = "default_oci_user_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub user_key: String,
+
+    /// Key holding the API key's fingerprint (`aa:bb:…`), default `OCI_CLI_FINGERPRINT`.
+    #[serde(default = "default_oci_fingerprint_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub fingerprint_key: String,
+
+    /// Key holding the private key in PEM (PKCS#8, encrypted PKCS#8 or PKCS#1), default
+    /// `OCI_CLI_KEY_CONTENT`.
+    #[serde(default = "default_oci_private_key_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub private_key_key: String,
+
+    /// Key holding the private key's passphrase, if it is encrypted, default
+    /// `OCI_CLI_PASSPHRASE`.
+    #[serde(default = "default_oci_passphrase_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub passphrase_key: String,
+}
+
 /// A reference to a Secret by name (and, for cluster-scoped stores, namespace).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -447,7 +572,7 @@ pub struct SecretReference {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretStoreStatus {
-    /// The provider (`scaleway`, `thalassa`).
+    /// The provider (`scaleway`, `thalassa`, `oci`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
 

@@ -443,9 +443,12 @@ pub fn validate_against_store(
     if provider.thalassa.is_some() {
         return validate_for_thalassa(spec, object_name);
     }
+    if provider.oci.is_some() {
+        return validate_for_oci(spec, object_name);
+    }
     let Some(scaleway) = &provider.scaleway else {
         return invalid(format!(
-            "store {} has no provider configured (supported: scaleway, thalassa)",
+            "store {} has no provider configured (supported: scaleway, thalassa, oci)",
             spec.store_ref.name
         ));
     };
@@ -488,6 +491,48 @@ fn validate_for_thalassa(spec: &ManagedSecretSpec, object_name: &str) -> Result<
         RemoteTarget::Adopt { secret_id, .. } if !is_thalassa_path(&secret_id) => invalid(format!(
             "remote.adopt.secretId: {secret_id:?} is not a Thalassa secret path such as /app/db/password"
         )),
+        RemoteTarget::Adopt { .. } => Ok(()),
+    }
+}
+
+/// An OCI store: no Scaleway settings, a name OCI accepts once the folder is part of it, and an
+/// adopted secret named by its OCID or its name in the vault.
+fn validate_for_oci(spec: &ManagedSecretSpec, object_name: &str) -> Result<(), InvalidSpec> {
+    use crate::provider::oci::names::{MAX_SECRET_NAME, secret_name};
+    if spec.remote.scaleway.is_some() {
+        return invalid(
+            "remote.scaleway applies to Scaleway stores only: remove it (an OCI store encrypts new secrets with its provider.oci.keyId)",
+        );
+    }
+    let oci_name = |text: &str| {
+        !text.is_empty()
+            && text.len() <= MAX_SECRET_NAME
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    match remote_target(spec, object_name).map_err(InvalidSpec)? {
+        RemoteTarget::ByName { name, path } => {
+            let full = secret_name(&path, &name);
+            if full.len() > MAX_SECRET_NAME {
+                return invalid(format!(
+                    "remote.path and remote.name make the OCI secret name {full:?}, longer than {MAX_SECRET_NAME} characters"
+                ));
+            }
+            Ok(())
+        }
+        RemoteTarget::Adopt {
+            region: Some(_), ..
+        } => invalid(
+            "remote.adopt.terraformId names a Scaleway secret: adopt an OCI secret by its OCID or its name in remote.adopt.secretId",
+        ),
+        RemoteTarget::Adopt { secret_id, .. }
+            if !(secret_id.starts_with("ocid1.vaultsecret.") || oci_name(&secret_id)) =>
+        {
+            invalid(format!(
+                "remote.adopt.secretId: {secret_id:?} is neither a secret OCID (ocid1.vaultsecret.…) nor an OCI secret name"
+            ))
+        }
         RemoteTarget::Adopt { .. } => Ok(()),
     }
 }
@@ -1028,6 +1073,7 @@ mod tests {
             provider: ProviderSpec {
                 scaleway: None,
                 thalassa: None,
+                oci: None,
             },
             allowed_namespaces: allowed,
             remote_paths: None,
@@ -1190,6 +1236,7 @@ mod tests {
                 },
             }),
             thalassa: None,
+            oci: None,
         };
         let mut spec = base();
         spec.generate = None;
@@ -1207,6 +1254,7 @@ mod tests {
         let none = ProviderSpec {
             scaleway: None,
             thalassa: None,
+            oci: None,
         };
         let err = validate_against_store(&base(), "x", &none).unwrap_err();
         assert!(err.0.contains("no provider"), "{err}");
@@ -1237,6 +1285,7 @@ mod tests {
                     client_secret_key: "S".into(),
                 },
             }),
+            oci: None,
         };
         let check = |edit: &dyn Fn(&mut ManagedSecretSpec)| {
             let mut spec = base();
@@ -1286,6 +1335,94 @@ mod tests {
                     s.remote.name = Some("b".repeat(200));
                 }),
                 "at most 512 characters",
+            ),
+        ];
+        for (name, edit, want) in rows {
+            let err = check(edit.as_ref()).expect_err(name);
+            assert!(err.contains(want), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn spec_against_oci_store() {
+        use crate::api::secret_store::{OciCredentials, OciProvider, SecretReference};
+        let oci = ProviderSpec {
+            scaleway: None,
+            thalassa: None,
+            oci: Some(OciProvider {
+                region: "eu-frankfurt-1".into(),
+                compartment_id: "ocid1.tenancy.oc1..aaaa".into(),
+                vault_id: "ocid1.vault.oc1.eu-frankfurt-1.aaaa".into(),
+                key_id: "ocid1.key.oc1.eu-frankfurt-1.aaaa".into(),
+                endpoints: None,
+                credentials: OciCredentials {
+                    secret_ref: SecretReference {
+                        name: "c".into(),
+                        namespace: None,
+                    },
+                    tenancy_key: "T".into(),
+                    user_key: "U".into(),
+                    fingerprint_key: "F".into(),
+                    private_key_key: "K".into(),
+                    passphrase_key: "P".into(),
+                },
+            }),
+        };
+        let check = |edit: &dyn Fn(&mut ManagedSecretSpec)| {
+            let mut spec = base();
+            edit(&mut spec);
+            validate_against_store(&spec, "x", &oci).map_err(|e| e.0)
+        };
+        let adopt = |secret_id: &str| AdoptSpec {
+            secret_id: Some(secret_id.to_string()),
+            terraform_id: None,
+            allow_deletion: None,
+        };
+        assert_eq!(check(&|_| {}), Ok(()));
+        for id in ["ocid1.vaultsecret.oc1.eu-frankfurt-1.aaaa", "team-a.db_v2"] {
+            assert_eq!(
+                check(&|s| {
+                    s.generate = None;
+                    s.remote.adopt = Some(adopt(id));
+                }),
+                Ok(()),
+                "{id}"
+            );
+        }
+        type Edit<'a> = Box<dyn Fn(&mut ManagedSecretSpec) + 'a>;
+        let rows: Vec<(&str, Edit<'_>, &str)> = vec![
+            (
+                "scaleway settings",
+                Box::new(|s| s.remote.scaleway = Some(ScalewayRemoteSpec::default())),
+                "remote.scaleway applies to Scaleway stores only",
+            ),
+            (
+                "terraform id",
+                Box::new(|s| {
+                    s.generate = None;
+                    s.remote.adopt = Some(AdoptSpec {
+                        terraform_id: Some(format!("nl-ams/{ID}")),
+                        ..adopt("x")
+                    });
+                    s.remote.adopt.as_mut().unwrap().secret_id = None;
+                }),
+                "remote.adopt.terraformId names a Scaleway secret",
+            ),
+            (
+                "a path to adopt",
+                Box::new(|s| {
+                    s.generate = None;
+                    s.remote.adopt = Some(adopt("/app/db"));
+                }),
+                "neither a secret OCID",
+            ),
+            (
+                "a name too long once the folder is in it",
+                Box::new(|s| {
+                    s.remote.path = Some(format!("/{}", "a".repeat(100)));
+                    s.remote.name = Some("b".repeat(200));
+                }),
+                "longer than 255 characters",
             ),
         ];
         for (name, edit, want) in rows {

@@ -155,6 +155,20 @@ impl ProviderError {
         self
     }
 
+    /// The store's request budget refused to wait this long: the request was not sent.
+    pub fn budget_spent(
+        provider: &'static str,
+        operation: &'static str,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        Self::new(
+            provider,
+            operation,
+            ErrorKind::Throttled { retry_after },
+            "the store's request budget is spent for now; the request was not sent",
+        )
+    }
+
     pub fn unsupported(provider: &'static str, operation: &'static str) -> Self {
         Self::new(
             provider,

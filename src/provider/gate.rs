@@ -7,12 +7,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::OwnedSemaphorePermit;
 
-/// What a request does. Some providers budget writes apart (OCI KMS: 10 management writes per
-/// second per tenancy).
+/// What a request does. Some providers budget a class of writes per tenancy rather than per
+/// credential (OCI KMS: 10 management writes per second per tenancy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CallClass {
     Read,
     Write,
+    /// A write the provider throttles for a whole tenancy: it also takes a turn from the
+    /// tenancy's shared budget.
+    TenancyWrite,
 }
 
 impl CallClass {

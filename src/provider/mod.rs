@@ -293,12 +293,27 @@ pub struct Capabilities {
     pub ephemeral_policy: bool,
     /// Tags are stored.
     pub tags: bool,
-    /// [`SecretManager::list_all_secrets`] lists the whole scope in pages (batched change detection).
-    pub listing: bool,
+    /// What [`SecretManager::list_all_secrets`] (the store runtime's sweep) shows of each secret.
+    pub listing: Listing,
     /// [`OwnerMark`]s are stored and read back.
     pub owner_marks: bool,
     /// What [`SecretManager::delete_version`] does to a version.
     pub version_removal: VersionRemoval,
+    /// The newest superseded version cannot be removed until a newer one supersedes it (OCI
+    /// schedules the deletion of `DEPRECATED` versions only, and the version that was current
+    /// before stays `PREVIOUS` until the next rotation): retirement leaves it until then.
+    pub removal_spares_previous: bool,
+}
+
+/// What one listing of a store's scope tells about each secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// Its version count or update time: the sweep sees new versions, so an object whose secret
+    /// did not change costs no call (Scaleway, Thalassa).
+    WithVersions,
+    /// The secret only (OCI's ListSecrets summaries carry no current version): the sweep still
+    /// finds secrets by name, but an object looks its secret up by id with one read per refresh.
+    SecretsOnly,
 }
 
 /// How a provider removes a version, as said in Events and status.

@@ -28,6 +28,9 @@ pub struct Connection {
     pub endpoints: Vec<String>,
     /// The provider's default budget: requests per second and burst, below its own limit.
     pub default_budget: (u32, u32),
+    /// Where the provider throttles a class of writes for the whole tenancy
+    /// ([`StoreIdentity::tenancy`]): that budget, shared by every identity of the tenancy.
+    pub tenancy_budget: Option<(u32, u32)>,
     pub build: Builder,
 }
 
@@ -39,6 +42,9 @@ pub fn provider_name(spec: &ProviderSpec) -> Option<&'static str> {
     if spec.thalassa.is_some() {
         return Some(super::thalassa::client::PROVIDER);
     }
+    if spec.oci.is_some() {
+        return Some(super::oci::client::PROVIDER);
+    }
     None
 }
 
@@ -49,6 +55,9 @@ pub fn credentials_ref(spec: &ProviderSpec) -> Option<&SecretReference> {
     }
     if let Some(thalassa) = &spec.thalassa {
         return Some(&thalassa.credentials.secret_ref);
+    }
+    if let Some(oci) = &spec.oci {
+        return Some(&oci.credentials.secret_ref);
     }
     None
 }
@@ -65,7 +74,10 @@ pub fn connect(
     if let Some(thalassa) = &spec.thalassa {
         return super::thalassa::connect::connect(thalassa, data);
     }
-    Err("the store names no provider (supported: scaleway, thalassa)".into())
+    if let Some(oci) = &spec.oci {
+        return super::oci::connect::connect(oci, data);
+    }
+    Err("the store names no provider (supported: scaleway, thalassa, oci)".into())
 }
 
 /// A credential value: trimmed UTF-8, `None` when missing or empty.

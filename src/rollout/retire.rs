@@ -14,6 +14,9 @@
 //!    which the caller fills only while the remote secret carries this object's owner mark. `includeUnmanaged` extends this to every version. Others are `Kept`, with
 //!    one Event saying why.
 //! 5. The versions are listed only when something is due, so a settled pipeline costs no call.
+//! 6. Where the provider cannot remove the newest superseded version
+//!    (`Capabilities::removal_spares_previous`, OCI's `PREVIOUS`), it stays `Previous` until a
+//!    newer revision supersedes it, and does not make retirement due meanwhile.
 
 use std::time::Duration;
 
@@ -75,7 +78,24 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
     let confirmed_now = input.confirmed_at == Some(now);
     let removal_due =
         |r: &RevisionStage| r.stage == Stage::Disabled && now >= later(r.since.0, intent.retention);
-    let due = (grace_over && input.revisions.iter().any(|r| r.stage == Stage::Previous))
+    let spares_previous =
+        input.capabilities.removal_spares_previous && !input.capabilities.disable_versions;
+    // The newest revision still Previous, which such a provider cannot remove yet.
+    let spared = spares_previous
+        .then(|| {
+            input
+                .revisions
+                .iter()
+                .filter(|r| r.stage == Stage::Previous)
+                .map(|r| r.revision)
+                .max()
+        })
+        .flatten();
+    let due = (grace_over
+        && input
+            .revisions
+            .iter()
+            .any(|r| r.stage == Stage::Previous && Some(r.revision) != spared))
         || input.revisions.iter().any(removal_due)
         || (intent.max_enabled.is_some() && confirmed_now)
         || (grace_over && input.new_revision);
@@ -86,7 +106,10 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
     };
     if !due {
         if let Some(end) = grace_end
-            && input.revisions.iter().any(|r| r.stage == Stage::Previous)
+            && input
+                .revisions
+                .iter()
+                .any(|r| r.stage == Stage::Previous && Some(r.revision) != spared)
         {
             wake_at(end);
         }
@@ -148,7 +171,8 @@ pub fn plan_retirement(input: &RetireInput<'_>) -> RetireDecision {
                 .max_enabled
                 .is_some_and(|max| rank + 2 > max as usize && enabled_total > max as usize)
             && Some(v.revision) != newest_superseded;
-        if !(grace_over || over_limit) {
+        if !(grace_over || over_limit) || (spares_previous && Some(v.revision) == newest_superseded)
+        {
             continue;
         }
         // Retired before and enabled again by someone, or kept: not Keyward's to touch again.

@@ -10,7 +10,7 @@ use crate::api::lifecycle::{
     RevisionStage, RolloutStatus, Stage, WorkloadKind, WorkloadRollout, WorkloadSelector,
     WorkloadState,
 };
-use crate::provider::{Capabilities, RemoteVersion, SecretId, VersionRemoval, VersionStatus};
+use crate::provider::{Capabilities, RemoteVersion, SecretId, VersionStatus};
 
 use super::pipeline::{
     Candidate, PipelineDecision, PipelineFact, PipelineInput, PipelinePlan, PipelineStep,
@@ -32,12 +32,10 @@ fn destroying() -> Capabilities {
     crate::provider::thalassa::CAPABILITIES
 }
 
-/// OCI: versions disabled, then scheduled for deletion; descriptions kept.
+/// OCI: no disable, versions scheduled for deletion, the newest superseded one spared;
+/// descriptions kept (in version names).
 fn scheduling() -> Capabilities {
-    Capabilities {
-        version_removal: VersionRemoval::ScheduleDeletion,
-        ..scaleway()
-    }
+    crate::provider::oci::CAPABILITIES
 }
 
 fn rollout_intent() -> RolloutIntent {
@@ -579,14 +577,18 @@ fn capability_rows_for_every_provider_retirement_step() {
         row.managed = managed;
         row.plan()
     };
-    // Scaleway and OCI disable first.
+    // Scaleway disables first.
     assert_eq!(
         base(scaleway(), vec![]).steps,
         vec![PipelineStep::Disable(1)]
     );
+    // OCI cannot remove the version that was current before (PREVIOUS): it stays, and nothing
+    // is due for it, so no listing either.
+    let spared = base(scheduling(), vec![]);
+    assert!(spared.steps.is_empty(), "{:?}", spared.steps);
     assert_eq!(
-        base(scheduling(), vec![]).steps,
-        vec![PipelineStep::Disable(1)]
+        stages(&spared),
+        vec![(2, Stage::Current), (1, Stage::Previous)]
     );
     // A provider that cannot disable destroys at the end of the grace period, and without
     // version descriptions knows its own versions from status.managedRevisions.
@@ -599,22 +601,50 @@ fn capability_rows_for_every_provider_retirement_step() {
     assert!(destroyed.events[0].note.starts_with("destroyed version 1"));
     let not_recorded = base(destroying(), vec![2]);
     assert!(not_recorded.steps.is_empty(), "revision 1 is not Keyward's");
-    // OCI's removal is a scheduled deletion.
-    let mut row = Row::new(2, 3600 + 86400);
+    // OCI's removal is a scheduled deletion, of a version two rotations old (DEPRECATED) once
+    // the grace period after the newest rotation ends; the one just superseded stays.
+    let mut row = Row::new(3, 3600);
     row.retirement = Some(&retire);
-    row.status_rollout = Some(rollout_status(2, 0, Some(0), vec![]));
-    row.revisions = vec![stage(2, Stage::Current, 0), stage(1, Stage::Disabled, 3600)];
+    row.status_rollout = Some(rollout_status(3, 0, Some(0), vec![]));
+    row.revisions = vec![
+        stage(3, Stage::Current, 0),
+        stage(2, Stage::Previous, 0),
+        stage(1, Stage::Previous, -3600),
+    ];
     row.versions = Some(vec![
+        version(3, VersionStatus::Enabled, true),
         version(2, VersionStatus::Enabled, true),
-        version(1, VersionStatus::Disabled, true),
+        version(1, VersionStatus::Enabled, true),
     ]);
     row.caps = scheduling();
     let scheduled = row.plan();
     assert_eq!(scheduled.steps, vec![PipelineStep::Remove(1)]);
+    assert_eq!(
+        stages(&scheduled),
+        vec![
+            (3, Stage::Current),
+            (2, Stage::Previous),
+            (1, Stage::Deleted)
+        ]
+    );
     assert!(
         scheduled.events[0]
             .note
             .starts_with("scheduled for deletion version 1")
+    );
+    // Settled: the spared version makes nothing due and asks for no immediate requeue.
+    let mut settled = Row::new(3, 7200);
+    settled.retirement = Some(&retire);
+    settled.status_rollout = Some(rollout_status(3, 0, Some(0), vec![]));
+    settled.revisions = scheduled.revisions.clone();
+    settled.caps = scheduling();
+    // `plan` panics if the versions are asked for.
+    let quiet = settled.plan();
+    assert!(quiet.steps.is_empty());
+    assert!(
+        quiet.requeue.is_none_or(|d| d > Duration::ZERO),
+        "{:?}",
+        quiet.requeue
     );
 }
 

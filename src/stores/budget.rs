@@ -165,7 +165,8 @@ impl Bucket {
 /// The budget of one identity, as the gate its clients pass.
 pub struct Budget {
     bucket: Mutex<Bucket>,
-    /// A bucket shared with other identities for writes (OCI: one tenancy's management writes).
+    /// A bucket shared with other identities for [`CallClass::TenancyWrite`]s (OCI: one
+    /// tenancy's KMS management writes).
     shared_writes: Option<Arc<Mutex<Bucket>>>,
     in_flight: Arc<Semaphore>,
     observer: Arc<dyn BudgetObserver>,
@@ -197,7 +198,7 @@ impl Budget {
         }
     }
 
-    /// Writes also take a token from `bucket` (shared by every identity of one tenancy).
+    /// Tenancy writes also take a token from `bucket` (shared by every identity of one tenancy).
     pub fn with_shared_writes(mut self, bucket: Arc<Mutex<Bucket>>) -> Self {
         self.shared_writes = Some(bucket);
         self
@@ -221,12 +222,12 @@ impl Budget {
         self.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// One token from the own bucket and, for writes, the shared one; nothing is taken unless
+    /// One token from the own bucket and, for tenancy writes, the shared one; nothing is taken unless
     /// both have a turn within the wait allowed.
     fn reserve(&self, class: CallClass, now: Instant) -> Result<Duration, Duration> {
         let mut own = self.lock();
         let shared = match (&self.shared_writes, class) {
-            (Some(bucket), CallClass::Write) => Some(bucket),
+            (Some(bucket), CallClass::TenancyWrite) => Some(bucket),
             _ => None,
         };
         let Some(shared) = shared else {
@@ -446,7 +447,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn writes_also_wait_for_the_shared_bucket_and_reads_do_not() {
+    async fn tenancy_writes_also_wait_for_the_shared_bucket_and_other_calls_do_not() {
         let shared = Arc::new(Mutex::new(Bucket::new(
             settings(1.0, 1, 5000),
             Instant::now(),
@@ -454,21 +455,22 @@ mod tests {
         let a = Budget::new(settings(100.0, 100, 5000)).with_shared_writes(shared.clone());
         let b = Budget::new(settings(100.0, 100, 5000)).with_shared_writes(shared);
         let t0 = Instant::now();
-        a.admit(CallClass::Write).await.unwrap();
-        b.admit(CallClass::Write).await.unwrap();
+        a.admit(CallClass::TenancyWrite).await.unwrap();
+        b.admit(CallClass::TenancyWrite).await.unwrap();
         assert_eq!(
             t0.elapsed(),
             Duration::from_secs(1),
-            "the second write waited its turn"
+            "the second tenancy write waited its turn"
         );
         let t1 = Instant::now();
         for _ in 0..10 {
             a.admit(CallClass::Read).await.unwrap();
+            a.admit(CallClass::Write).await.unwrap();
         }
         assert_eq!(
             t1.elapsed(),
             Duration::ZERO,
-            "reads only use the own bucket"
+            "reads and other writes only use the own bucket"
         );
     }
 
@@ -479,8 +481,8 @@ mod tests {
             Instant::now(),
         )));
         let a = Budget::new(settings(100.0, 2, 500)).with_shared_writes(shared.clone());
-        a.admit(CallClass::Write).await.unwrap();
-        let closed = a.admit(CallClass::Write).await.unwrap_err();
+        a.admit(CallClass::TenancyWrite).await.unwrap();
+        let closed = a.admit(CallClass::TenancyWrite).await.unwrap_err();
         assert_eq!(closed.retry_after, Duration::from_secs(1));
         assert!((a.tokens_left() - 1.0).abs() < 1e-9, "{}", a.tokens_left());
     }

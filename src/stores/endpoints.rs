@@ -5,7 +5,13 @@
 use reqwest::Url;
 
 /// The public endpoints of the supported providers.
-pub const DEFAULT_ALLOWED: &[&str] = &["https://api.scaleway.com", "https://api.thalassa.cloud"];
+pub const DEFAULT_ALLOWED: &[&str] = &[
+    "https://api.scaleway.com",
+    "https://api.thalassa.cloud",
+    // OCI: vaults.{region}.oci…, secrets.vaults.{region}.oci…, and each vault's own KMS
+    // management host ({prefix}-management.kms.{region}.oraclecloud.com).
+    "https://*.oraclecloud.com",
+];
 
 /// One allowed origin: `https://api.scaleway.com`, `http://127.0.0.1:*` (any port),
 /// `https://*.example.com` (any subdomain), or `*` (anything: no allow-list).

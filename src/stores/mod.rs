@@ -37,6 +37,9 @@ pub const CONCURRENCY_PER_STORE: u32 = 16;
 /// Every runtime, by identity.
 pub struct Runtimes {
     by_identity: Mutex<HashMap<StoreIdentity, Arc<StoreRuntime>>>,
+    /// Tenancy-wide write budgets, by provider and tenancy: every identity of one tenancy takes
+    /// its tenancy writes from the same bucket (OCI: KMS management writes).
+    tenancies: TenancyBudgets,
     wake: mpsc::UnboundedSender<ObjectKey>,
     metrics: Metrics,
     mode: RuntimeMode,
@@ -53,6 +56,7 @@ impl Runtimes {
     ) -> Self {
         Self {
             by_identity: Mutex::default(),
+            tenancies: TenancyBudgets::default(),
             wake,
             metrics,
             mode,
@@ -62,6 +66,12 @@ impl Runtimes {
 
     pub fn endpoints(&self) -> &EndpointPolicy {
         &self.endpoints
+    }
+
+    /// The tenancy-wide write budgets (shared with clients outside the store runtimes, such as
+    /// the ManagedKey controller's).
+    pub fn tenancies(&self) -> &TenancyBudgets {
+        &self.tenancies
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StoreIdentity, Arc<StoreRuntime>>> {
@@ -93,10 +103,14 @@ impl Runtimes {
                 }
             }
         };
-        let budget = Arc::new(Budget::new(settings).with_observer(Arc::new(BudgetMetrics {
+        let mut budget = Budget::new(settings).with_observer(Arc::new(BudgetMetrics {
             metrics: self.metrics.clone(),
             store: label.to_owned(),
-        })));
+        }));
+        if let Some(shared) = self.tenancies.bucket(&connection, self.mode) {
+            budget = budget.with_shared_writes(shared);
+        }
+        let budget = Arc::new(budget);
         let observer: Arc<dyn CallObserver> = Arc::new(StoreCalls {
             metrics: self.metrics.clone(),
             store: label.to_owned(),
@@ -133,6 +147,41 @@ impl Runtimes {
     }
 }
 
+/// One write bucket per provider and tenancy, made on first use and never dropped (a tenancy's
+/// budget outlives any one store of it).
+#[derive(Default)]
+pub struct TenancyBudgets(Mutex<HashMap<(&'static str, String), SharedBucket>>);
+
+/// A bucket several budgets take turns from.
+pub type SharedBucket = Arc<Mutex<budget::Bucket>>;
+
+impl TenancyBudgets {
+    /// The bucket `connection`'s tenancy writes share, if its provider has one; none in the
+    /// naive baseline, which has no budget at all.
+    pub fn bucket(&self, connection: &Connection, mode: RuntimeMode) -> Option<SharedBucket> {
+        let tenancy = connection.identity.tenancy.clone()?;
+        let (per_second, burst) = connection.tenancy_budget?;
+        if !mode.batched {
+            return None;
+        }
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = all
+            .entry((connection.identity.provider, tenancy))
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(budget::Bucket::new(
+                    BudgetSettings {
+                        per_second: f64::from(per_second),
+                        burst,
+                        max_wait: MAX_BUDGET_WAIT,
+                        concurrency: CONCURRENCY_PER_STORE,
+                    },
+                    tokio::time::Instant::now(),
+                )))
+            });
+        Some(bucket.clone())
+    }
+}
+
 /// Budget waits and refusals by store.
 struct BudgetMetrics {
     metrics: Metrics,
@@ -162,6 +211,58 @@ impl CallObserver for StoreCalls {
             call.operation,
             call.outcome,
             call.elapsed,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::ProviderError;
+
+    fn connection(tenancy: Option<&str>, credential: &str) -> Connection {
+        Connection {
+            identity: StoreIdentity {
+                provider: "oci",
+                endpoint: "https://vaults.example".into(),
+                region: "r".into(),
+                scope: "c/v".into(),
+                credential: CredentialDigest::of(&[credential.as_bytes()]),
+                tenancy: tenancy.map(str::to_string),
+            },
+            region: "r".into(),
+            endpoints: vec![],
+            default_budget: (10, 5),
+            tenancy_budget: Some((9, 1)),
+            build: Box::new(|_, _| Err(ProviderError::unsupported("oci", "build"))),
+        }
+    }
+
+    #[test]
+    fn identities_of_one_tenancy_share_its_bucket_and_no_other() {
+        let budgets = TenancyBudgets::default();
+        let batched = RuntimeMode::default();
+        let a = budgets
+            .bucket(&connection(Some("t1"), "user-a"), batched)
+            .unwrap();
+        let b = budgets
+            .bucket(&connection(Some("t1"), "user-b"), batched)
+            .unwrap();
+        let c = budgets
+            .bucket(&connection(Some("t2"), "user-a"), batched)
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "one tenancy, one bucket");
+        assert!(!Arc::ptr_eq(&a, &c), "another tenancy, another bucket");
+        assert!(
+            budgets
+                .bucket(&connection(None, "user-a"), batched)
+                .is_none()
+        );
+        let naive = RuntimeMode { batched: false };
+        assert!(
+            budgets
+                .bucket(&connection(Some("t1"), "user-a"), naive)
+                .is_none()
         );
     }
 }

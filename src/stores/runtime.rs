@@ -16,7 +16,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use crate::provider::{
-    Capabilities, ErrorKind, ProviderError, ProviderResult, RemoteSecret, RemoteVersion,
+    Capabilities, ErrorKind, Listing, ProviderError, ProviderResult, RemoteSecret, RemoteVersion,
     RevisionSelector, SecretId, SecretManager,
 };
 use crate::secret_value::SecretValue;
@@ -274,13 +274,16 @@ impl StoreRuntime {
     /// secret someone created before the object asked (Terraform, a console user) must be found,
     /// not created a second time. Objects asking at once share one sweep, and sweeps started for
     /// this are at least [`MIN_SWEEP_GAP`] apart, so a burst of new objects costs a few listings.
+    /// Where the listing does not show versions ([`Listing::SecretsOnly`]), a lookup by id asks
+    /// the provider: only its answer tells whether the secret has a new current version.
     pub async fn lookup(
         &self,
         lookup: Lookup<'_>,
         max_age: Duration,
         absent_since: Option<jiff::Timestamp>,
     ) -> ProviderResult<Option<RemoteSecret>> {
-        if !self.mode.batched {
+        let listed_versions = self.capabilities().listing == Listing::WithVersions;
+        if !self.mode.batched || (matches!(lookup, Lookup::Id(_)) && !listed_versions) {
             return self.lookup_direct(lookup).await;
         }
         self.fresh_snapshot(max_age).await?;

@@ -17,6 +17,7 @@ mod mirror_flow;
 mod oci_client;
 mod oci_emulator;
 mod oci_sdk;
+mod oci_secrets;
 mod scaleway_sdk;
 mod thalassa_client;
 mod thalassa_emulator;

@@ -248,7 +248,8 @@ async fn capabilities_and_what_thalassa_does_not_do() {
     let caps = sm.capabilities();
     assert!(!caps.update_metadata && !caps.protection && !caps.disable_versions);
     assert!(!caps.version_descriptions && !caps.ephemeral_policy && !caps.tags);
-    assert!(caps.create_requires_initial_version && caps.listing && caps.owner_marks);
+    assert!(caps.create_requires_initial_version && caps.owner_marks);
+    assert_eq!(caps.listing, keyward::provider::Listing::WithVersions);
 
     let id = SecretId::new("/x");
     let unsupported = [

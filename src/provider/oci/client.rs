@@ -28,7 +28,10 @@ use crate::provider::observer::NoopObserver;
 use crate::provider::retry::{
     AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
 };
-use crate::provider::{CallObserver, ErrorKind, ProviderCall, ProviderError, ProviderResult};
+use crate::provider::{
+    CallClass, CallObserver, ErrorKind, OpenGate, ProviderCall, ProviderError, ProviderResult,
+    RateSignal, RequestGate,
+};
 
 pub(crate) const PROVIDER: &str = "oci";
 
@@ -81,6 +84,25 @@ impl Operation {
             Operation::GetKeyVersion => "get_key_version",
             Operation::ScheduleKeyVersionDeletion => "schedule_key_version_deletion",
             Operation::CancelKeyVersionDeletion => "cancel_key_version_deletion",
+        }
+    }
+
+    /// How the request budget counts it: KMS management writes are throttled for the whole
+    /// tenancy [SEED], so they also take a turn from the tenancy's shared budget.
+    pub fn class(self) -> CallClass {
+        use Operation::*;
+        match self {
+            CreateKeyVersion | ScheduleKeyVersionDeletion | CancelKeyVersionDeletion => {
+                CallClass::TenancyWrite
+            }
+            CreateSecret
+            | UpdateSecret
+            | ScheduleSecretDeletion
+            | CancelSecretDeletion
+            | ScheduleSecretVersionDeletion
+            | CancelSecretVersionDeletion => CallClass::Write,
+            // GetSecretBundleByName is a POST that only reads.
+            _ => CallClass::Read,
         }
     }
 
@@ -247,6 +269,7 @@ pub struct OciClient {
     http: reqwest::Client,
     signer: RequestSigner,
     config: OciConfig,
+    gate: Arc<dyn RequestGate>,
     observer: Arc<dyn CallObserver>,
 }
 
@@ -280,8 +303,15 @@ impl OciClient {
             http,
             signer,
             config,
+            gate: Arc::new(OpenGate),
             observer: Arc::new(NoopObserver),
         })
+    }
+
+    /// Every attempt passes `gate` (the store runtime's budget) first.
+    pub fn with_gate(mut self, gate: Arc<dyn RequestGate>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Reports every finished operation to `observer` (metrics).
@@ -787,7 +817,18 @@ impl OciClient {
         let mut last_status = None;
         loop {
             attempt += 1;
-            let (failure, error) = match self.attempt(&call, &url).await {
+            let pass = match self.gate.admit(call.op.class()).await {
+                Ok(pass) => pass,
+                Err(closed) => {
+                    let error =
+                        ProviderError::budget_spent(PROVIDER, call.op.name(), closed.retry_after);
+                    self.finish(&call, error.kind().label(), last_status, attempt, started);
+                    return Err(error);
+                }
+            };
+            let result = self.attempt(&call, &url).await;
+            drop(pass);
+            let (failure, error) = match result {
                 Ok(x) if (200..300).contains(&x.status) => {
                     self.finish(&call, "ok", Some(x.status), attempt, started);
                     return Ok(Answer {
@@ -892,6 +933,11 @@ impl OciClient {
         };
         let retry_after =
             header("retry-after").and_then(|v| parse_retry_after(&v, jiff::Timestamp::now()));
+        self.gate.observe(&RateSignal::from_response(
+            status,
+            response.headers(),
+            retry_after,
+        ));
         let request_id = header("opc-request-id");
         let etag = header("etag");
         let next_page = header("opc-next-page");
@@ -1004,6 +1050,14 @@ mod tests {
         assert_eq!(post(Some("t")).repeatable, Repeatable::Yes);
         let get = Call::new(Operation::GetSecret, Method::GET, &["secrets", "x"]);
         assert_eq!(get.repeatable, Repeatable::Yes);
+    }
+
+    #[test]
+    fn kms_writes_are_tenancy_writes() {
+        assert_eq!(Operation::CreateKeyVersion.class(), CallClass::TenancyWrite);
+        assert_eq!(Operation::UpdateSecret.class(), CallClass::Write);
+        assert_eq!(Operation::GetSecretBundleByName.class(), CallClass::Read);
+        assert_eq!(Operation::GetKey.class(), CallClass::Read);
     }
 
     #[test]

@@ -607,14 +607,8 @@ impl ScalewayClient {
             let pass = match self.gate.admit(class).await {
                 Ok(pass) => pass,
                 Err(closed) => {
-                    let error = ProviderError::new(
-                        PROVIDER,
-                        call.op.name(),
-                        ErrorKind::Throttled {
-                            retry_after: closed.retry_after,
-                        },
-                        "the store's request budget is spent for now; the request was not sent",
-                    );
+                    let error =
+                        ProviderError::budget_spent(PROVIDER, call.op.name(), closed.retry_after);
                     self.finish(&call, error.kind().label(), last_status, attempt, started);
                     return Err(error);
                 }

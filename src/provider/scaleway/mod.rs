@@ -26,9 +26,10 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     create_requires_initial_version: false,
     ephemeral_policy: true,
     tags: true,
-    listing: true,
+    listing: crate::provider::Listing::WithVersions,
     owner_marks: true,
     version_removal: crate::provider::VersionRemoval::Delete,
+    removal_spares_previous: false,
 };
 
 #[async_trait]

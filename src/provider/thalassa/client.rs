@@ -520,7 +520,11 @@ impl ThalassaClient {
                     let pass = match self.gate.admit(class).await {
                         Ok(pass) => pass,
                         Err(closed) => {
-                            let error = throttled(call.op.name(), closed.retry_after);
+                            let error = ProviderError::budget_spent(
+                                PROVIDER,
+                                call.op.name(),
+                                closed.retry_after,
+                            );
                             self.finish(call, error.kind().label(), last_status, attempt, started);
                             return Err(error);
                         }
@@ -719,11 +723,9 @@ impl ThalassaClient {
         let fail = |kind: ErrorKind, message: String| {
             ProviderError::new(PROVIDER, op.name(), kind, message)
         };
-        let pass = self
-            .gate
-            .admit(CallClass::Write)
-            .await
-            .map_err(|closed| throttled(op.name(), closed.retry_after))?;
+        let pass = self.gate.admit(CallClass::Write).await.map_err(|closed| {
+            ProviderError::budget_spent(PROVIDER, op.name(), closed.retry_after)
+        })?;
         let encode = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
         let basic = BASE64.encode(format!(
             "{}:{}",
@@ -810,15 +812,6 @@ fn sensitive(value: &str) -> Option<HeaderValue> {
     let mut v = HeaderValue::from_str(value).ok()?;
     v.set_sensitive(true);
     Some(v)
-}
-
-fn throttled(operation: &'static str, retry_after: Duration) -> ProviderError {
-    ProviderError::new(
-        PROVIDER,
-        operation,
-        ErrorKind::Throttled { retry_after },
-        "the store's request budget is spent for now; the request was not sent",
-    )
 }
 
 /// serde's message may quote the offending value (which could be a secret value): keep only where.

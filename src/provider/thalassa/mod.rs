@@ -33,9 +33,10 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     create_requires_initial_version: true,
     ephemeral_policy: false,
     tags: false,
-    listing: true,
+    listing: crate::provider::Listing::WithVersions,
     owner_marks: true,
     version_removal: crate::provider::VersionRemoval::Destroy,
+    removal_spares_previous: false,
 };
 
 #[async_trait]
