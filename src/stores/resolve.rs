@@ -153,7 +153,7 @@ pub async fn connect_store(
     let secret_ref = registry::credentials_ref(spec).ok_or_else(|| {
         problem(
             Reason::StoreNotReady,
-            format!("{display} has no provider configured (supported: scaleway, thalassa)"),
+            format!("{display} has no provider configured (supported: scaleway, thalassa, oci)"),
         )
     })?;
     let secret_name = secret_ref.name.clone();

@@ -399,7 +399,7 @@ fn bad_inputs() -> Vec<BadRow> {
             SecretStore,
             json!({"provider": {}}),
             "spec.provider",
-            "provider needs exactly one provider (supported: scaleway, thalassa)",
+            "provider needs exactly one provider (supported: scaleway, thalassa, oci)",
         ),
         row(
             "SecretStore with a bad projectId",

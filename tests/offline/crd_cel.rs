@@ -6,7 +6,7 @@
 
 use crate::support::fixtures;
 
-use fixtures::{OTHER_UUID, UUID, merged, scaleway, thalassa};
+use fixtures::{OTHER_UUID, UUID, merged, oci, scaleway, thalassa};
 use kube_cel::{ScopeContext, Validator, analyze_rule, compile_schema};
 use serde_json::{Value, json};
 
@@ -551,10 +551,75 @@ fn store_rules() {
             None,
         ),
         (
+            "oci store",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({}))}}),
+            None,
+        ),
+        (
+            "oci store with endpoints and credential keys",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({
+                "compartmentId": "ocid1.compartment.oc1..aaaaaaaateam",
+                "endpoints": {"vaults": "http://127.0.0.1:9090", "secrets": "http://127.0.0.1:9090",
+                    "kmsManagement": "https://abc-management.kms.eu-frankfurt-1.oraclecloud.com"},
+                "credentials": {"tenancyKey": "tenancy", "userKey": "user", "fingerprintKey": "fp",
+                    "privateKeyKey": "key", "passphraseKey": "pass"}}))}}),
+            None,
+        ),
+        (
+            "oci region not an identifier",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({"region": "frankfurt"}))}}),
+            Some("provider.oci.region must be an OCI region identifier"),
+        ),
+        (
+            "oci compartment that is a vault",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({"compartmentId": "ocid1.vault.oc1.eu-frankfurt-1.aaaa"}))}}),
+            Some("provider.oci.compartmentId must be a compartment or tenancy OCID"),
+        ),
+        (
+            "oci vault that is a key",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({"vaultId": "ocid1.key.oc1.eu-frankfurt-1.aaaa"}))}}),
+            Some("provider.oci.vaultId must be a vault OCID"),
+        ),
+        (
+            "oci key not an OCID",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({"keyId": "my-key"}))}}),
+            Some("provider.oci.keyId must be a key OCID"),
+        ),
+        (
+            "oci endpoint with a query",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({"endpoints": {"vaults": "https://x?y=1"}}))}}),
+            Some("provider.oci.endpoints.vaults must be an http(s) URL"),
+        ),
+        (
+            "namespaced oci store naming a namespace",
+            "SecretStore",
+            json!({"provider": {"oci": oci(with_ns.clone())}}),
+            Some("reads its credentials Secret from its own namespace"),
+        ),
+        (
+            "cluster oci store without namespace",
+            "ClusterSecretStore",
+            json!({"provider": {"oci": oci(json!({}))}}),
+            Some("needs credentials.secretRef.namespace"),
+        ),
+        (
+            "oci and thalassa",
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({})), "thalassa": thalassa(json!({}))}}),
+            Some("exactly one provider (supported: scaleway, thalassa, oci)"),
+        ),
+        (
             "both providers",
             "SecretStore",
             json!({"provider": {"scaleway": scaleway(json!({})), "thalassa": thalassa(json!({}))}}),
-            Some("exactly one provider (supported: scaleway, thalassa)"),
+            Some("exactly one provider (supported: scaleway, thalassa, oci)"),
         ),
         (
             "thalassa region not a slug",
@@ -648,5 +713,35 @@ fn store_region_is_immutable() {
         check(&new_key, Some(&old)),
         Ok(()),
         "the key for new secrets may change"
+    );
+
+    let old = object("SecretStore", json!({"provider": {"oci": oci(json!({}))}}));
+    for (field, value, want) in [
+        (
+            "region",
+            "eu-amsterdam-1",
+            "provider.oci.region is immutable",
+        ),
+        (
+            "vaultId",
+            "ocid1.vault.oc1.eu-frankfurt-1.amaaaaaaother",
+            "provider.oci.vaultId is immutable",
+        ),
+    ] {
+        let moved = object(
+            "SecretStore",
+            json!({"provider": {"oci": oci(json!({field: value}))}}),
+        );
+        let errors = check(&moved, Some(&old)).expect_err(field);
+        assert!(errors.iter().any(|e| e.contains(want)), "{errors:?}");
+    }
+    let new_key = object(
+        "SecretStore",
+        json!({"provider": {"oci": oci(json!({"keyId": "ocid1.key.oc1.eu-frankfurt-1.amaaaaaaother"}))}}),
+    );
+    assert_eq!(
+        check(&new_key, Some(&old)),
+        Ok(()),
+        "the master key for new secrets may change"
     );
 }
