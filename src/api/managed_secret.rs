@@ -494,7 +494,7 @@ pub struct FromSecretSpec {
     pub keys: Option<Vec<String>>,
 }
 
-/// When generated values rotate: `interval`, `schedule`, or both (whichever comes first).
+/// When a rotation is due: `interval`, `schedule`, or both (whichever comes first).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[x_kube(validation = Rule::new("has(self.interval) || has(self.schedule)")
     .message("rotation needs interval, schedule or both"))]
@@ -502,7 +502,7 @@ pub struct FromSecretSpec {
     .message("rotation.timeZone only applies to rotation.schedule (an interval counts elapsed time)"))]
 #[serde(rename_all = "camelCase")]
 pub struct RotationSpec {
-    /// Rotate when the current value is this old, as a duration of at least `1m` made of hours,
+    /// Rotate when the current value (or key version) is this old, as a duration of at least `1m` made of hours,
     /// minutes and seconds, such as `720h` (30 days) or `1h30m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
@@ -529,7 +529,7 @@ pub struct RotationSpec {
     /// whose time is skipped when clocks go forward runs at the first instant after the gap, and
     /// runs once when clocks go back and repeat it; a schedule with a wildcard or step in the
     /// minute or hour field skips matches inside the gap and matches in both passes of a repeated
-    /// hour. A name not in the tz database makes the ManagedSecret `Ready=False` (`InvalidSpec`).
+    /// hour. A name not in the tz database makes the object `Ready=False` (`InvalidSpec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64))]
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$')")

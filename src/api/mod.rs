@@ -1,10 +1,11 @@
-//! The Keyward API (group `keyward.dev`, version `v1alpha1`): `ManagedSecret`, `SecretStore` and
-//! `ClusterSecretStore`, their conditions, the checks the API server cannot make, and `keyward crd`,
+//! The Keyward API (group `keyward.dev`, version `v1alpha1`): `ManagedSecret`, `ManagedKey`,
+//! `SecretStore` and `ClusterSecretStore`, their conditions, the checks the API server cannot make, and `keyward crd`,
 //! which turns the types into the CustomResourceDefinitions in `crds/`.
 
 pub mod conditions;
 pub mod duration;
 pub mod lifecycle;
+pub mod managed_key;
 pub mod managed_secret;
 pub mod remote_id;
 pub mod secret_store;
@@ -17,6 +18,7 @@ use anyhow::Context as _;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
+pub use managed_key::*;
 pub use managed_secret::*;
 pub use secret_store::*;
 
@@ -38,6 +40,7 @@ pub struct CrdArgs {
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
     [
         ManagedSecret::crd(),
+        ManagedKey::crd(),
         SecretStore::crd(),
         ClusterSecretStore::crd(),
     ]

@@ -486,7 +486,7 @@ fn target_type_failure(revision: u64, target: &str, error: &TargetTypeError) -> 
 
 /// In debug builds, abort the process when `KEYWARD_TEST_CRASH_AFTER` names this point: a way for
 /// tests to stop the operator exactly between a remote write and its record in status.
-fn crash_point(configured: Option<&str>, point: &str) {
+pub fn crash_point(configured: Option<&str>, point: &str) {
     if cfg!(debug_assertions) && configured == Some(point) {
         eprintln!("keyward: KEYWARD_TEST_CRASH_AFTER={point}: aborting on purpose");
         std::process::abort();

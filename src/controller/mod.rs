@@ -407,10 +407,26 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 watched.iter().cloned().map(Some).collect()
             };
             let concurrency = args.concurrency;
+            let keys = Arc::new(crate::keys::KeyContext {
+                shared: ctx.clone(),
+                clients: crate::keys::clients::KeyClients::default(),
+                reasons: ObjectReasons::new(crate::keys::KIND, metrics.clone()),
+            });
             async move {
-                tracing::info!("leading: reconciling ManagedSecrets and stores");
+                tracing::info!("leading: reconciling ManagedSecrets, ManagedKeys and stores");
                 let mut senders = HashMap::new();
                 let mut controllers = Vec::new();
+                let key_controllers: Vec<_> = namespaces
+                    .iter()
+                    .map(|ns| {
+                        crate::keys::run_controller(
+                            keys.clone(),
+                            ns.clone(),
+                            concurrency,
+                            term.clone(),
+                        )
+                    })
+                    .collect();
                 for ns in namespaces {
                     let (tx, rx) = futures::channel::mpsc::unbounded();
                     senders.insert(ns.clone(), tx);
@@ -426,6 +442,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                     store_status::controllers(ctx.clone(), &watched, term.clone());
                 tokio::join!(
                     futures::future::join_all(controllers),
+                    futures::future::join_all(key_controllers),
                     store_controllers,
                     route_wakes(wake_rx, senders, store_wakes, term.clone()),
                 );

@@ -111,10 +111,7 @@ impl Runtimes {
             budget = budget.with_shared_writes(shared);
         }
         let budget = Arc::new(budget);
-        let observer: Arc<dyn CallObserver> = Arc::new(StoreCalls {
-            metrics: self.metrics.clone(),
-            store: label.to_owned(),
-        });
+        let observer = self.call_observer(label);
         let client = (connection.build)(budget.clone(), observer).map_err(|e| e.to_string())?;
         let runtime = StoreRuntime::new(
             connection.identity.clone(),
@@ -128,6 +125,14 @@ impl Runtimes {
         let mut all = self.lock();
         // Another reconcile may have made it meanwhile: keep the first.
         Ok(all.entry(connection.identity).or_insert(runtime).clone())
+    }
+
+    /// Counts a client's provider calls under the store `label` (the metric every call goes to).
+    pub fn call_observer(&self, label: &str) -> Arc<dyn CallObserver> {
+        Arc::new(StoreCalls {
+            metrics: self.metrics.clone(),
+            store: label.to_owned(),
+        })
     }
 
     /// The runtime `key` last used, if this process still has it.

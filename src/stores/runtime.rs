@@ -188,6 +188,12 @@ impl StoreRuntime {
         &self.budget
     }
 
+    /// The identity's budget as a gate, for another client of the same identity (a ManagedKey's
+    /// KMS client): it shares the budget, and the tenancy's write budget with it.
+    pub fn gate(&self) -> Arc<dyn crate::provider::RequestGate> {
+        self.budget.clone()
+    }
+
     pub fn health(&self) -> Health {
         self.lock().health.0.clone()
     }

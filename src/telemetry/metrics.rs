@@ -185,6 +185,7 @@ struct Inner {
     provider_call_duration: DurationFamily<ProviderOperationLabels>,
     versions_created: Family<VersionLabels, Counter>,
     rotations: Family<TriggerLabels, Counter>,
+    key_rotations: Family<TriggerLabels, Counter>,
     drift_repairs: Counter,
     leader: Gauge,
     budget_wait: DurationFamily<StoreLabels>,
@@ -228,6 +229,7 @@ impl Metrics {
             Family::new_with_constructor(duration_histogram);
         let versions_created = Family::<VersionLabels, Counter>::default();
         let rotations = Family::<TriggerLabels, Counter>::default();
+        let key_rotations = Family::<TriggerLabels, Counter>::default();
         let drift_repairs = Counter::default();
         let leader = Gauge::default();
         let budget_wait: DurationFamily<StoreLabels> =
@@ -279,6 +281,11 @@ impl Metrics {
             "rotations",
             "Rotations performed, by trigger",
             rotations.clone(),
+        );
+        registry.register(
+            "key_rotations",
+            "Key versions Keyward created for ManagedKeys, by trigger",
+            key_rotations.clone(),
         );
         registry.register(
             "drift_repairs",
@@ -355,6 +362,7 @@ impl Metrics {
                 provider_call_duration,
                 versions_created,
                 rotations,
+                key_rotations,
                 drift_repairs,
                 leader,
                 budget_wait,
@@ -483,6 +491,16 @@ impl Metrics {
     pub fn rotation(&self, trigger: RotationTrigger) {
         self.inner
             .rotations
+            .get_or_create(&TriggerLabels {
+                trigger: trigger.label(),
+            })
+            .inc();
+    }
+
+    /// Records a key version created for a ManagedKey.
+    pub fn key_rotation(&self, trigger: RotationTrigger) {
+        self.inner
+            .key_rotations
             .get_or_create(&TriggerLabels {
                 trigger: trigger.label(),
             })

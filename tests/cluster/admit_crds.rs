@@ -952,6 +952,27 @@ async fn kubectl_explain_shows_the_field_documentation() {
         assert!(remote.contains(wanted), "want {wanted:?} in:\n{remote}");
     }
 
+    let key = words(&explain(kubeconfig, "managedkey.spec"));
+    for wanted in [
+        "storeRef <Object> -required-",
+        "keyId <string> -required-",
+        "OCID of the master encryption key",
+        "managementEndpoint <string>",
+        "rotation <Object>",
+        "Without it, the key rotates only on request",
+        "refreshInterval <string>",
+        "retirement <Object>",
+        "Off unless set",
+    ] {
+        assert!(key.contains(wanted), "want {wanted:?} in:\n{key}");
+    }
+    let retirement = words(&explain(kubeconfig, "managedkey.spec.retirement"));
+    assert!(
+        retirement.contains("never the current one")
+            || retirement.contains("the current one included"),
+        "{retirement}"
+    );
+
     let region = words(&explain(
         kubeconfig,
         "clustersecretstore.spec.provider.scaleway.region",

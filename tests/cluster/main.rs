@@ -12,6 +12,7 @@ mod controlplane_smoke;
 mod e2e_controller;
 mod e2e_discipline;
 mod e2e_isolation;
+mod e2e_keys;
 mod e2e_operator_ha;
 mod e2e_rollout;
 mod e2e_runtime;

@@ -380,6 +380,24 @@ async fn the_operators_requests_are_exactly_what_the_chart_grants() {
         }
     }
 
+    // A ManagedKey (watched, and its status written: a Scaleway store cannot hold a KMS key).
+    w.apply(json!({
+        "apiVersion": "keyward.dev/v1alpha1", "kind": "ManagedKey",
+        "metadata": {"name": "mek"},
+        "spec": {"storeRef": {"name": e2e_support::STORE},
+            "keyId": "ocid1.key.oc1.eu-frankfurt-1.amaaaaaarbac"},
+    }))
+    .await;
+    let keys: Api<keyward::api::ManagedKey> = Api::namespaced(w.client.clone(), &ns);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while keys.get("mek").await.unwrap().status.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ManagedKey status not written"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
     // Deleted: the finalizer runs (target deletion policy Delete by default).
     w.delete_ms("pushed").await;
     w.wait_gone("pushed").await;

@@ -57,6 +57,7 @@ fn crd_stream_is_one_document_per_crd() {
         names,
         [
             "managedsecrets.keyward.dev",
+            "managedkeys.keyward.dev",
             "secretstores.keyward.dev",
             "clustersecretstores.keyward.dev"
         ]
@@ -109,7 +110,12 @@ fn undocumented(node: &serde_json::Value, path: String, out: &mut Vec<String>) {
 
 #[test]
 fn every_field_is_documented() {
-    for kind in ["ManagedSecret", "SecretStore", "ClusterSecretStore"] {
+    for kind in [
+        "ManagedSecret",
+        "ManagedKey",
+        "SecretStore",
+        "ClusterSecretStore",
+    ] {
         let schema = schema_json(kind);
         let mut missing = Vec::new();
         for top in ["spec", "status"] {
@@ -165,7 +171,12 @@ fn rules_only_scan_bounded_values() {
         }
     }
     let mut problems = Vec::new();
-    for kind in ["ManagedSecret", "SecretStore", "ClusterSecretStore"] {
+    for kind in [
+        "ManagedSecret",
+        "ManagedKey",
+        "SecretStore",
+        "ClusterSecretStore",
+    ] {
         walk(&schema_json(kind), kind.to_owned(), &mut problems);
     }
     assert!(problems.is_empty(), "{problems:#?}");

@@ -76,6 +76,13 @@ by one Role per watched namespace. Each verb is one the operator calls:
 - apiGroups: ["keyward.dev"]
   resources: ["managedsecrets/finalizers"]
   verbs: ["update"]
+# ManagedKeys: no finalizer (Keyward never deletes a key), so no patch of the object itself.
+- apiGroups: ["keyward.dev"]
+  resources: ["managedkeys"]
+  verbs: ["list", "watch"]
+- apiGroups: ["keyward.dev"]
+  resources: ["managedkeys/status"]
+  verbs: ["patch"]
 - apiGroups: ["keyward.dev"]
   resources: ["secretstores"]
   verbs: ["get", "list", "watch"]

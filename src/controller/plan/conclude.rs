@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::api::conditions::{DesiredCondition, READY, Reason, find, merge_condition};
 use crate::api::{ManagedSecretStatus, OperationCause, OperationKind, PendingOperation};
@@ -368,47 +368,21 @@ fn ready_of(status: &ManagedSecretStatus) -> Option<(String, String)> {
     find(&status.conditions, READY).map(|c| (c.reason.clone(), c.message.clone()))
 }
 
-/// Sets the Ready condition for `failure` and returns the Event it deserves: one when the object
-/// starts failing for this reason (or still fails after a spec change), none while the same kind
-/// of failure repeats. The message may change wording between attempts (the store's probe and the
-/// object's own call report one outage in two ways); that updates the condition, not the Events.
+/// Sets the Ready condition for `failure` and returns the Event it deserves.
 fn fail(
     report: &Report<'_>,
     status: &mut ManagedSecretStatus,
     action: &'static str,
     failure: &Failure,
 ) -> Vec<EventNote> {
-    if let FailurePace::WaitForBudget(_) = failure.pace {
-        // Waiting for a turn is not a failure: the condition stays, unless there is none yet.
-        if ready_of(status).is_none() {
-            status.conditions = merge_condition(
-                &status.conditions,
-                DesiredCondition::not_ready(
-                    Reason::Reconciling,
-                    format!("waiting for the request budget of {}", report.store),
-                    report.generation,
-                ),
-                report.now,
-            );
-        }
-        return Vec::new();
-    }
-    let was = find(&report.status.conditions, READY)
-        .filter(|c| c.status == crate::api::conditions::FALSE)
-        .map(|c| (c.reason.clone(), c.observed_generation));
-    status.conditions = merge_condition(
-        &status.conditions,
-        DesiredCondition::not_ready(failure.reason, failure.message.clone(), report.generation),
-        report.now,
-    );
-    if was == Some((failure.reason.as_str().to_owned(), report.generation)) {
-        return Vec::new();
-    }
-    vec![EventNote::warning(
-        "Failed",
-        action,
-        format!("{}: {}", failure.reason, failure.message),
-    )]
+    let failing = Failing {
+        before: &report.status.conditions,
+        generation: report.generation,
+        store: report.store,
+        now: report.now,
+        random: report.random,
+    };
+    failing.fail(&mut status.conditions, action, failure)
 }
 
 fn failure_requeue(
@@ -416,17 +390,88 @@ fn failure_requeue(
     status: &ManagedSecretStatus,
     failure: &Failure,
 ) -> Duration {
-    match failure.pace {
-        FailurePace::WaitForBudget(wait) => {
-            // Spread the returns over as long again, so waiting objects do not come back at once.
-            wait + wait.mul_f64(report.random.clamp(0.0, 1.0)) + Duration::from_millis(100)
+    Failing {
+        before: &report.status.conditions,
+        generation: report.generation,
+        store: report.store,
+        now: report.now,
+        random: report.random,
+    }
+    .requeue(&status.conditions, failure)
+}
+
+/// The failure discipline of any object with a Ready condition (ManagedSecrets, ManagedKeys): one
+/// Event when the object starts failing for a reason (or still fails after a spec change), the
+/// same condition while the failure repeats, and the next attempt paced by its backoff.
+#[derive(Clone, Copy, Debug)]
+pub struct Failing<'a> {
+    /// The conditions as read at the start of the reconcile.
+    pub before: &'a [Condition],
+    pub generation: Option<i64>,
+    /// The store, for "waiting for its budget" messages.
+    pub store: &'a str,
+    pub now: Timestamp,
+    /// In [0, 1): spreads requeues.
+    pub random: f64,
+}
+
+impl Failing<'_> {
+    /// Sets the Ready condition in `conditions` for `failure` and returns the Event it deserves.
+    /// The message may change wording between attempts (the store's probe and the object's own
+    /// call report one outage in two ways); that updates the condition, not the Events.
+    pub fn fail(
+        &self,
+        conditions: &mut Vec<Condition>,
+        action: &'static str,
+        failure: &Failure,
+    ) -> Vec<EventNote> {
+        if let FailurePace::WaitForBudget(_) = failure.pace {
+            // Waiting for a turn is not a failure: the condition stays, unless there is none yet.
+            if find(conditions, READY).is_none() {
+                *conditions = merge_condition(
+                    conditions,
+                    DesiredCondition::not_ready(
+                        Reason::Reconciling,
+                        format!("waiting for the request budget of {}", self.store),
+                        self.generation,
+                    ),
+                    self.now,
+                );
+            }
+            return Vec::new();
         }
-        FailurePace::Retry(pace) => {
-            let since = find(&status.conditions, READY)
-                .filter(|c| c.status == crate::api::conditions::FALSE)
-                .map(|c| c.last_transition_time.0)
-                .unwrap_or(report.now);
-            next_attempt(pace, since, report.now, report.random)
+        let was = find(self.before, READY)
+            .filter(|c| c.status == crate::api::conditions::FALSE)
+            .map(|c| (c.reason.clone(), c.observed_generation));
+        *conditions = merge_condition(
+            conditions,
+            DesiredCondition::not_ready(failure.reason, failure.message.clone(), self.generation),
+            self.now,
+        );
+        if was == Some((failure.reason.as_str().to_owned(), self.generation)) {
+            return Vec::new();
+        }
+        vec![EventNote::warning(
+            "Failed",
+            action,
+            format!("{}: {}", failure.reason, failure.message),
+        )]
+    }
+
+    /// When to try again, given the conditions after [`Failing::fail`].
+    pub fn requeue(&self, conditions: &[Condition], failure: &Failure) -> Duration {
+        match failure.pace {
+            FailurePace::WaitForBudget(wait) => {
+                // Spread the returns over as long again, so waiting objects do not come back at once.
+                wait + wait.mul_f64(self.random.clamp(0.0, 1.0)) + Duration::from_millis(100)
+            }
+            FailurePace::Retry(pace) => {
+                let since = find(conditions, READY)
+                    .filter(|c| c.status == crate::api::conditions::FALSE)
+                    .map(|c| c.last_transition_time.0)
+                    .unwrap_or(self.now);
+                next_attempt(pace, since, self.now, self.random)
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod connect;
 pub mod errors;
+pub mod keys;
 pub mod names;
 pub mod secrets;
 pub mod signing;
@@ -16,5 +17,6 @@ pub mod wire;
 
 pub use client::{BundleSelector, OciClient, Operation, Page, SecretFilter};
 pub use config::{ApiKey, ConfigError, OciConfig, Service};
+pub use keys::OciKeys;
 pub use secrets::{CAPABILITIES, OciSecrets};
 pub use signing::{KeyId, RequestSigner};
