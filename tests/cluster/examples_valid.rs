@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use keyward::api::validation::validate_managed_secret;
-use keyward::api::{ClusterSecretStore, ManagedSecret, SecretStore, StoreKind};
+use keyward::api::{ClusterSecretStore, ManagedKey, ManagedSecret, SecretStore, StoreKind};
 use kube_cel::Validator;
 use serde_json::Value;
 
@@ -81,6 +81,7 @@ fn examples_are_valid_and_cover_the_promised_cases() {
     let mut cluster_stores = BTreeSet::new();
     let mut secrets = BTreeSet::new();
     let mut managed = Vec::new();
+    let mut keys = Vec::new();
     for (file, value) in &docs {
         let kind = value["kind"].as_str().unwrap_or_default();
         let api_version = value["apiVersion"].as_str().unwrap_or_default();
@@ -102,6 +103,11 @@ fn examples_are_valid_and_cover_the_promised_cases() {
                 let ms: ManagedSecret = round_trip(file, value);
                 validate_managed_secret(&ms.spec, &name).unwrap_or_else(|e| panic!("{file}: {e}"));
                 managed.push((file.clone(), ms));
+            }
+            ("keyward.dev/v1alpha1", "ManagedKey") => {
+                let mk: ManagedKey = round_trip(file, value);
+                keyward::keys::intent::key_intent(&mk).unwrap_or_else(|e| panic!("{file}: {e}"));
+                keys.push((file.clone(), mk));
             }
             ("keyward.dev/v1alpha1", "SecretStore") => {
                 let store: SecretStore = round_trip(file, value);
@@ -144,6 +150,18 @@ fn examples_are_valid_and_cover_the_promised_cases() {
             );
         }
     }
+    for (file, mk) in &keys {
+        let oci = stores
+            .iter()
+            .find(|(n, _)| *n == mk.spec.store_ref.name)
+            .and_then(|(_, s)| s.spec.provider.oci.as_ref());
+        assert!(
+            oci.is_some(),
+            "{file}: OCI store {} is not defined in examples/",
+            mk.spec.store_ref.name
+        );
+    }
+    assert!(!keys.is_empty(), "examples/ lacks a ManagedKey");
     let has = |what: &str, pred: &dyn Fn(&ManagedSecret) -> bool| {
         assert!(
             managed.iter().any(|(_, ms)| pred(ms)),
