@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Keyward on the embedded defaults, on one machine and without any cloud account:
 #   1. the local Kubernetes control plane (tests/controlplane/up.sh: real etcd + real apiserver libraries),
-#   2. the local Scaleway Secret Manager emulator on 127.0.0.1:9090 (`keyward emulator`) and the
-#      Thalassa Cloud Secrets Manager emulator on 127.0.0.1:9091 (`keyward emulator --provider thalassa`),
+#   2. the local Scaleway Secret Manager emulator on 127.0.0.1:9090 (`keyward emulator`), the
+#      Thalassa Cloud Secrets Manager emulator on 127.0.0.1:9091 (`keyward emulator --provider thalassa`)
+#      and the OCI Vault and KMS emulator on 127.0.0.1:9092 (`keyward emulator --provider oci`),
 #   3. the CRDs from crds/, the operator (`keyward run`), and every example in examples/,
 # then prints the resulting Secrets' keys (never their values) and `kubectl get ms`, and keeps the
 # operator running until Ctrl-C. Logs go to $KEYWARD_DEMO_DIR (default /tmp/keyward-demo).
@@ -12,6 +13,11 @@ cd "$ROOT"
 DEMO_DIR="${KEYWARD_DEMO_DIR:-/tmp/keyward-demo}"
 EMULATOR_ADDR=127.0.0.1:9090
 THALASSA_ADDR=127.0.0.1:9091
+OCI_ADDR=127.0.0.1:9092
+# The OCI emulator verifies every request's signature: the demo's API key is the test key pair in
+# tests/fixtures/oci (never a real one), registered in the emulator's seed.
+OCI_KEY=tests/fixtures/oci/test-key.pem
+OCI_FINGERPRINT=9f:9e:f6:15:91:b0:c3:fc:2d:e7:bc:57:d5:6c:60:93
 NAMESPACE=default
 mkdir -p "$DEMO_DIR"
 
@@ -44,6 +50,27 @@ pids+=($!)
 say "starting the Thalassa emulator on $THALASSA_ADDR"
 "$KEYWARD" emulator --provider thalassa --listen "$THALASSA_ADDR" \
   --state "$DEMO_DIR/thalassa-state.json" >"$DEMO_DIR/thalassa.log" 2>&1 &
+pids+=($!)
+say "starting the OCI emulator on $OCI_ADDR"
+# The tenancy, vault and key of examples/09 and 10.
+python3 - "$DEMO_DIR/oci-seed.json" "$OCI_FINGERPRINT" <<'PY'
+import json, sys
+seed = {
+    "apiKeys": [{
+        "tenancy": "ocid1.tenancy.oc1..aaaaaaaakeywarddemotenancy",
+        "user": "ocid1.user.oc1..aaaaaaaakeywarddemouser",
+        "fingerprint": sys.argv[2],
+        "publicKey": open("tests/fixtures/oci/test-key.pub.pem").read(),
+    }],
+    "vaults": [{"id": "ocid1.vault.oc1.eu-frankfurt-1.amaaaaaakeywarddemovault",
+                "compartmentId": "ocid1.tenancy.oc1..aaaaaaaakeywarddemotenancy"}],
+    "keys": [{"id": "ocid1.key.oc1.eu-frankfurt-1.amaaaaaakeywarddemokey",
+              "vaultId": "ocid1.vault.oc1.eu-frankfurt-1.amaaaaaakeywarddemovault"}],
+}
+json.dump(seed, open(sys.argv[1], "w"))
+PY
+"$KEYWARD" emulator --provider oci --listen "$OCI_ADDR" --oci-seed "$DEMO_DIR/oci-seed.json" \
+  --state "$DEMO_DIR/oci-state.json" >"$DEMO_DIR/oci.log" 2>&1 &
 pids+=($!)
 API="http://$EMULATOR_ADDR/secret-manager/v1beta1/regions/fr-par"
 for _ in $(seq 50); do curl -fsS -o /dev/null 2>/dev/null -H 'X-Auth-Token: demo' "$API/secrets?project_id=11111111-2222-3333-4444-555555555555" && break; sleep 0.2; done
@@ -93,10 +120,21 @@ rm -rf "$rendered" && mkdir -p "$rendered"
 cp examples/*.yaml "$rendered/"
 sed -i -E "s/secretId: .*/secretId: $legacy_id/" "$rendered/04-adopt-by-id.yaml"
 sed -i -E "s#terraformId: .*#terraformId: fr-par/$smtp_id/1#" "$rendered/05-adopt-by-terraform-id.yaml"
+# The OCI credentials: the demo key pair instead of the example's placeholders.
+python3 - "$rendered/09-oci-store.yaml" "$OCI_KEY" "$OCI_FINGERPRINT" <<'PY'
+import re, sys
+path, key, fingerprint = sys.argv[1], open(sys.argv[2]).read(), sys.argv[3]
+text = open(path).read()
+indented = "".join("    " + line + "\n" for line in key.strip().splitlines())
+text = re.sub(r"  OCI_CLI_KEY_CONTENT: \|\n(    .*\n)+", "  OCI_CLI_KEY_CONTENT: |\n" + indented, text)
+text = re.sub(r'OCI_CLI_FINGERPRINT: ".*"', f'OCI_CLI_FINGERPRINT: "{fingerprint}"', text)
+open(path, "w").write(text)
+PY
 kubectl -n "$NAMESPACE" apply --server-side --field-manager=keyward-demo -f "$rendered/"
 
 say "waiting for every ManagedSecret to be Ready"
 kubectl -n "$NAMESPACE" wait --for=condition=Ready --timeout=90s managedsecrets --all || true
+kubectl -n "$NAMESPACE" wait --for=condition=Ready --timeout=60s managedkeys --all || true
 
 say "target Secrets (keys only)"
 for name in $(kubectl -n "$NAMESPACE" get secrets -l app.kubernetes.io/managed-by=keyward -o name); do
@@ -106,6 +144,9 @@ done
 
 say "kubectl get ms"
 kubectl -n "$NAMESPACE" get ms
+
+say "kubectl get mkey"
+kubectl -n "$NAMESPACE" get mkey
 
 say "Keyward is running. Try: kubectl annotate ms app-password keyward.dev/rotate=\$(date +%s) --overwrite"
 echo "Press Ctrl-C to stop."
