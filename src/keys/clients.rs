@@ -7,14 +7,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::{Api, Client};
+use kube::Client;
 
 use crate::api::OciProvider;
 use crate::api::conditions::Reason;
 use crate::provider::keys::KeyManager;
 use crate::provider::oci::connect::{api_key, config};
 use crate::provider::oci::{OciClient, OciKeys, Service};
+use crate::stores::resolve::credentials_data;
 use crate::stores::{ResolvedStore, Runtimes, StoreIdentity, StoreProblem, StoreRuntime};
 
 /// A client and the runtime whose budget it passes (held, so the runtime outlives idle spells).
@@ -45,29 +45,9 @@ impl KeyClients {
             return Ok(entry.keys.clone());
         }
         let (namespace, name) = &store.credentials;
-        let problem = |reason, message: String| StoreProblem { reason, message };
-        let secret = Api::<Secret>::namespaced(kube.clone(), namespace)
-            .get_opt(name)
-            .await
-            .map_err(|e| {
-                problem(
-                    Reason::StoreNotReady,
-                    format!("reading credentials Secret {namespace}/{name} failed: {e}"),
-                )
-            })?
-            .ok_or_else(|| {
-                problem(
-                    Reason::CredentialsNotFound,
-                    format!("credentials Secret {namespace}/{name} does not exist"),
-                )
-            })?;
-        let data = secret
-            .data
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.0))
-            .collect();
         let display = &store.display;
+        let data = credentials_data(kube, display, namespace, name).await?;
+        let problem = |reason, message: String| StoreProblem { reason, message };
         let api_key = api_key(oci, &data)
             .map_err(|m| problem(Reason::CredentialsNotFound, format!("{display}: {m}")))?;
         let settings = config(oci, api_key)

@@ -140,6 +140,36 @@ pub async fn resolve_store(
     })
 }
 
+/// The data of a store's credentials Secret, or the problem reading it (never a value).
+pub async fn credentials_data(
+    client: &Client,
+    display: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, StoreProblem> {
+    let secret = Api::<Secret>::namespaced(client.clone(), namespace)
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            problem(
+                Reason::StoreNotReady,
+                format!("reading credentials Secret {namespace}/{name} failed: {e}"),
+            )
+        })?
+        .ok_or_else(|| {
+            problem(
+                Reason::CredentialsNotFound,
+                format!("credentials Secret {namespace}/{name} of {display} does not exist"),
+            )
+        })?;
+    Ok(secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect())
+}
+
 /// A store's runtime, from its provider spec and its credentials Secret in `credentials_namespace`
 /// (also what the store status controller checks). Returns the credentials' (namespace, name).
 pub async fn connect_store(
@@ -157,30 +187,7 @@ pub async fn connect_store(
         )
     })?;
     let secret_name = secret_ref.name.clone();
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), credentials_namespace);
-    let secret = secrets
-        .get_opt(&secret_name)
-        .await
-        .map_err(|e| {
-            problem(
-                Reason::StoreNotReady,
-                format!("reading credentials Secret {credentials_namespace}/{secret_name} failed: {e}"),
-            )
-        })?
-        .ok_or_else(|| {
-            problem(
-                Reason::CredentialsNotFound,
-                format!(
-                    "credentials Secret {credentials_namespace}/{secret_name} of {display} does not exist"
-                ),
-            )
-        })?;
-    let data = secret
-        .data
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, v.0))
-        .collect();
+    let data = credentials_data(client, display, credentials_namespace, &secret_name).await?;
     let connection = registry::connect(spec, &data)
         .map_err(|m| problem(Reason::CredentialsNotFound, format!("{display}: {m}")))?;
     for endpoint in &connection.endpoints {

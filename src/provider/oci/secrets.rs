@@ -98,6 +98,7 @@ impl OciSecrets {
         ProviderError::new(PROVIDER, operation, ErrorKind::NotFound, what)
     }
 
+    /// A secret read by id: only this store's vault, never a deleted one.
     fn remote(&self, s: Secret) -> ProviderResult<RemoteSecret> {
         if s.vault_id != self.vault_id {
             // Another vault's secret (the credentials may reach it): never this store's.
@@ -115,48 +116,34 @@ impl OciSecrets {
                 format!("secret {} is deleted", s.id),
             ));
         }
-        let (path, name) = place_of(&s.secret_name, &s.freeform_tags);
-        Ok(RemoteSecret {
-            id: SecretId(s.id.clone()),
-            project_id: Some(s.compartment_id.clone()),
-            name,
-            path,
-            description: s.description.clone().unwrap_or_default(),
-            tags: Vec::new(),
-            owner: owner_of(&s.freeform_tags),
-            kind: None,
-            status: status_of(s.lifecycle_state),
-            protected: false,
-            managed_by_other_product: false,
-            // The current version's number: it changes with every version Keyward follows (a
-            // PENDING upload made elsewhere is not followed until it is promoted).
-            version_count: s.current_version_number,
-            ephemeral_policy: None,
-            key_id: s.key_id.clone(),
-            region: self.client.config().region.clone(),
-            created_at: s.time_created,
-            updated_at: None,
-            deletion_requested_at: pending_deletion(s.lifecycle_state, s.time_of_deletion),
-        })
+        // The current version's number: it changes with every version Keyward follows (a
+        // PENDING upload made elsewhere is not followed until it is promoted).
+        let current = s.current_version_number;
+        Ok(self.neutral(Fields::from(s), current))
     }
 
+    /// A listed secret: summaries carry no current version.
     fn summary(&self, s: SecretSummary) -> RemoteSecret {
+        self.neutral(Fields::from(s), None)
+    }
+
+    fn neutral(&self, s: Fields, version_count: Option<u64>) -> RemoteSecret {
         let (path, name) = place_of(&s.secret_name, &s.freeform_tags);
         RemoteSecret {
-            id: SecretId(s.id.clone()),
-            project_id: Some(s.compartment_id.clone()),
+            id: SecretId(s.id),
+            project_id: Some(s.compartment_id),
             name,
             path,
-            description: s.description.clone().unwrap_or_default(),
+            description: s.description.unwrap_or_default(),
             tags: Vec::new(),
             owner: owner_of(&s.freeform_tags),
             kind: None,
             status: status_of(s.lifecycle_state),
             protected: false,
             managed_by_other_product: false,
-            version_count: None,
+            version_count,
             ephemeral_policy: None,
-            key_id: s.key_id.clone(),
+            key_id: s.key_id,
             region: self.client.config().region.clone(),
             created_at: s.time_created,
             updated_at: None,
@@ -261,6 +248,41 @@ impl OciSecrets {
         versions
     }
 }
+
+/// What a secret and a listed summary have in common.
+struct Fields {
+    id: String,
+    compartment_id: String,
+    secret_name: String,
+    freeform_tags: std::collections::BTreeMap<String, String>,
+    description: Option<String>,
+    key_id: Option<String>,
+    lifecycle_state: SecretLifecycleState,
+    time_created: Option<jiff::Timestamp>,
+    time_of_deletion: Option<jiff::Timestamp>,
+}
+
+macro_rules! fields_from {
+    ($wire:ty) => {
+        impl From<$wire> for Fields {
+            fn from(s: $wire) -> Self {
+                Self {
+                    id: s.id,
+                    compartment_id: s.compartment_id,
+                    secret_name: s.secret_name,
+                    freeform_tags: s.freeform_tags,
+                    description: s.description,
+                    key_id: s.key_id,
+                    lifecycle_state: s.lifecycle_state,
+                    time_created: s.time_created,
+                    time_of_deletion: s.time_of_deletion,
+                }
+            }
+        }
+    };
+}
+fields_from!(Secret);
+fields_from!(SecretSummary);
 
 fn is_secret_ocid(id: &str) -> bool {
     id.starts_with("ocid1.vaultsecret.")
