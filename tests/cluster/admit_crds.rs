@@ -106,7 +106,7 @@ async fn crds_install_established_and_served_as_written() {
     let names = controlplane::install_crds(&client).await;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
     let written = controlplane::read_crds(&dir).unwrap();
-    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names.len(), 4, "{names:?}");
     let crds = Api::<CustomResourceDefinition>::all(client);
     for crd in written {
         let name = crd.name_any();
