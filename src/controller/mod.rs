@@ -374,6 +374,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     tracing::info!(namespaces = ?args.namespaces, cluster = %cluster, "keyward operator starting");
     let mode = RuntimeMode {
         batched: !args.naive_provider_access,
+        read_only: false,
     };
     let result = crate::leader::run_while_leader(
         leader.subscribe(),

@@ -32,6 +32,7 @@ pub mod error;
 pub mod gate;
 pub mod observer;
 pub mod oci;
+pub mod read_only;
 pub mod registry;
 pub mod retry;
 pub mod revision;

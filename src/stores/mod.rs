@@ -101,7 +101,10 @@ impl Runtimes {
             metrics: self.metrics.clone(),
             store: label.to_owned(),
         });
-        let client = (connection.build)(budget.clone(), observer).map_err(|e| e.to_string())?;
+        let mut client = (connection.build)(budget.clone(), observer).map_err(|e| e.to_string())?;
+        if self.mode.read_only {
+            client = Arc::new(crate::provider::read_only::ReadOnly(client));
+        }
         let runtime = StoreRuntime::new(
             connection.identity.clone(),
             label.to_owned(),
