@@ -161,7 +161,7 @@ impl RunArgs {
     }
 }
 
-async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
+pub async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
     let config = match context {
         Some(ctx) => {
             let options = kube::config::KubeConfigOptions {
@@ -328,7 +328,7 @@ async fn route_wakes(
 }
 
 /// This cluster's identity for owner marks.
-async fn cluster_id(client: &Client, configured: Option<&str>) -> anyhow::Result<String> {
+pub async fn cluster_id(client: &Client, configured: Option<&str>) -> anyhow::Result<String> {
     if let Some(id) = configured.map(str::trim).filter(|s| !s.is_empty()) {
         return Ok(id.to_owned());
     }
