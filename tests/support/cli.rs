@@ -1,0 +1,154 @@
+//! The `keyward` binary's tools run as a person runs them (`plan`, `rotate`, `status`), against
+//! the world's control plane and emulator; and what they cost: the API server's writes (audit
+//! log) and the provider's calls by endpoint (emulator counters).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+use keyward::emulator::CounterSnapshot;
+
+use crate::support::controlplane::{audit_log_path, kubeconfig_path};
+use crate::support::e2e::HMAC_KEY;
+
+/// What a run of the binary printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn of(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// `keyward ARGS` with the world's kubeconfig, drift key and loopback endpoints.
+pub async fn keyward(args: &[&str]) -> Run {
+    let kubeconfig = kubeconfig_path().await.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        Run::of(
+            Command::new(env!("CARGO_BIN_EXE_keyward"))
+                .args(&args)
+                .env("KUBECONFIG", kubeconfig)
+                .env("KEYWARD_DATA_HMAC_KEY", HMAC_KEY)
+                .env("KEYWARD_ALLOWED_ENDPOINTS", "http://127.0.0.1:*")
+                .env_remove("KEYWARD_CLUSTER_ID")
+                .output()
+                .expect("running keyward"),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// Endpoints of the emulators that only read (everything else writes).
+pub const READ_ENDPOINTS: &[&str] = &[
+    // Scaleway
+    "GetSecret",
+    "ListSecrets",
+    "BrowseSecrets",
+    "GetSecretVersion",
+    "ListSecretVersions",
+    "AccessSecretVersion",
+    "AccessSecretVersionByPath",
+    "ListTags",
+    "ListSecretTypes",
+    // Thalassa (a token exchange changes nothing)
+    "GetSecretValue",
+    "GetKmsSummary",
+    "ListKeys",
+    "GetKey",
+    "CreateToken",
+];
+
+/// Calls per endpoint between two snapshots of an emulator's counters.
+pub fn calls_between(before: &CounterSnapshot, after: &CounterSnapshot) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for entry in &after.requests {
+        let was = before.count(&entry.endpoint, entry.status);
+        if entry.count > was {
+            *out.entry(entry.endpoint.clone()).or_default() += entry.count - was;
+        }
+    }
+    out
+}
+
+/// The write calls among `calls`.
+pub fn writes_among(calls: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    calls
+        .iter()
+        .filter(|(endpoint, _)| !READ_ENDPOINTS.contains(&endpoint.as_str()))
+        .map(|(e, n)| (e.clone(), *n))
+        .collect()
+}
+
+/// Every write (create, update, patch, delete) the API server completed since `offset` in
+/// `namespace` or cluster-wide, Events included: `(verb, resource, name)`.
+pub async fn all_writes_since(offset: u64, namespace: &str) -> Vec<(String, String, String)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(audit_log_path().await).expect("audit log");
+    file.seek(SeekFrom::Start(offset)).unwrap();
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["stage"] == "ResponseComplete")
+        .filter(|e| {
+            matches!(
+                e["verb"].as_str(),
+                Some("create" | "update" | "patch" | "delete" | "deletecollection")
+            )
+        })
+        .filter(|e| {
+            e["objectRef"]["namespace"] == namespace || e["objectRef"]["namespace"].is_null()
+        })
+        // The control plane's own controllers (namespace lifecycle, garbage collector) write
+        // cluster-scoped objects of other tests meanwhile; they are not the tool's.
+        .filter(|e| {
+            e["objectRef"]["namespace"] == namespace
+                || !e["user"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("system:")
+        })
+        .filter(|e| e["objectRef"]["resource"] != "namespaces")
+        .map(|e| {
+            let field = |f: &str| e["objectRef"][f].as_str().unwrap_or_default().to_owned();
+            (
+                e["verb"].as_str().unwrap_or_default().to_owned(),
+                field("resource"),
+                field("name"),
+            )
+        })
+        .collect()
+}
+
+/// The steps the operator logged (`planned`, or `pipeline planned` with `pipeline`) for the
+/// object `name`, in its JSON log after byte `offset`: one list per reconcile that had steps.
+pub fn logged_steps(log: &str, offset: usize, name: &str, pipeline: bool) -> Vec<Vec<String>> {
+    let message = if pipeline {
+        "pipeline planned"
+    } else {
+        "planned"
+    };
+    log.get(offset..)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|e| e["message"] == message && e["name"] == name)
+        .filter_map(|e| serde_json::from_str::<Vec<String>>(e["steps"].as_str()?).ok())
+        .collect()
+}
