@@ -305,10 +305,7 @@ async fn plan_prints_the_step_the_operator_then_takes_and_writes_nothing() {
     );
     w.emu.enable_key(&keyed_id);
     drop(controllers);
-    eprintln!(
-        "scenario         {}",
-        "plan vs the operator's next reconcile"
-    );
+    eprintln!("scenario         plan vs the operator's next reconcile");
     for line in table {
         eprintln!("{line}");
     }
