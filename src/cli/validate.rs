@@ -56,8 +56,44 @@ fn at<'a>(object: &'a Value, path: &str) -> Option<&'a Value> {
     Some(node)
 }
 
-/// A failed rule, worded as the API server words it.
-fn rule_error(object: &Value, error: &kube_cel::ValidationError) -> FieldError {
+/// The `fieldPath` of each rule of a schema, by rule text.
+fn rule_field_paths(schema: &Value, out: &mut std::collections::HashMap<String, String>) {
+    match schema {
+        Value::Object(node) => {
+            for rule in node
+                .get("x-kubernetes-validations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(text), Some(path)) = (
+                    rule.get("rule").and_then(Value::as_str),
+                    rule.get("fieldPath").and_then(Value::as_str),
+                ) {
+                    out.insert(text.to_owned(), path.to_owned());
+                }
+            }
+            for child in node.values() {
+                rule_field_paths(child, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| rule_field_paths(i, out)),
+        _ => {}
+    }
+}
+
+/// A failed rule, worded as the API server words it: an invalid value is shown when the node
+/// that declares the rule is a scalar (for objects and lists the server leaves it out), even
+/// when the rule's `fieldPath` points further down.
+fn rule_error(
+    object: &Value,
+    field_paths: &std::collections::HashMap<String, String>,
+    error: &kube_cel::ValidationError,
+) -> FieldError {
+    let declared_at = field_paths
+        .get(&error.rule)
+        .and_then(|fp| error.field_path.strip_suffix(fp.as_str()))
+        .unwrap_or(&error.field_path);
     let (kind, body) = match error.reason.as_deref() {
         Some("FieldValueForbidden") => (
             ErrorType::Forbidden,
@@ -71,7 +107,7 @@ fn rule_error(object: &Value, error: &kube_cel::ValidationError) -> FieldError {
             ErrorType::Duplicate,
             format!("Duplicate value: {}", error.message),
         ),
-        _ => match at(object, &error.field_path) {
+        _ => match at(object, declared_at) {
             Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => (
                 ErrorType::Invalid,
                 format!("Invalid value: {}: {}", go_value(v), error.message),
@@ -130,7 +166,12 @@ pub fn admission(kind: &str, object: &Value) -> Option<(String, Vec<String>)> {
     if errors.iter().any(FieldError::blocks_rules) {
         errors.push(rules_not_checked());
     } else if let Err(failed) = kube_cel::Validator::new().validate(&schema, &object, None) {
-        let mut rules: Vec<FieldError> = failed.iter().map(|e| rule_error(&object, e)).collect();
+        let mut field_paths = std::collections::HashMap::new();
+        rule_field_paths(&schema, &mut field_paths);
+        let mut rules: Vec<FieldError> = failed
+            .iter()
+            .map(|e| rule_error(&object, &field_paths, e))
+            .collect();
         rules.sort_by(|a, b| (&a.field, &a.body).cmp(&(&b.field, &b.body)));
         errors.extend(rules);
     }

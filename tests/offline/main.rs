@@ -7,3 +7,4 @@ mod support;
 mod chart_env;
 mod crd_cel;
 mod crds_fresh;
+mod plan_offline;
