@@ -137,6 +137,7 @@ async fn read_only_context(args: &PlanArgs, client: kube::Client) -> anyhow::Res
         ),
         index: Index::default(),
         reasons: ObjectReasons::new(KIND, metrics.clone()),
+        store_reasons: crate::telemetry::StoreReasons::new(metrics.clone()),
         metrics,
         cluster_id,
         namespaces: Vec::new(),

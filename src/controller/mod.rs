@@ -395,6 +395,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 index: Index::default(),
                 metrics: metrics.clone(),
                 reasons: ObjectReasons::new(reconcile::KIND, metrics.clone()),
+                store_reasons: crate::telemetry::StoreReasons::new(metrics.clone()),
                 cluster_id: cluster.clone(),
                 namespaces: args.namespaces.clone(),
                 crash_after: crash_after.clone(),

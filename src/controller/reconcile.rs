@@ -62,6 +62,8 @@ pub struct Context {
     pub index: Index,
     pub metrics: Metrics,
     pub reasons: ObjectReasons,
+    /// The stores' Ready reasons, for the same gauge.
+    pub store_reasons: crate::telemetry::StoreReasons,
     /// The cluster's identity in owner marks.
     pub cluster_id: String,
     /// The namespaces this operator may read (empty: all).
