@@ -3,6 +3,7 @@
 // Not every binary uses every helper.
 #![allow(dead_code)]
 
+pub mod chart;
 pub mod cli;
 pub mod cloud;
 pub mod controlplane;
