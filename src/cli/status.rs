@@ -203,41 +203,52 @@ fn condition_of(
     }
 }
 
+fn store_row(
+    kind: &str,
+    namespace: Option<String>,
+    name: String,
+    status: Option<&crate::api::SecretStoreStatus>,
+) -> StoreRow {
+    let status = status.cloned().unwrap_or_default();
+    let (ready, reason, message) = condition_of(&status.conditions);
+    StoreRow {
+        kind: kind.into(),
+        namespace: namespace.unwrap_or_default(),
+        name,
+        provider: status.provider.unwrap_or_else(|| "-".into()),
+        ready,
+        reason,
+        message,
+        budget: None,
+    }
+}
+
 async fn stores(client: &Client, scope: &Scope) -> anyhow::Result<Vec<StoreRow>> {
     let api: Api<SecretStore> = match &scope.namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let mut rows = Vec::new();
-    for store in api.list(&ListParams::default()).await? {
-        let status = store.status.clone().unwrap_or_default();
-        let (ready, reason, message) = condition_of(&status.conditions);
-        rows.push(StoreRow {
-            kind: "SecretStore".into(),
-            namespace: store.namespace().unwrap_or_default(),
-            name: store.name_any(),
-            provider: status.provider.unwrap_or_else(|| "-".into()),
-            ready,
-            reason,
-            message,
-            budget: None,
-        });
-    }
+    let mut rows: Vec<StoreRow> = api
+        .list(&ListParams::default())
+        .await?
+        .into_iter()
+        .map(|s| {
+            store_row(
+                "SecretStore",
+                s.namespace(),
+                s.name_any(),
+                s.status.as_ref(),
+            )
+        })
+        .collect();
     let cluster: Api<ClusterSecretStore> = Api::all(client.clone());
-    for store in cluster.list(&ListParams::default()).await? {
-        let status = store.status.clone().unwrap_or_default();
-        let (ready, reason, message) = condition_of(&status.conditions);
-        rows.push(StoreRow {
-            kind: "ClusterSecretStore".into(),
-            namespace: String::new(),
-            name: store.name_any(),
-            provider: status.provider.unwrap_or_else(|| "-".into()),
-            ready,
-            reason,
-            message,
-            budget: None,
-        });
-    }
+    rows.extend(
+        cluster
+            .list(&ListParams::default())
+            .await?
+            .into_iter()
+            .map(|s| store_row("ClusterSecretStore", None, s.name_any(), s.status.as_ref())),
+    );
     Ok(rows)
 }
 

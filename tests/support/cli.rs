@@ -8,8 +8,8 @@ use std::process::{Command, Output};
 
 use keyward::emulator::CounterSnapshot;
 
-use crate::support::controlplane::{audit_log_path, kubeconfig_path};
-use crate::support::e2e::HMAC_KEY;
+use crate::support::controlplane::kubeconfig_path;
+use crate::support::e2e::{HMAC_KEY, audit_since, audit_write, is_write};
 
 /// What a run of the binary printed and how it ended.
 #[derive(Debug)]
@@ -98,20 +98,10 @@ pub fn writes_among(calls: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
 /// Every write (create, update, patch, delete) the API server completed since `offset` in
 /// `namespace` or cluster-wide, Events included: `(verb, resource, name)`.
 pub async fn all_writes_since(offset: u64, namespace: &str) -> Vec<(String, String, String)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(audit_log_path().await).expect("audit log");
-    file.seek(SeekFrom::Start(offset)).unwrap();
-    let mut text = String::new();
-    file.read_to_string(&mut text).unwrap();
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|e| e["stage"] == "ResponseComplete")
-        .filter(|e| {
-            matches!(
-                e["verb"].as_str(),
-                Some("create" | "update" | "patch" | "delete" | "deletecollection")
-            )
-        })
+    audit_since(offset)
+        .await
+        .iter()
+        .filter(|e| is_write(e))
         .filter(|e| {
             e["objectRef"]["namespace"] == namespace || e["objectRef"]["namespace"].is_null()
         })
@@ -125,14 +115,7 @@ pub async fn all_writes_since(offset: u64, namespace: &str) -> Vec<(String, Stri
                     .starts_with("system:")
         })
         .filter(|e| e["objectRef"]["resource"] != "namespaces")
-        .map(|e| {
-            let field = |f: &str| e["objectRef"][f].as_str().unwrap_or_default().to_owned();
-            (
-                e["verb"].as_str().unwrap_or_default().to_owned(),
-                field("resource"),
-                field("name"),
-            )
-        })
+        .map(audit_write)
         .collect()
 }
 
