@@ -263,6 +263,7 @@ async fn plan_one(ctx: &Context, ms: &ManagedSecret) -> anyhow::Result<ObjectPla
         return Ok(result);
     };
     let pipeline = planned.intent.rollout.is_some() || planned.intent.retirement.is_some();
+    let mut rollout_waits = false;
     match mirrored_after(&planned.plan, &status) {
         Ok(Some(current)) => {
             result.message = format!(
@@ -290,7 +291,9 @@ async fn plan_one(ctx: &Context, ms: &ManagedSecret) -> anyhow::Result<ObjectPla
                     .iter()
                     .map(|s| report::describe_pipeline(s, current, &describe))
                     .collect();
-                result.notes.extend(pipeline_notes(&look.plan));
+                let waits = pipeline_notes(&look.plan);
+                rollout_waits = !waits.is_empty();
+                result.notes.extend(waits);
                 if let Some(event) = look.retire_failed {
                     result.notes.push(event.note);
                 }
@@ -305,7 +308,7 @@ async fn plan_one(ctx: &Context, ms: &ManagedSecret) -> anyhow::Result<ObjectPla
     }
     result.verdict = if !result.steps.is_empty() || !result.then.is_empty() {
         Verdict::Change
-    } else if result.notes.iter().any(|n| n.starts_with("waiting for")) {
+    } else if rollout_waits {
         Verdict::Wait
     } else {
         Verdict::InSync

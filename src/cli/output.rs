@@ -60,6 +60,8 @@ fn headline(plan: &ObjectPlan) -> String {
             1 => "1 step".to_owned(),
             n => format!("{n} steps"),
         },
+        // Ready, and a rollout of its workloads still going on.
+        Verdict::Wait if plan.reason == "Synced" => "waits for its rollout".to_owned(),
         Verdict::Wait => format!("waits ({})", plan.reason),
         Verdict::Fail => format!("would fail ({})", plan.reason),
     };

@@ -161,7 +161,7 @@ pub fn render(status: &Status, all: bool) -> String {
                     } else {
                         s.reason.clone()
                     },
-                    cell(s.budget),
+                    cell(s.budget.map(|b| format!("{b:.1}"))),
                     s.message.clone(),
                 ]
             })
