@@ -61,6 +61,9 @@ pub trait ObjectKind: Send + Sync {
     /// The kind (`ManagedSecret`).
     fn kind(&self) -> &'static str;
 
+    /// What a person may type for it in `--kind` (lowercase: `managedsecret`, `ms`).
+    fn names(&self) -> &'static [&'static str];
+
     /// The plan of each object in `scope`, observed read-only.
     async fn plan(&self, env: &PlanEnv, scope: &Scope) -> anyhow::Result<Vec<ObjectPlan>>;
 
@@ -101,4 +104,40 @@ pub fn all() -> Vec<Box<dyn ObjectKind>> {
 /// The kind of a manifest's `kind`, if the commands know it.
 pub fn by_name(kind: &str) -> Option<Box<dyn ObjectKind>> {
     all().into_iter().find(|k| k.kind() == kind)
+}
+
+/// The kinds `--kind` selects: every kind without it (ManagedSecret first), else the one it names.
+pub fn select(kind: Option<&str>) -> Result<Vec<Box<dyn ObjectKind>>, String> {
+    let Some(wanted) = kind else {
+        return Ok(all());
+    };
+    let wanted = wanted.to_ascii_lowercase();
+    let (found, others): (Vec<_>, Vec<_>) = all().into_iter().partition(|k| {
+        k.kind().to_ascii_lowercase() == wanted || k.names().contains(&wanted.as_str())
+    });
+    if found.is_empty() {
+        let known: Vec<&str> = others.iter().map(|k| k.kind()).collect();
+        return Err(format!(
+            "--kind {wanted}: not a kind these tools know ({})",
+            known.join(", ")
+        ));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_chosen_by_any_of_their_names() {
+        for name in ["ManagedSecret", "managedsecrets", "ms"] {
+            let kinds = select(Some(name)).unwrap();
+            assert_eq!(kinds.len(), 1);
+            assert_eq!(kinds[0].kind(), "ManagedSecret");
+        }
+        assert_eq!(select(None).unwrap()[0].kind(), "ManagedSecret");
+        let err = select(Some("secret")).err().unwrap();
+        assert!(err.contains("ManagedSecret"), "{err}");
+    }
 }

@@ -32,7 +32,8 @@ pub struct ManagedSecrets;
 
 const KIND: &str = "ManagedSecret";
 
-/// The objects of `scope`, sorted by namespace and name.
+/// The objects of `scope`, sorted by namespace and name (a name no ManagedSecret has is left
+/// out: it may be another kind's).
 async fn list(client: &Client, scope: &Scope) -> anyhow::Result<Vec<ManagedSecret>> {
     let mut found = Vec::new();
     if scope.names.is_empty() {
@@ -44,10 +45,7 @@ async fn list(client: &Client, scope: &Scope) -> anyhow::Result<Vec<ManagedSecre
     } else {
         for (ns, name) in &scope.names {
             let api: Api<ManagedSecret> = Api::namespaced(client.clone(), ns);
-            match api.get_opt(name).await? {
-                Some(ms) => found.push(ms),
-                None => anyhow::bail!("ManagedSecret {ns}/{name} not found"),
-            }
+            found.extend(api.get_opt(name).await?);
         }
     }
     found.sort_by_key(|ms| (ms.namespace(), ms.name_any()));
@@ -320,6 +318,10 @@ async fn plan_one(ctx: &Context, ms: &ManagedSecret) -> anyhow::Result<ObjectPla
 impl ObjectKind for ManagedSecrets {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn names(&self) -> &'static [&'static str] {
+        &["managedsecret", "managedsecrets", "ms"]
     }
 
     async fn plan(&self, env: &PlanEnv, scope: &Scope) -> anyhow::Result<Vec<ObjectPlan>> {

@@ -61,6 +61,10 @@ pub struct Selection {
     /// Every namespace.
     #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
+    /// Only objects of this kind (ManagedSecret, ms); `rotate` and `sync` default to
+    /// ManagedSecret.
+    #[arg(long)]
+    pub kind: Option<String>,
 }
 
 /// Where a command looks: one namespace or all, and the objects named (none: every object).

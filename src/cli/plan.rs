@@ -162,8 +162,16 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         ctx: Arc::new(read_only_context(&args, client).await?),
     };
     let mut objects = Vec::new();
-    for kind in super::kinds::all() {
+    for kind in super::kinds::select(args.selection.kind.as_deref()).map_err(anyhow::Error::msg)? {
         objects.extend(kind.plan(&env, &scope).await?);
+    }
+    for (ns, name) in &scope.names {
+        if !objects
+            .iter()
+            .any(|o| o.namespace == *ns && o.name == *name)
+        {
+            anyhow::bail!("{ns}/{name}: no such object");
+        }
     }
     let report = PlanReport::new(objects);
     match args.output {

@@ -64,10 +64,11 @@ pub async fn run(args: RequestArgs, request: Request) -> anyhow::Result<Outcome>
     )
     .map_err(anyhow::Error::msg)?;
     let (namespace, name) = scope.names[0].clone();
-    let kind = super::kinds::all()
+    let kind = super::kinds::select(args.selection.kind.as_deref())
+        .map_err(anyhow::Error::msg)?
         .into_iter()
         .next()
-        .expect("at least one kind");
+        .expect("select gives at least one kind");
     let kind: &dyn ObjectKind = kind.as_ref();
     let object = format!("{} {namespace}/{name}", kind.kind());
     let asked_at = jiff::Timestamp::now();

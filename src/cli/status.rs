@@ -252,9 +252,14 @@ async fn stores(client: &Client, scope: &Scope) -> anyhow::Result<Vec<StoreRow>>
     Ok(rows)
 }
 
-async fn gather(client: &Client, scope: &Scope, metrics: Option<&str>) -> anyhow::Result<Status> {
+async fn gather(
+    client: &Client,
+    scope: &Scope,
+    kind: Option<&str>,
+    metrics: Option<&str>,
+) -> anyhow::Result<Status> {
     let mut objects = Vec::new();
-    for kind in super::kinds::all() {
+    for kind in super::kinds::select(kind).map_err(anyhow::Error::msg)? {
         objects.extend(kind.status(client, scope).await?);
     }
     let mut stores = stores(client, scope).await?;
@@ -282,7 +287,13 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         Scope::new(&args.selection, client.default_namespace(), &[]).map_err(anyhow::Error::msg)?;
     let mut last = String::new();
     loop {
-        let status = gather(&client, &scope, args.metrics.as_deref()).await?;
+        let status = gather(
+            &client,
+            &scope,
+            args.selection.kind.as_deref(),
+            args.metrics.as_deref(),
+        )
+        .await?;
         let text = match args.output {
             Format::Text => render(&status, args.all),
             Format::Json => serde_json::to_string_pretty(&status)? + "\n",
