@@ -112,9 +112,14 @@ impl Scope {
     }
 }
 
-/// A kube client for `context` (or the current one), with its default namespace.
-pub async fn client(context: Option<&str>) -> anyhow::Result<kube::Client> {
-    crate::controller::kube_client(context).await
+/// A kube client for `context` (or the current one), with its default namespace; `tool` names
+/// it in the API server's audit log (`keyward-plan/0.1.0`).
+pub async fn client(context: Option<&str>, tool: &str) -> anyhow::Result<kube::Client> {
+    crate::controller::kube_client(
+        context,
+        &format!("keyward-{tool}/{}", env!("CARGO_PKG_VERSION")),
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         }
         return super::validate::run(&args.files, args.output);
     }
-    let client = super::client(args.selection.context.as_deref()).await?;
+    let client = super::client(args.selection.context.as_deref(), "plan").await?;
     let scope = Scope::new(&args.selection, client.default_namespace(), &args.objects)
         .map_err(anyhow::Error::msg)?;
     let env = PlanEnv {

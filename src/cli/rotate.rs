@@ -56,7 +56,11 @@ pub fn done_line(request: Request, object: &str, progress: &Progress) -> String 
 
 /// `keyward rotate` or `keyward sync`.
 pub async fn run(args: RequestArgs, request: Request) -> anyhow::Result<Outcome> {
-    let client = super::client(args.selection.context.as_deref()).await?;
+    let tool = match request {
+        Request::Rotate => "rotate",
+        Request::Sync => "sync",
+    };
+    let client = super::client(args.selection.context.as_deref(), tool).await?;
     let scope = Scope::new(
         &args.selection,
         client.default_namespace(),

@@ -282,7 +282,7 @@ async fn gather(
 
 /// `keyward status`.
 pub async fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
-    let client = super::client(args.selection.context.as_deref()).await?;
+    let client = super::client(args.selection.context.as_deref(), "status").await?;
     let scope =
         Scope::new(&args.selection, client.default_namespace(), &[]).map_err(anyhow::Error::msg)?;
     let mut last = String::new();

@@ -161,8 +161,10 @@ impl RunArgs {
     }
 }
 
-pub async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
-    let config = match context {
+/// A client for `context` (or the in-cluster or current one) that names itself `user_agent` to
+/// the API server (its audit log then tells the operator's requests from the tools').
+pub async fn kube_client(context: Option<&str>, user_agent: &str) -> anyhow::Result<Client> {
+    let mut config = match context {
         Some(ctx) => {
             let options = kube::config::KubeConfigOptions {
                 context: Some(ctx.to_owned()),
@@ -176,6 +178,12 @@ pub async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
             .await
             .context("finding a Kubernetes configuration")?,
     };
+    config.headers.push((
+        "user-agent".parse().expect("a header name"),
+        user_agent
+            .parse()
+            .context("the user agent is not a header value")?,
+    ));
     Client::try_from(config).context("building the Kubernetes client")
 }
 
@@ -360,7 +368,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("binding {}", args.telemetry.metrics_address))?;
-    let client = kube_client(args.context.as_deref()).await?;
+    let client = kube_client(
+        args.context.as_deref(),
+        &format!("keyward/{}", env!("CARGO_PKG_VERSION")),
+    )
+    .await?;
     let cluster = cluster_id(&client, args.cluster_id.as_deref()).await?;
     let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
         .ok()

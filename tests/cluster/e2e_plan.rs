@@ -11,8 +11,10 @@ use std::time::Duration;
 use kube::ResourceExt;
 use serde_json::{Value, json};
 
-use crate::support::cli::{all_writes_since, calls_between, keyward, logged_steps, writes_among};
-use crate::support::e2e::{self as e2e_support, World, audit_offset, ready_reason};
+use crate::support::cli::{
+    calls_between, keyward, logged_steps, requests_by, writes_among, writes_since_by,
+};
+use crate::support::e2e::{self as e2e_support, Cloud, World, audit_offset, ready_reason};
 use crate::support::workloads::{PlayedControllers, deployment};
 
 /// One object's entry in `plan -o json`.
@@ -33,10 +35,12 @@ fn actions(list: &Value) -> Vec<String> {
         .collect()
 }
 
-/// What a plan cost: API server writes and provider calls.
+/// What a plan cost: API server requests and writes, provider calls.
 struct Cost {
+    requests: usize,
     writes: usize,
     provider_writes: u64,
+    /// Every provider call of the plan (reads only, as asserted).
     provider_reads: u64,
 }
 
@@ -49,7 +53,9 @@ async fn plan(w: &World) -> (Value, i32, Cost) {
     // The audit log is written as requests complete; give the last ones a moment.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let calls = calls_between(&before, &w.emu.request_counts());
-    let writes = all_writes_since(offset, w.ns()).await;
+    let writes = writes_since_by(offset, w.ns(), "plan").await;
+    let reads = requests_by(offset, "plan").await;
+    assert!(reads > 0, "the audit log shows no request of plan");
     let provider_writes = writes_among(&calls);
     assert!(
         writes.is_empty(),
@@ -64,6 +70,7 @@ async fn plan(w: &World) -> (Value, i32, Cost) {
         "plan could not run: {run:?}"
     );
     let cost = Cost {
+        requests: reads,
         writes: writes.len(),
         provider_writes: provider_writes.values().sum(),
         provider_reads: calls.values().sum(),
@@ -97,7 +104,7 @@ async fn start_operator(w: &mut World) -> usize {
 /// One row of the printed comparison.
 fn row(scenario: &str, planned: &Value, operator: &str, cost: &Cost) -> String {
     format!(
-        "{scenario:<16} plan: {:<6} {:<18} {:<55} operator: {operator:<55} writes {} / provider writes {} / provider reads {}",
+        "{scenario:<16} plan: {:<6} {:<18} {:<55} operator: {operator:<55} API requests {} (writes {}) / provider calls {} (writes {})",
         planned["verdict"].as_str().unwrap(),
         planned["reason"].as_str().unwrap(),
         format!(
@@ -105,9 +112,10 @@ fn row(scenario: &str, planned: &Value, operator: &str, cost: &Cost) -> String {
             actions(&planned["steps"]),
             actions(&planned["then"])
         ),
+        cost.requests,
         cost.writes,
-        cost.provider_writes,
         cost.provider_reads,
+        cost.provider_writes,
     )
 }
 
@@ -409,6 +417,28 @@ async fn kubectl_runs_it_as_its_keyward_plugin() {
         "{out}"
     );
     assert!(out.contains("Plan: 1 object: 1 in sync"), "{out}");
+
+    // Without the operator's drift key (no flag, no variable, no chart Secret) plan cannot judge
+    // drift as the operator does: it says so and does not run.
+    let kubeconfig = kubeconfig.to_owned();
+    let namespace = w.ns().to_owned();
+    let keyless = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+            .args(["plan", "-n", &namespace])
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("KEYWARD_DATA_HMAC_KEY")
+            .env_remove("KEYWARD_DATA_HMAC_KEY_FILE")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&keyless.stderr);
+    assert_eq!(keyless.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("needs the operator's drift key") && err.contains("--data-hmac-key-file"),
+        "{err}"
+    );
 }
 
 fn which_kubectl() -> std::path::PathBuf {
@@ -418,4 +448,63 @@ fn which_kubectl() -> std::path::PathBuf {
         .map(|dir| dir.join("kubectl"))
         .find(|p| p.is_file())
         .expect("kubectl on PATH")
+}
+
+/// On Thalassa (the secret and its first version in one call, no version descriptions, one KMS
+/// key for the whole store): a create, then a disabled key with a rotation asked for, each
+/// planned while the operator is stopped and then taken by it as planned; the plan writes
+/// nothing and reads values only through read calls (`GetSecretValue` is a POST that reads).
+#[tokio::test]
+async fn on_thalassa_plan_prints_what_the_operator_then_does() {
+    let mut w = World::on(Cloud::Thalassa, "e2e-plan-thalassa").await;
+    let store = json!({"name": e2e_support::STORE});
+    w.apply_ms("steady", json!({"storeRef": store, "generate": {}}))
+        .await;
+    w.wait_ready("steady", 1).await;
+    let mut table = Vec::new();
+
+    w.op.kill();
+    w.apply_ms("fresh", json!({"storeRef": store, "generate": {}}))
+        .await;
+    let (planned, code, cost) = plan(&w).await;
+    assert_eq!(code, 0, "{planned:#}");
+    let fresh = entry(&planned, "fresh");
+    assert_eq!(fresh["verdict"], "change", "{fresh:#}");
+    assert!(
+        fresh["steps"].to_string().contains("with version 1"),
+        "one call for the secret and its first version: {fresh:#}"
+    );
+    let offset = start_operator(&mut w).await;
+    let taken = operator_steps(&w, offset, "fresh", false).await;
+    assert_eq!(taken, actions(&fresh["steps"]));
+    w.wait_ready("fresh", 1).await;
+    table.push(row("create", fresh, &format!("{taken:?}"), &cost));
+
+    w.op.kill();
+    Cloud::Thalassa.set_key_disabled(&w.emu, "", true).await;
+    w.annotate("steady", "keyward.dev/rotate", "during-the-outage")
+        .await;
+    let (planned, code, cost) = plan(&w).await;
+    assert_eq!(code, 1, "{planned:#}");
+    let steady = entry(&planned, "steady");
+    assert_eq!(
+        (steady["verdict"].as_str(), steady["reason"].as_str()),
+        (Some("fail"), Some("KeyUnavailable")),
+        "{steady:#}"
+    );
+    let offset = start_operator(&mut w).await;
+    let taken = operator_steps(&w, offset, "steady", false).await;
+    assert_eq!(taken, actions(&steady["steps"]));
+    let ms = w.wait_reason("steady", "KeyUnavailable").await;
+    table.push(row(
+        "key disabled",
+        steady,
+        &format!("{taken:?} {}", ready_reason(&ms).unwrap_or_default()),
+        &cost,
+    ));
+    Cloud::Thalassa.set_key_disabled(&w.emu, "", false).await;
+    eprintln!("scenario         plan vs the operator's next reconcile (Thalassa)");
+    for line in table {
+        eprintln!("{line}");
+    }
 }

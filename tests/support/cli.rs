@@ -96,27 +96,41 @@ pub fn writes_among(calls: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
 }
 
 /// Every write (create, update, patch, delete) the API server completed since `offset` in
-/// `namespace` or cluster-wide, Events included: `(verb, resource, name)`.
-pub async fn all_writes_since(offset: u64, namespace: &str) -> Vec<(String, String, String)> {
+/// `namespace` (Events included) or anywhere by a client naming itself `keyward-{tool}/…`:
+/// `(verb, resource, name)`. (Other tests write cluster-scoped objects meanwhile.)
+pub async fn writes_since_by(
+    offset: u64,
+    namespace: &str,
+    tool: &str,
+) -> Vec<(String, String, String)> {
+    let agent = format!("keyward-{tool}/");
     audit_since(offset)
         .await
         .iter()
         .filter(|e| is_write(e))
         .filter(|e| {
-            e["objectRef"]["namespace"] == namespace || e["objectRef"]["namespace"].is_null()
-        })
-        // The control plane's own controllers (namespace lifecycle, garbage collector) write
-        // cluster-scoped objects of other tests meanwhile; they are not the tool's.
-        .filter(|e| {
             e["objectRef"]["namespace"] == namespace
-                || !e["user"]["username"]
+                || e["userAgent"]
                     .as_str()
-                    .unwrap_or_default()
-                    .starts_with("system:")
+                    .is_some_and(|a| a.starts_with(&agent))
         })
-        .filter(|e| e["objectRef"]["resource"] != "namespaces")
         .map(audit_write)
         .collect()
+}
+
+/// Whether the API server saw requests from `keyward-{tool}` since `offset` (so the filter
+/// above is not vacuous).
+pub async fn requests_by(offset: u64, tool: &str) -> usize {
+    let agent = format!("keyward-{tool}/");
+    audit_since(offset)
+        .await
+        .iter()
+        .filter(|e| {
+            e["userAgent"]
+                .as_str()
+                .is_some_and(|a| a.starts_with(&agent))
+        })
+        .count()
 }
 
 /// The steps the operator logged (`planned`, or `pipeline planned` with `pipeline`) for the
