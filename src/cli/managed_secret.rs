@@ -153,6 +153,40 @@ fn mirrored_after(plan: &Plan, status: &ManagedSecretStatus) -> Result<Option<u3
         .or(status.current_revision))
 }
 
+/// Notes on superseded revisions that retirement has not taken yet (none is due now, or the
+/// plan would disable or remove it).
+fn retirement_notes(
+    pipeline: &PipelinePlan,
+    retirement: Option<&crate::rollout::retire::RetirementIntent>,
+) -> Vec<String> {
+    let Some(retirement) = retirement else {
+        return Vec::new();
+    };
+    let taken: BTreeSet<u64> = pipeline
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            crate::rollout::pipeline::PipelineStep::Disable(r)
+            | crate::rollout::pipeline::PipelineStep::Remove(r) => Some(*r),
+            _ => None,
+        })
+        .collect();
+    pipeline
+        .revisions
+        .iter()
+        .filter(|r| r.stage == crate::api::lifecycle::Stage::Previous)
+        .filter(|r| !taken.contains(&u64::from(r.revision)))
+        .map(|r| {
+            format!(
+                "revision {} stays enabled until every consumer runs revision {} and its grace period ({}s) has passed",
+                r.revision,
+                pipeline.rollout.revision,
+                retirement.grace.as_secs()
+            )
+        })
+        .collect()
+}
+
 /// Notes on a pipeline that waits: workloads pending their turn or finishing their rollout.
 fn pipeline_notes(pipeline: &PipelinePlan) -> Vec<String> {
     let restarting: BTreeSet<String> = pipeline
@@ -292,6 +326,10 @@ async fn plan_one(ctx: &Context, ms: &ManagedSecret) -> anyhow::Result<ObjectPla
                 let waits = pipeline_notes(&look.plan);
                 rollout_waits = !waits.is_empty();
                 result.notes.extend(waits);
+                result.notes.extend(retirement_notes(
+                    &look.plan,
+                    planned.intent.retirement.as_ref(),
+                ));
                 if let Some(event) = look.retire_failed {
                     result.notes.push(event.note);
                 }

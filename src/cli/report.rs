@@ -371,6 +371,20 @@ mod tests {
         );
         // The annotation's keyed digest is not shown.
         assert!(!d.description.contains("0123456789abcdef"));
+        let d = describe_pipeline(&PipelineStep::Disable(2), 3, &ctx(&due));
+        assert_eq!(
+            (d.action.as_str(), d.description.as_str()),
+            (
+                "Disable",
+                "disable version 2, superseded by revision 3 (grace period over; spec.retirement)"
+            )
+        );
+        let d = describe_pipeline(&PipelineStep::Remove(1), 3, &ctx(&due));
+        assert!(
+            d.description.starts_with("remove version 1 (deleted;"),
+            "{}",
+            d.description
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `keyward plan`, `rotate`, `status` and `kubectl keyward` against the live control plane and
 //! an emulator, with the operator as the referee: after each scenario (create, rotation due,
-//! drift, conflict, key disabled, rollout pending) the operator is stopped, `keyward plan` runs,
+//! drift, conflict, key disabled, rollout pending, retirement due) the operator is stopped,
+//! `keyward plan` runs,
 //! and then the operator starts again; its next reconcile must take exactly the steps the plan
 //! printed (the operator logs them), or fail for the reason the plan gave. The plan itself
 //! writes nothing: no create, patch, update or delete in the audit log, no write call in the
@@ -152,7 +153,8 @@ async fn plan_prints_the_step_the_operator_then_takes_and_writes_nothing() {
     w.apply_ms(
         "roll",
         json!({"storeRef": store, "generate": {},
-            "rollout": {"workloads": [{"kind": "Deployment", "name": "api"}], "debounce": "10s"}}),
+            "rollout": {"workloads": [{"kind": "Deployment", "name": "api"}], "debounce": "10s"},
+            "retirement": {"gracePeriod": "15s"}}),
     )
     .await;
     for name in ["due", "drift", "first", "keyed", "pushed", "roll"] {
@@ -204,6 +206,36 @@ async fn plan_prints_the_step_the_operator_then_takes_and_writes_nothing() {
     let taken = operator_steps(&w, offset, "roll", true).await;
     assert_eq!(taken, actions(&roll["then"]));
     table.push(row("rollout pending", roll, &format!("{taken:?}"), &cost));
+    assert!(
+        roll["notes"]
+            .to_string()
+            .contains("revision 1 stays enabled until every consumer runs revision 2"),
+        "{roll:#}"
+    );
+
+    // Retirement due: the rollout finished, the superseded version's grace period ends.
+    w.wait_ms(
+        "roll",
+        "rollout of revision 2 confirmed",
+        Duration::from_secs(60),
+        |ms| {
+            ms.status
+                .as_ref()
+                .and_then(|s| s.rollout.as_ref())
+                .is_some_and(|r| r.revision == 2 && r.confirmed_at.is_some())
+        },
+    )
+    .await;
+    w.op.kill();
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let (planned, code, cost) = plan(&w).await;
+    let roll = entry(&planned, "roll");
+    assert_eq!(code, 0, "{planned:#}");
+    assert_eq!(actions(&roll["then"]), ["Disable"], "{roll:#}");
+    let offset = start_operator(&mut w).await;
+    let taken = operator_steps(&w, offset, "roll", true).await;
+    assert_eq!(taken, actions(&roll["then"]));
+    table.push(row("retirement due", roll, &format!("{taken:?}"), &cost));
 
     // Drift: someone edits the target Secret.
     w.op.kill();
