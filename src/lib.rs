@@ -7,6 +7,7 @@
 //! sets up logs, metrics and health endpoints.
 
 pub mod api;
+pub mod cli;
 pub mod controller;
 pub mod emulator;
 pub mod keys;

@@ -312,48 +312,20 @@ async fn apply_target(
             )));
         }
     };
-    let payload = match known {
-        Some(v) => v,
-        None => match exec
-            .runtime
-            .payload(&id, revision, exec.intent.single_access())
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(provider_failure(&e))),
-        },
-    };
-    // The previous revision's value, when the Secret carries it too: from the cache (it was the
-    // current one until now), else read once. One that cannot be read (disabled elsewhere) is
-    // left out rather than holding up the current revision.
-    let previous = match previous {
-        Some(p) if p != revision => match exec.runtime.payload(&id, p, false).await {
-            Ok(v) => Some((p, v)),
-            Err(e) => {
-                tracing::warn!(namespace = ?exec.ms.metadata.namespace, name = ?exec.ms.metadata.name, revision = p, error = %e.condition_message(), "previous revision unreadable; the target Secret carries the current one only");
-                None
-            }
-        },
-        _ => None,
-    };
-    let data = match render_with_previous(&payload, previous.as_ref().map(|(_, v)| v), exec.render)
+    let (data, previous) = match render_target(
+        exec.runtime,
+        exec.intent,
+        exec.render,
+        &id,
+        revision,
+        known,
+        previous,
+    )
+    .await
     {
-        Ok(d) => d,
-        Err(e) => {
-            return Ok(Err(template_failure(
-                revision,
-                &exec.intent.target.name,
-                &e,
-            )));
-        }
+        Ok(rendered) => rendered,
+        Err(f) => return Ok(Err(f)),
     };
-    if let Err(e) = check_target_type(Some(&exec.intent.target.type_), &data.keys()) {
-        return Ok(Err(target_type_failure(
-            revision,
-            &exec.intent.target.name,
-            &e,
-        )));
-    }
     let dropped: Vec<String> = released_keys(exec.previous_keys, &data.keys())
         .into_iter()
         .collect();
@@ -362,7 +334,7 @@ async fn apply_target(
         &exec.intent.target,
         data,
         revision,
-        previous.map(|(p, _)| p),
+        previous,
         exec.hmac,
     );
     let target_name = exec.intent.target.name.clone();
@@ -397,6 +369,46 @@ async fn apply_target(
         drift_repair,
     });
     Ok(Ok(()))
+}
+
+/// The target Secret's data for `revision` (its payload as `known`, else read through the
+/// runtime), with the previous revision's keys when `previous` asks for them, checked against the
+/// target's type; and the previous revision it carries. Reads only: `keyward plan` checks a
+/// mirror with it before anything is written.
+pub async fn render_target(
+    runtime: &StoreRuntime,
+    intent: &Intent,
+    render: &RenderSpec,
+    id: &SecretId,
+    revision: u64,
+    known: Option<SecretValue>,
+    previous: Option<u64>,
+) -> Result<(crate::mirror::RenderedData, Option<u64>), Failure> {
+    let payload = match known {
+        Some(v) => v,
+        None => runtime
+            .payload(id, revision, intent.single_access())
+            .await
+            .map_err(|e| provider_failure(&e))?,
+    };
+    // The previous revision's value, when the Secret carries it too: from the cache (it was the
+    // current one until now), else read once. One that cannot be read (disabled elsewhere) is
+    // left out rather than holding up the current revision.
+    let previous = match previous {
+        Some(p) if p != revision => match runtime.payload(id, p, false).await {
+            Ok(v) => Some((p, v)),
+            Err(e) => {
+                tracing::warn!(namespace = %intent.namespace, name = %intent.name, revision = p, error = %e.condition_message(), "previous revision unreadable; the target Secret carries the current one only");
+                None
+            }
+        },
+        _ => None,
+    };
+    let data = render_with_previous(&payload, previous.as_ref().map(|(_, v)| v), render)
+        .map_err(|e| template_failure(revision, &intent.target.name, &e))?;
+    check_target_type(Some(&intent.target.type_), &data.keys())
+        .map_err(|e| target_type_failure(revision, &intent.target.name, &e))?;
+    Ok((data, previous.map(|(p, _)| p)))
 }
 
 async fn write_existing(

@@ -161,8 +161,10 @@ impl RunArgs {
     }
 }
 
-async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
-    let config = match context {
+/// A client for `context` (or the in-cluster or current one) that names itself `user_agent` to
+/// the API server (its audit log then tells the operator's requests from the tools').
+pub async fn kube_client(context: Option<&str>, user_agent: &str) -> anyhow::Result<Client> {
+    let mut config = match context {
         Some(ctx) => {
             let options = kube::config::KubeConfigOptions {
                 context: Some(ctx.to_owned()),
@@ -176,6 +178,12 @@ async fn kube_client(context: Option<&str>) -> anyhow::Result<Client> {
             .await
             .context("finding a Kubernetes configuration")?,
     };
+    config.headers.push((
+        "user-agent".parse().expect("a header name"),
+        user_agent
+            .parse()
+            .context("the user agent is not a header value")?,
+    ));
     Client::try_from(config).context("building the Kubernetes client")
 }
 
@@ -328,7 +336,7 @@ async fn route_wakes(
 }
 
 /// This cluster's identity for owner marks.
-async fn cluster_id(client: &Client, configured: Option<&str>) -> anyhow::Result<String> {
+pub async fn cluster_id(client: &Client, configured: Option<&str>) -> anyhow::Result<String> {
     if let Some(id) = configured.map(str::trim).filter(|s| !s.is_empty()) {
         return Ok(id.to_owned());
     }
@@ -360,7 +368,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("binding {}", args.telemetry.metrics_address))?;
-    let client = kube_client(args.context.as_deref()).await?;
+    let client = kube_client(
+        args.context.as_deref(),
+        &format!("keyward/{}", env!("CARGO_PKG_VERSION")),
+    )
+    .await?;
     let cluster = cluster_id(&client, args.cluster_id.as_deref()).await?;
     let crash_after = std::env::var("KEYWARD_TEST_CRASH_AFTER")
         .ok()
@@ -374,6 +386,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     tracing::info!(namespaces = ?args.namespaces, cluster = %cluster, "keyward operator starting");
     let mode = RuntimeMode {
         batched: !args.naive_provider_access,
+        read_only: false,
     };
     let result = crate::leader::run_while_leader(
         leader.subscribe(),
@@ -394,6 +407,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 index: Index::default(),
                 metrics: metrics.clone(),
                 reasons: ObjectReasons::new(reconcile::KIND, metrics.clone()),
+                store_reasons: crate::telemetry::StoreReasons::new(metrics.clone()),
                 cluster_id: cluster.clone(),
                 namespaces: args.namespaces.clone(),
                 crash_after: crash_after.clone(),

@@ -62,6 +62,8 @@ pub struct Context {
     pub index: Index,
     pub metrics: Metrics,
     pub reasons: ObjectReasons,
+    /// The stores' Ready reasons, for the same gauge.
+    pub store_reasons: crate::telemetry::StoreReasons,
     /// The cluster's identity in owner marks.
     pub cluster_id: String,
     /// The namespaces this operator may read (empty: all).
@@ -204,27 +206,67 @@ pub fn owner_mark(ctx: &Context, ms: &ManagedSecret) -> OwnerMark {
     )
 }
 
-async fn apply(
-    ms: &ManagedSecret,
-    api: &Api<ManagedSecret>,
-    ctx: &Context,
-) -> Result<Action, Error> {
+/// How a reconcile may act on the world while it looks: the operator's reconcile, or the read-only
+/// look of `keyward plan` (no index entry, no interest registered with the store runtime, no full
+/// check taken from the object's schedule). Both then plan with the same code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Operate,
+    ReadOnly,
+}
+
+/// What one reconcile observed and decided before writing anything.
+#[allow(clippy::large_enum_variant)]
+pub enum Prepared {
+    /// A problem found before planning (spec, store, observation): the object reports it.
+    Stopped {
+        store: String,
+        failure: Failure,
+    },
+    Planned(Planned),
+}
+
+/// A plan with everything the executor and the pipeline need.
+pub struct Planned {
+    pub intent: Intent,
+    pub render: RenderSpec,
+    pub values: Option<crate::rotation::ValuePolicy>,
+    pub store: ResolvedStore,
+    pub key: ObjectKey,
+    pub observed: super::observe::Observed,
+    pub owner: OwnerMark,
+    pub now: jiff::Timestamp,
+    /// The rotation decision the plan was made with (for `keyward plan` to say why).
+    pub rotation: crate::rotation::RotationDecision,
+    pub plan: super::plan::Plan,
+}
+
+/// Resolve, observe and plan: the part of a reconcile that only reads (in [`Mode::ReadOnly`]
+/// also nothing in this process's shared state changes).
+pub async fn prepare(ms: &ManagedSecret, ctx: &Context, mode: Mode) -> Result<Prepared, Error> {
     let name = ms.name_any();
     let namespace = ms.namespace().unwrap_or_default();
     let status = ms.status.clone().unwrap_or_default();
     let store_name = crate::stores::resolve::store_display(&namespace, &ms.spec.store_ref);
+    let operate = mode == Mode::Operate;
+    let stopped = |store: &str, failure: Failure| {
+        Ok(Prepared::Stopped {
+            store: store.to_owned(),
+            failure,
+        })
+    };
 
     let intent = match intent_from(ms) {
         Ok(i) => i,
-        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e.0)).await,
+        Err(e) => return stopped(&store_name, Failure::invalid(e.0)),
     };
     let render = match RenderSpec::for_target(intent.secret_type, intent.target.template.as_ref()) {
         Ok(r) => r,
-        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e)).await,
+        Err(e) => return stopped(&store_name, Failure::invalid(e)),
     };
     let values = match intent.generate.as_ref().map(value_policy).transpose() {
         Ok(v) => v,
-        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e)).await,
+        Err(e) => return stopped(&store_name, Failure::invalid(e)),
     };
     let schedule = match intent
         .rotation
@@ -233,63 +275,63 @@ async fn apply(
         .transpose()
     {
         Ok(s) => s,
-        Err(e) => return stop(ms, api, ctx, &status, &store_name, Failure::invalid(e.0)).await,
+        Err(e) => return stopped(&store_name, Failure::invalid(e.0)),
     };
     let object = ObjectRef::from_obj(ms);
     let store =
         match resolve_store(&ctx.client, &namespace, &ms.spec.store_ref, &ctx.runtimes).await {
             Ok(s) => s,
             Err(p) => {
-                ctx.index.record(&object, uses(&intent, ms, None));
+                if operate {
+                    ctx.index.record(&object, uses(&intent, ms, None));
+                }
                 let pace = match p.reason {
                     Reason::StoreNotAllowed | Reason::EndpointNotAllowed => {
                         super::plan::backoff::Pace::Persistent
                     }
                     _ => super::plan::backoff::Pace::Temporary,
                 };
-                return stop(
-                    ms,
-                    api,
-                    ctx,
-                    &status,
-                    &store_name,
-                    Failure::new(p.reason, p.message, pace),
-                )
-                .await;
+                return stopped(&store_name, Failure::new(p.reason, p.message, pace));
             }
         };
-    ctx.index.record(&object, uses(&intent, ms, Some(&store)));
+    if operate {
+        ctx.index.record(&object, uses(&intent, ms, Some(&store)));
+    }
     if let Err(e) = validate_against_store(&ms.spec, &name, &store.spec) {
-        return stop(ms, api, ctx, &status, &store.display, Failure::invalid(e.0)).await;
+        return stopped(&store.display, Failure::invalid(e.0));
     }
     let intent = intent.in_folder(&store.folder);
     let runtime = store.runtime.clone();
     let key = key_of(ms);
-    runtime.register(
-        key.clone(),
-        Interest {
-            secret: status.secret_id.clone().map(crate::provider::SecretId::new),
-            refresh: intent.refresh_interval,
-        },
-    );
+    if operate {
+        runtime.register(
+            key.clone(),
+            Interest {
+                secret: status.secret_id.clone().map(crate::provider::SecretId::new),
+                refresh: intent.refresh_interval,
+            },
+        );
+    }
     if let Some(failure) = store_failing(&runtime, &store.display) {
-        return stop(ms, api, ctx, &status, &store.display, failure).await;
+        return stopped(&store.display, failure);
     }
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut observed = match observe(&intent, &status, &runtime, &secrets, &ctx.hmac).await? {
         Ok(o) => o,
-        Err(f) => return stop(ms, api, ctx, &status, &store.display, f).await,
+        Err(f) => return stopped(&store.display, f),
     };
-    let full = runtime.take_full_check(&key, intent.refresh_interval);
+    // A read-only look cannot tell when the operator's next full check falls; it plans as the
+    // operator does between them.
+    let full = operate && runtime.take_full_check(&key, intent.refresh_interval);
     if full
         && let Err(f) =
             observe_versions(&intent, &status, &runtime, &ctx.hmac, &mut observed, true).await
     {
-        return stop(ms, api, ctx, &status, &store.display, f).await;
+        return stopped(&store.display, f);
     }
     let owner = owner_mark(ctx, ms);
     let now = jiff::Timestamp::now();
-    let the_plan = loop {
+    loop {
         let versions = match &observed.remote {
             RemoteObservation::Found { versions, .. } => versions.as_deref(),
             _ => Some(&[][..]),
@@ -319,17 +361,59 @@ async fn apply(
             now,
         });
         match decision {
-            Decision::Act(plan) => break plan,
+            Decision::Act(plan) => {
+                return Ok(Prepared::Planned(Planned {
+                    intent,
+                    render,
+                    values,
+                    store,
+                    key,
+                    observed,
+                    owner,
+                    now,
+                    rotation,
+                    plan,
+                }));
+            }
             Decision::NeedVersions => {
                 if let Err(f) =
                     observe_versions(&intent, &status, &runtime, &ctx.hmac, &mut observed, false)
                         .await
                 {
-                    return stop(ms, api, ctx, &status, &store.display, f).await;
+                    return stopped(&store.display, f);
                 }
             }
         }
+    }
+}
+
+async fn apply(
+    ms: &ManagedSecret,
+    api: &Api<ManagedSecret>,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    let name = ms.name_any();
+    let namespace = ms.namespace().unwrap_or_default();
+    let status = ms.status.clone().unwrap_or_default();
+    let Planned {
+        intent,
+        render,
+        values,
+        store,
+        key,
+        observed,
+        owner,
+        now,
+        plan: the_plan,
+        ..
+    } = match prepare(ms, ctx, Mode::Operate).await? {
+        Prepared::Stopped { store, failure } => {
+            return stop(ms, api, ctx, &status, &store, failure).await;
+        }
+        Prepared::Planned(p) => p,
     };
+    let runtime = store.runtime.clone();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     if !the_plan.steps.is_empty() {
         tracing::info!(
             namespace = %namespace,
@@ -441,37 +525,19 @@ async fn pipeline(
     else {
         return Ok(conclusion);
     };
-    let shared = crate::rollout::apply::Shared {
-        client: &ctx.client,
-        hmac: &ctx.hmac,
-        consumers: &ctx.consumers,
-        limiter: &ctx.restarts,
-        metrics: &ctx.metrics,
-    };
-    let status = &conclusion.status;
     let outcome = crate::rollout::apply::run(
-        &shared,
-        &crate::rollout::apply::Object {
-            namespace: &namespace,
-            name: &name,
-            target: &intent.target.name,
-            rollout: intent.rollout.as_ref(),
-            retirement: intent.retirement.as_ref(),
+        &pipeline_shared(ctx),
+        &pipeline_object(
+            intent,
+            &namespace,
+            &name,
             current,
-            status_rollout: status.rollout.as_ref(),
-            revisions: &status.revisions,
-            // On providers without version descriptions, the versions status says Keyward made
-            // count only while the remote secret's owner mark backs them (status alone can be
-            // edited by anyone who may write it).
-            managed_revisions: if secret.owner.as_ref() == Some(owner) {
-                &status.managed_revisions
-            } else {
-                &[]
-            },
+            &conclusion.status,
             secret,
             runtime,
+            owner,
             now,
-        },
+        ),
     )
     .await?;
     // A grace period that ended takes the previous keys out of the target Secret right away.
@@ -494,6 +560,53 @@ async fn pipeline(
         conclusion.requeue = conclusion.requeue.min(after.max(Duration::from_secs(1)));
     }
     Ok(conclusion)
+}
+
+/// What the pipeline shares across reconciles, from the context.
+pub fn pipeline_shared(ctx: &Context) -> crate::rollout::apply::Shared<'_> {
+    crate::rollout::apply::Shared {
+        client: &ctx.client,
+        hmac: &ctx.hmac,
+        consumers: &ctx.consumers,
+        limiter: &ctx.restarts,
+        metrics: &ctx.metrics,
+    }
+}
+
+/// One object's pipeline inputs, once its target Secret holds `current`.
+#[allow(clippy::too_many_arguments)]
+pub fn pipeline_object<'a>(
+    intent: &'a Intent,
+    namespace: &'a str,
+    name: &'a str,
+    current: u32,
+    status: &'a ManagedSecretStatus,
+    secret: &'a crate::provider::RemoteSecret,
+    runtime: &'a crate::stores::StoreRuntime,
+    owner: &OwnerMark,
+    now: jiff::Timestamp,
+) -> crate::rollout::apply::Object<'a> {
+    crate::rollout::apply::Object {
+        namespace,
+        name,
+        target: &intent.target.name,
+        rollout: intent.rollout.as_ref(),
+        retirement: intent.retirement.as_ref(),
+        current,
+        status_rollout: status.rollout.as_ref(),
+        revisions: &status.revisions,
+        // On providers without version descriptions, the versions status says Keyward made
+        // count only while the remote secret's owner mark backs them (status alone can be
+        // edited by anyone who may write it).
+        managed_revisions: if secret.owner.as_ref() == Some(owner) {
+            &status.managed_revisions
+        } else {
+            &[]
+        },
+        secret,
+        runtime,
+        now,
+    }
 }
 
 /// What the index keeps for this object.

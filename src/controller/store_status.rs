@@ -206,6 +206,7 @@ where
 {
     let before = status.cloned().unwrap_or_default();
     let generation = store.meta().generation;
+    let (key_kind, key_namespace) = (key.kind, key.namespace.clone());
     let provider = spec.provider();
     let (condition, region, requeue) = match connect_store(
         &ctx.client,
@@ -274,6 +275,12 @@ where
         status.region = region;
     }
     if let Some(condition) = condition {
+        ctx.store_reasons.set(
+            key_kind,
+            &key_namespace,
+            &store.name_any(),
+            condition.reason,
+        );
         let was = find(&before.conditions, READY)
             .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()));
         status.conditions = merge_condition(&status.conditions, condition, now);

@@ -33,6 +33,7 @@ pub mod gate;
 pub mod keys;
 pub mod observer;
 pub mod oci;
+pub mod read_only;
 pub mod registry;
 pub mod retry;
 pub mod revision;

@@ -67,9 +67,16 @@ pub struct PipelineOutcome {
     pub requeue: Option<std::time::Duration>,
 }
 
-/// Runs the pipeline for one reconcile. Kubernetes read failures are errors (the reconcile
-/// retries); provider and write failures are facts the status and Events report.
-pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<PipelineOutcome> {
+/// The pipeline's reads and decision, before any write (`keyward plan` stops here).
+pub struct Look {
+    pub plan: super::pipeline::PipelinePlan,
+    /// Listing the versions for retirement failed: retirement waits, this Event says why.
+    pub retire_failed: Option<EventNote>,
+}
+
+/// Reads the rollout's workloads (while a rollout is not confirmed) and the versions (when
+/// retirement has something due), and plans. Writes nothing.
+pub async fn look(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<Look> {
     let candidates = if needs_workloads(object.rollout, object.status_rollout, object.current) {
         let intent = object.rollout.expect("needs_workloads implies a rollout");
         let workloads = observe(shared.client, object.namespace, intent, object.target).await?;
@@ -117,6 +124,28 @@ pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<Pipel
             }
         }
     };
+    Ok(Look {
+        plan,
+        retire_failed,
+    })
+}
+
+/// Runs the pipeline for one reconcile. Kubernetes read failures are errors (the reconcile
+/// retries); provider and write failures are facts the status and Events report.
+pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<PipelineOutcome> {
+    let Look {
+        plan,
+        retire_failed,
+    } = look(shared, object).await?;
+    if !plan.steps.is_empty() {
+        tracing::info!(
+            namespace = %object.namespace,
+            name = %object.name,
+            revision = object.current,
+            steps = ?plan.steps.iter().map(PipelineStep::action).collect::<Vec<_>>(),
+            "pipeline planned"
+        );
+    }
     let mut facts = Vec::new();
     for step in &plan.steps {
         facts.push(perform(shared, object, step).await);
@@ -142,6 +171,12 @@ pub async fn run(shared: &Shared<'_>, object: &Object<'_>) -> kube::Result<Pipel
 
 /// The feeds of this object, as the plan leaves them, for the other ManagedSecrets' digests.
 fn record_feeds(shared: &Shared<'_>, object: &Object<'_>, rollout: &RolloutStatus) {
+    record_status(shared.consumers, object.namespace, object.name, rollout);
+}
+
+/// Records the feeds a rollout status describes (also how `keyward plan` learns, from every
+/// object's status, what the operator keeps in memory).
+pub fn record_status(consumers: &Consumers, namespace: &str, name: &str, rollout: &RolloutStatus) {
     let feeds: Vec<(WorkloadId, Feed)> = rollout
         .workloads
         .iter()
@@ -159,9 +194,7 @@ fn record_feeds(shared: &Shared<'_>, object: &Object<'_>, rollout: &RolloutStatu
             )
         })
         .collect();
-    shared
-        .consumers
-        .record(object.namespace, object.name, &feeds);
+    consumers.record(namespace, name, &feeds);
 }
 
 /// Each workload with the restart value and due time its feeds give, this object's own feed

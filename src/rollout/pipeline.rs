@@ -90,6 +90,17 @@ pub enum PipelineStep {
     Remove(u64),
 }
 
+impl PipelineStep {
+    /// The step's name in logs and in `keyward plan`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            PipelineStep::Restart { .. } => "Restart",
+            PipelineStep::Disable(_) => "Disable",
+            PipelineStep::Remove(_) => "Remove",
+        }
+    }
+}
+
 /// The pipeline's plan: its steps, the status they lead to, the Events, and when to look again.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PipelinePlan {

@@ -112,7 +112,10 @@ impl Runtimes {
         }
         let budget = Arc::new(budget);
         let observer = self.call_observer(label);
-        let client = (connection.build)(budget.clone(), observer).map_err(|e| e.to_string())?;
+        let mut client = (connection.build)(budget.clone(), observer).map_err(|e| e.to_string())?;
+        if self.mode.read_only {
+            client = Arc::new(crate::provider::read_only::ReadOnly(client));
+        }
         let runtime = StoreRuntime::new(
             connection.identity.clone(),
             label.to_owned(),
@@ -263,7 +266,10 @@ mod tests {
                 .bucket(&connection(None, "user-a"), batched)
                 .is_none()
         );
-        let naive = RuntimeMode { batched: false };
+        let naive = RuntimeMode {
+            batched: false,
+            ..RuntimeMode::default()
+        };
         assert!(
             budgets
                 .bucket(&connection(Some("t1"), "user-a"), naive)

@@ -76,11 +76,17 @@ pub fn full_check_period(refresh: Duration) -> Duration {
 pub struct RuntimeMode {
     /// `false`: the benchmark's naive baseline, every lookup and version list a call of its own.
     pub batched: bool,
+    /// `keyward plan` and `status`: the client refuses every write, and no sweep runs on its own
+    /// (a lookup still sweeps once, on demand, as the operator's first lookup does).
+    pub read_only: bool,
 }
 
 impl Default for RuntimeMode {
     fn default() -> Self {
-        Self { batched: true }
+        Self {
+            batched: true,
+            read_only: false,
+        }
     }
 }
 
@@ -144,7 +150,7 @@ impl StoreRuntime {
             wake,
             metrics,
         });
-        if mode.batched {
+        if mode.batched && !mode.read_only {
             tokio::spawn(sweep_loop(Arc::downgrade(&runtime)));
         }
         runtime

@@ -176,8 +176,45 @@ fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
 }
 
+/// The registry and the series it can serve. An empty family encodes nothing at all, so the
+/// series names are kept as each metric is registered.
+struct Catalogue {
+    registry: Registry,
+    series: Vec<String>,
+}
+
+impl Catalogue {
+    fn register(
+        &mut self,
+        name: &str,
+        help: &str,
+        unit: Option<prometheus_client::registry::Unit>,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        use prometheus_client::metrics::MetricType;
+        let base = match &unit {
+            Some(unit) => format!("keyward_{name}_{}", unit.as_str()),
+            None => format!("keyward_{name}"),
+        };
+        let suffixes: &[&str] =
+            match prometheus_client::encoding::EncodeMetric::metric_type(&metric) {
+                MetricType::Counter => &["_total"],
+                MetricType::Histogram => &["_bucket", "_sum", "_count"],
+                MetricType::Info => &["_info"],
+                _ => &[""],
+            };
+        self.series
+            .extend(suffixes.iter().map(|suffix| format!("{base}{suffix}")));
+        match unit {
+            Some(unit) => self.registry.register_with_unit(name, help, unit, metric),
+            None => self.registry.register(name, help, metric),
+        }
+    }
+}
+
 struct Inner {
     registry: Registry,
+    series: Vec<String>,
     reconciles: Family<OutcomeLabels, Counter>,
     reconcile_errors: Family<ReasonLabels, Counter>,
     reconcile_duration: Histogram,
@@ -220,7 +257,10 @@ impl Default for Metrics {
 impl Metrics {
     /// A fresh registry with every Keyward metric registered.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("keyward");
+        let mut registry = Catalogue {
+            registry: Registry::with_prefix("keyward"),
+            series: Vec::new(),
+        };
         let reconciles = Family::<OutcomeLabels, Counter>::default();
         let reconcile_errors = Family::<ReasonLabels, Counter>::default();
         let reconcile_duration = duration_histogram();
@@ -248,105 +288,121 @@ impl Metrics {
         registry.register(
             "reconciles",
             "Reconciles of ManagedSecrets, by outcome",
+            None,
             reconciles.clone(),
         );
         registry.register(
             "reconcile_errors",
             "Failed reconciles, by reason",
+            None,
             reconcile_errors.clone(),
         );
-        registry.register_with_unit(
+        registry.register(
             "reconcile_duration",
             "Time spent in one reconcile",
-            prometheus_client::registry::Unit::Seconds,
+            Some(prometheus_client::registry::Unit::Seconds),
             reconcile_duration.clone(),
         );
         registry.register(
             "provider_calls",
             "Calls to a secret manager provider (after retries), by store, provider, operation and status",
+            None,
             provider_calls.clone(),
         );
-        registry.register_with_unit(
+        registry.register(
             "provider_call_duration",
             "Time spent in one provider call, by store, provider and operation",
-            prometheus_client::registry::Unit::Seconds,
+            Some(prometheus_client::registry::Unit::Seconds),
             provider_call_duration.clone(),
         );
         registry.register(
             "versions_created",
             "Secret versions Keyward created, by provider and cause",
+            None,
             versions_created.clone(),
         );
         registry.register(
             "rotations",
             "Rotations performed, by trigger",
+            None,
             rotations.clone(),
         );
         registry.register(
             "key_rotations",
             "Key versions Keyward created for ManagedKeys, by trigger",
+            None,
             key_rotations.clone(),
         );
         registry.register(
             "drift_repairs",
             "Target Secrets rewritten because their data drifted from the current revision",
+            None,
             drift_repairs.clone(),
         );
         registry.register(
             "leader",
             "1 while this process holds the leader Lease (or runs without leader election), else 0",
+            None,
             leader.clone(),
         );
-        registry.register_with_unit(
+        registry.register(
             "budget_wait",
             "Time a provider request waited for its store's request budget",
-            prometheus_client::registry::Unit::Seconds,
+            Some(prometheus_client::registry::Unit::Seconds),
             budget_wait.clone(),
         );
         registry.register(
             "budget_refusals",
             "Provider requests not sent because the store's budget had no turn soon enough (their objects requeue)",
+            None,
             budget_refusals.clone(),
         );
         registry.register(
             "budget_tokens",
             "Requests a store's budget could send at once right now (negative: requests waiting their turn)",
+            None,
             budget_tokens.clone(),
         );
         registry.register(
             "sweeps",
             "Listings of a store's whole scope (batched change detection), by outcome",
+            None,
             sweeps.clone(),
         );
-        registry.register_with_unit(
+        registry.register(
             "sweep_duration",
             "Time one sweep of a store took",
-            prometheus_client::registry::Unit::Seconds,
+            Some(prometheus_client::registry::Unit::Seconds),
             sweep_duration.clone(),
         );
         registry.register(
             "sweep_woken_objects",
             "Objects a sweep woke because their remote secret changed",
+            None,
             sweep_woken.clone(),
         );
         registry.register(
             "objects",
             "Objects by kind and the reason of their Ready condition",
+            None,
             objects_by_reason.clone(),
         );
         registry.register(
             "workload_restarts",
             "Workload restarts for a new revision, by kind and outcome (restarted, deferred by the cluster's restart limit, failed)",
+            None,
             workload_restarts.clone(),
         );
         registry.register(
             "versions_retired",
             "Superseded versions Keyward disabled or removed, by provider and action",
+            None,
             versions_retired.clone(),
         );
         registry.register(
             "build",
             "Build information",
+            None,
             Info::new(BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
             }),
@@ -354,7 +410,8 @@ impl Metrics {
 
         Self {
             inner: Arc::new(Inner {
-                registry,
+                registry: registry.registry,
+                series: registry.series,
                 reconciles,
                 reconcile_errors,
                 reconcile_duration,
@@ -541,6 +598,13 @@ impl Metrics {
         out
     }
 
+    /// Every series name `/metrics` can serve (a counter as `_total`, a histogram as `_bucket`,
+    /// `_sum` and `_count`, an info as `_info`, a gauge as itself), as registered: what
+    /// dashboards and alert rules may use.
+    pub fn series_names(&self) -> Vec<String> {
+        self.inner.series.clone()
+    }
+
     fn finish_reconcile(
         &self,
         outcome: ReconcileOutcome,
@@ -609,6 +673,24 @@ mod tests {
         text.lines()
             .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
             .map(|value| value.parse().unwrap())
+    }
+
+    #[test]
+    fn series_names_follow_the_registry() {
+        let names = Metrics::new().series_names();
+        for want in [
+            "keyward_reconciles_total",
+            "keyward_reconcile_duration_seconds_bucket",
+            "keyward_budget_tokens",
+            "keyward_objects",
+            "keyward_build_info",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+        }
+        assert!(
+            !names.iter().any(|n| n == "keyward_reconciles"),
+            "{names:?}"
+        );
     }
 
     #[test]

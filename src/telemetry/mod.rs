@@ -4,7 +4,7 @@
 //! - [`metrics`]: the Prometheus registry and the observer API the controller and provider clients call.
 //! - [`server`]: the HTTP endpoint serving `/metrics`, `/healthz` and `/readyz`.
 //!
-//! - [`objects`]: the gauge of objects by Ready reason.
+//! - [`objects`]: the gauge of objects (and stores) by Ready reason.
 //!
 //! Metric labels take `&'static str` values (see [`MetricLabel`]), so a value read at run time,
 //! such as a secret payload or a user-chosen object name, cannot become a label; the one exception
@@ -20,7 +20,7 @@ pub use logging::{LogFormat, init_logging};
 pub use metrics::{
     CALL_OK, MetricLabel, Metrics, ReconcileGuard, ReconcileOutcome, RotationTrigger, VersionCause,
 };
-pub use objects::ObjectReasons;
+pub use objects::{ObjectReasons, StoreReasons};
 pub use server::{Readiness, serve_http, spawn_http};
 
 use std::net::SocketAddr;

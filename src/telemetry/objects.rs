@@ -48,6 +48,31 @@ impl ObjectReasons {
     }
 }
 
+/// The same gauge for the stores (`kind` SecretStore or ClusterSecretStore), from the Ready
+/// condition the store controllers conclude: what "store not Ready" alerts on.
+pub struct StoreReasons {
+    secret_stores: ObjectReasons,
+    cluster_stores: ObjectReasons,
+}
+
+impl StoreReasons {
+    pub fn new(metrics: Metrics) -> Self {
+        Self {
+            secret_stores: ObjectReasons::new("SecretStore", metrics.clone()),
+            cluster_stores: ObjectReasons::new("ClusterSecretStore", metrics),
+        }
+    }
+
+    /// Records a store's reason; `kind` is the store's kind.
+    pub fn set(&self, kind: &str, namespace: &str, name: &str, reason: Reason) {
+        let reasons = match kind {
+            "ClusterSecretStore" => &self.cluster_stores,
+            _ => &self.secret_stores,
+        };
+        reasons.set(namespace, name, Some(reason));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +91,13 @@ mod tests {
         );
         assert!(text.contains(r#"keyward_objects{kind="ManagedSecret",reason="AuthFailed"} 1"#));
         reasons.set("a", "x", None);
+        let stores = StoreReasons::new(metrics.clone());
+        stores.set("ClusterSecretStore", "", "shared", Reason::AuthFailed);
+        assert!(
+            metrics
+                .encode()
+                .contains(r#"keyward_objects{kind="ClusterSecretStore",reason="AuthFailed"} 1"#)
+        );
         let text = metrics.encode();
         assert!(text.contains(r#"keyward_objects{kind="ManagedSecret",reason="Synced"} 0"#));
     }

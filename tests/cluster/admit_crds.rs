@@ -32,6 +32,15 @@ enum Kind {
 }
 
 impl Kind {
+    fn named(kind: &str) -> Self {
+        match kind {
+            "ManagedSecret" => Kind::ManagedSecret,
+            "SecretStore" => Kind::SecretStore,
+            "ClusterSecretStore" => Kind::ClusterSecretStore,
+            other => panic!("no kind {other}"),
+        }
+    }
+
     fn resource(self) -> ApiResource {
         let (kind, plural) = match self {
             Kind::ManagedSecret => ("ManagedSecret", "managedsecrets"),
@@ -201,267 +210,18 @@ async fn valid_objects_are_admitted_with_defaults() {
     }
 }
 
-struct BadRow {
-    name: &'static str,
-    kind: Kind,
-    spec: Value,
-    field: &'static str,
-    message: &'static str,
-}
-
-fn row(
-    name: &'static str,
-    kind: Kind,
-    spec: Value,
-    field: &'static str,
-    message: &'static str,
-) -> BadRow {
-    BadRow {
-        name,
-        kind,
-        spec,
-        field,
-        message,
-    }
-}
-
-fn bad_inputs() -> Vec<BadRow> {
-    use Kind::*;
-    let long_tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
-    vec![
-        row(
-            "two sources",
-            ManagedSecret,
-            ms_spec(json!({"fromSecret": {"name": "src"}})),
-            "spec",
-            "set at most one source: generate or fromSecret",
-        ),
-        row(
-            "path without leading slash",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"path": "apps/shop"}})),
-            "spec.remote.path",
-            "remote.path must start with '/'",
-        ),
-        row(
-            "path with trailing slash",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"path": "/apps/"}})),
-            "spec.remote.path",
-            "remote.path must not end with '/'",
-        ),
-        row(
-            "path with an empty segment",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"path": "/a//b"}})),
-            "spec.remote.path",
-            "must not contain an empty segment",
-        ),
-        row(
-            "bad remote name",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"name": "-leading-dash"}})),
-            "spec.remote.name",
-            "remote.name may only contain letters, digits",
-        ),
-        row(
-            "rotation without generate",
-            ManagedSecret,
-            json!({"storeRef": {"name": "s"}, "fromSecret": {"name": "src"}, "rotation": {"interval": "1h"}}),
-            "spec.rotation",
-            "rotation needs spec.generate",
-        ),
-        row(
-            "generate with no character class",
-            ManagedSecret,
-            ms_spec(json!({"generate": {"lowercase": false, "uppercase": false, "digits": false}})),
-            "spec.generate",
-            "generate needs at least one character class",
-        ),
-        row(
-            "length above 4096",
-            ManagedSecret,
-            ms_spec(json!({"generate": {"length": 4097}})),
-            "spec.generate.length",
-            "should be less than or equal to 4096",
-        ),
-        row(
-            "length 0",
-            ManagedSecret,
-            ms_spec(json!({"generate": {"length": 0}})),
-            "spec.generate.length",
-            "should be greater than or equal to 1",
-        ),
-        row(
-            "33 tags",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"tags": long_tags}})),
-            "spec.remote.tags",
-            "must have at most 32 items",
-        ),
-        row(
-            "cron with four fields",
-            ManagedSecret,
-            ms_spec(json!({"rotation": {"schedule": "0 3 * *"}})),
-            "spec.rotation.schedule",
-            "rotation.schedule must be a cron expression of five fields",
-        ),
-        row(
-            "interval in days",
-            ManagedSecret,
-            ms_spec(json!({"rotation": {"interval": "30d"}})),
-            "spec.rotation.interval",
-            "rotation.interval must be a duration made of hours, minutes and seconds",
-        ),
-        row(
-            "interval below a minute",
-            ManagedSecret,
-            ms_spec(json!({"rotation": {"interval": "30s"}})),
-            "spec.rotation.interval",
-            "rotation.interval must be at least 1m",
-        ),
-        row(
-            "refresh interval below 10s",
-            ManagedSecret,
-            ms_spec(json!({"refreshInterval": "5s"})),
-            "spec.refreshInterval",
-            "refreshInterval must be at least 10s",
-        ),
-        row(
-            "adopt with secretId and terraformId",
-            ManagedSecret,
-            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {
-                "secretId": UUID, "terraformId": format!("fr-par/{UUID}")}}}),
-            "spec.remote.adopt",
-            "adopt needs exactly one of secretId and terraformId",
-        ),
-        row(
-            "terraformId with an unknown region",
-            ManagedSecret,
-            json!({"storeRef": {"name": "s"}, "remote": {"adopt": {"terraformId": format!("us-east/{UUID}/1")}}}),
-            "spec.remote.adopt.terraformId",
-            "adopt.terraformId must look like {region}/{uuid}",
-        ),
-        row(
-            "adopt together with name",
-            ManagedSecret,
-            json!({"storeRef": {"name": "s"}, "remote": {"name": "other", "adopt": {"secretId": UUID}}}),
-            "spec.remote.adopt",
-            "an adopted secret keeps its own name, path and provider settings",
-        ),
-        row(
-            "keyId not a UUID",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"scaleway": {"keyId": "my-key"}}})),
-            "spec.remote.scaleway.keyId",
-            "remote.scaleway.keyId must be a UUID",
-        ),
-        row(
-            "ephemeral policy without expiry",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"scaleway": {"ephemeralPolicy": {"action": "delete"}}}})),
-            "spec.remote.scaleway.ephemeralPolicy",
-            "ephemeralPolicy needs timeToLive or expiresOnceAccessed",
-        ),
-        row(
-            "following a single-access secret",
-            ManagedSecret,
-            json!({"storeRef": {"name": "s"}, "remote": {"scaleway": {"ephemeralPolicy": {"expiresOnceAccessed": true, "action": "delete"}}}}),
-            "spec.remote.scaleway.ephemeralPolicy.expiresOnceAccessed",
-            "following a single-access secret would spend its one access",
-        ),
-        row(
-            "generated value whose time to live ends before its rotation",
-            ManagedSecret,
-            ms_spec(
-                json!({"remote": {"scaleway": {"ephemeralPolicy": {"timeToLive": "1h", "action": "delete"}}},
-                "rotation": {"interval": "2h"}}),
-            ),
-            "spec.rotation",
-            "needs rotation.interval shorter than the time to live",
-        ),
-        row(
-            "generate.keys on an opaque secret",
-            ManagedSecret,
-            ms_spec(json!({"generate": {"keys": {"a": {"value": "1"}}}})),
-            "spec.generate.keys",
-            "generate.keys needs remote.type key_value",
-        ),
-        row(
-            "unknown remote type",
-            ManagedSecret,
-            ms_spec(json!({"remote": {"type": "password"}})),
-            "spec.remote.type",
-            "Unsupported value: \"password\"",
-        ),
-        row(
-            "SecretStore with zero providers",
-            SecretStore,
-            json!({"provider": {}}),
-            "spec.provider",
-            "provider needs exactly one provider (supported: scaleway, thalassa, oci)",
-        ),
-        row(
-            "SecretStore with a bad projectId",
-            SecretStore,
-            json!({"provider": {"scaleway": scaleway(json!({"projectId": "my-project"}))}}),
-            "spec.provider.scaleway.projectId",
-            "provider.scaleway.projectId must be a UUID",
-        ),
-        row(
-            "SecretStore with a non-http apiUrl",
-            SecretStore,
-            json!({"provider": {"scaleway": scaleway(json!({"apiUrl": "ftp://api.scaleway.com"}))}}),
-            "spec.provider.scaleway.apiUrl",
-            "provider.scaleway.apiUrl must be an http(s) URL",
-        ),
-        row(
-            "SecretStore naming a credentials namespace",
-            SecretStore,
-            json!({"provider": {"scaleway": scaleway(json!({"credentials": {"secretRef": {"namespace": "other"}}}))}}),
-            "spec.provider.scaleway.credentials.secretRef",
-            "a SecretStore reads its credentials Secret from its own namespace",
-        ),
-        row(
-            "SecretStore in an unknown region",
-            SecretStore,
-            json!({"provider": {"scaleway": scaleway(json!({"region": "us-east-1"}))}}),
-            "spec.provider.scaleway.region",
-            "Unsupported value: \"us-east-1\"",
-        ),
-        row(
-            "ClusterSecretStore credentials without namespace",
-            ClusterSecretStore,
-            json!({"provider": {"scaleway": scaleway(json!({}))}}),
-            "spec.provider.scaleway.credentials.secretRef",
-            "a ClusterSecretStore needs credentials.secretRef.namespace",
-        ),
-        row(
-            "ClusterSecretStore with empty allowedNamespaces",
-            ClusterSecretStore,
-            json!({"provider": {"scaleway": cluster_scaleway(json!({}))}, "allowedNamespaces": {}}),
-            "spec.allowedNamespaces",
-            "allowedNamespaces needs names, selector or both",
-        ),
-    ]
-}
-
 /// Each bad object is refused both by a create and by a server-side apply (what
 /// `kubectl apply --server-side` sends), with a 422 naming the field and the rule's message.
 #[tokio::test]
 async fn bad_objects_are_rejected_at_apply_time_with_the_rules_message() {
     let (client, ns) = setup("admit-bad").await;
-    let mut rows = bad_inputs();
+    let rows = fixtures::all_bad_inputs();
     assert!(rows.len() >= 12);
-    rows.extend(
-        fixtures::bad_time_zone_managed_secrets().into_iter().map(
-            |(name, spec, field, message)| row(name, Kind::ManagedSecret, spec, field, message),
-        ),
-    );
     for row in rows {
-        let api = row.kind.api(&client, &ns);
+        let kind = Kind::named(row.kind);
+        let api = kind.api(&client, &ns);
         let name = cluster_name(&ns, "bad");
-        let object = row.kind.object(&name, row.spec.clone());
+        let object = kind.object(&name, row.spec.clone());
 
         let created = api.create(&PostParams::default(), &object).await;
         let status = refusal(created, &format!("{} (create)", row.name));
@@ -981,4 +741,100 @@ async fn kubectl_explain_shows_the_field_documentation() {
         region.contains("Region: `fr-par`, `nl-ams` or `pl-waw`. Immutable"),
         "{region}"
     );
+}
+
+/// The API server's answer to a create of `object` with strict field validation (what `kubectl
+/// create` and `kubectl apply` send), as message and causes.
+async fn answer(client: &Client, ns: &str, object: &Value) -> fixtures::Answer {
+    let kind = Kind::named(object["kind"].as_str().unwrap());
+    let resource = kind.resource();
+    let url = match kind {
+        Kind::ClusterSecretStore => format!("/apis/keyward.dev/v1alpha1/{}", resource.plural),
+        _ => format!(
+            "/apis/keyward.dev/v1alpha1/namespaces/{ns}/{}",
+            resource.plural
+        ),
+    };
+    let mut request = kube::core::Request::new(url)
+        .create(&PostParams::default(), serde_json::to_vec(object).unwrap())
+        .unwrap();
+    let uri = request.uri().to_string();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    *request.uri_mut() = format!("{uri}{separator}fieldValidation=Strict")
+        .parse()
+        .unwrap();
+    let status = refusal(
+        client.request::<DynamicObject>(request).await,
+        &object.to_string(),
+    );
+    let causes = status
+        .details
+        .as_ref()
+        .map(|d| d.causes.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let field = if c.field.is_empty() {
+                "<nil>"
+            } else {
+                &c.field
+            };
+            format!("{field}: {}", c.message)
+        })
+        .collect();
+    fixtures::Answer {
+        kind: object["kind"].as_str().unwrap().to_owned(),
+        message: status.message.clone(),
+        causes,
+    }
+}
+
+/// `tests/fixtures/admission-answers.json` holds what this API server answers to every bad
+/// input (the offline `keyward plan -f` test is held to it): each answer is asked for again
+/// and compared, causes in any order. `KEYWARD_BLESS=1` records them afresh.
+#[tokio::test]
+async fn recorded_answers_are_the_api_servers() {
+    let (client, ns) = setup("admit-answers").await;
+    let bless = std::env::var_os("KEYWARD_BLESS").is_some();
+    let recorded = if bless {
+        Default::default()
+    } else {
+        fixtures::admission_answers()
+    };
+    let mut answers = std::collections::BTreeMap::new();
+    let rows = fixtures::all_bad_inputs()
+        .into_iter()
+        .chain(fixtures::schema_bad_inputs());
+    for row in rows {
+        let object = fixtures::bad_manifest(&row, ns.name());
+        let got = answer(&client, ns.name(), &object).await;
+        assert!(
+            got.message.contains(row.message),
+            "{}: want {:?} in {:?}",
+            row.name,
+            row.message,
+            got.message
+        );
+        if !bless {
+            let want = recorded
+                .get(row.name)
+                .unwrap_or_else(|| panic!("{}: no recorded answer (KEYWARD_BLESS=1)", row.name));
+            assert_eq!(
+                fixtures::Answer::normalized(&got.message, &got.causes),
+                fixtures::Answer::normalized(&want.message, &want.causes),
+                "{}",
+                row.name
+            );
+        }
+        answers.insert(row.name.to_owned(), got);
+    }
+    if bless {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixtures::ADMISSION_ANSWERS);
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&answers).unwrap() + "\n",
+        )
+        .unwrap();
+        eprintln!("recorded {} answers in {}", answers.len(), path.display());
+    }
 }

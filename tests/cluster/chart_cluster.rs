@@ -8,12 +8,13 @@
 //!
 //! No pods run (the control plane has no kubelet), so nothing waits for a rollout.
 //!
-//! The all-options values enable a ServiceMonitor, whose CRD belongs to the Prometheus Operator and
-//! is absent from the control plane. [`service_monitor_crd`] installs a stand-in: the real
-//! group/version/kind/scope with a structural schema for the subset of the real fields the chart
-//! writes (names and types as in the Prometheus Operator API reference), without
-//! `x-kubernetes-preserve-unknown-fields`, so a misspelt or invented field is still rejected
-//! (`stand_in_service_monitor_crd_rejects_unknown_fields` shows it).
+//! The all-options values enable a ServiceMonitor and a PrometheusRule, whose CRDs belong to the
+//! Prometheus Operator and are absent from the control plane. [`service_monitor_crd`] and
+//! [`prometheus_rule_crd`] install stand-ins: the real group/version/kind/scope with a structural
+//! schema for the subset of the real fields the chart writes (names and types as in the
+//! Prometheus Operator API reference), without `x-kubernetes-preserve-unknown-fields`, so a
+//! misspelt or invented field is still rejected (`stand_in_service_monitor_crd_rejects_unknown_fields`
+//! shows it).
 
 use crate::support;
 
@@ -119,13 +120,13 @@ fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..6].to_owned()
 }
 
+/// The Prometheus Operator's duration pattern (monitoring.coreos.com/v1 Duration).
+const DURATION: &str =
+    "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$";
+
 /// A stand-in for the Prometheus Operator's ServiceMonitor CRD; see the module documentation.
 fn service_monitor_crd() -> CustomResourceDefinition {
-    // The Prometheus Operator's duration pattern (monitoring.coreos.com/v1 Duration).
-    let duration = json!({
-        "type": "string",
-        "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
-    });
+    let duration = json!({"type": "string", "pattern": DURATION});
     let endpoints = json!({
         "type": "array",
         "items": {
@@ -199,13 +200,77 @@ fn service_monitor_crd() -> CustomResourceDefinition {
     .expect("ServiceMonitor CRD")
 }
 
+/// A stand-in for the Prometheus Operator's PrometheusRule CRD; see the module documentation.
+fn prometheus_rule_crd() -> CustomResourceDefinition {
+    let strings = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let rule = json!({
+        "type": "object",
+        "required": ["expr"],
+        "properties": {
+            "alert": {"type": "string"},
+            "record": {"type": "string"},
+            "expr": {"x-kubernetes-int-or-string": true},
+            "for": {"type": "string", "pattern": DURATION},
+            "keep_firing_for": {"type": "string", "pattern": DURATION},
+            "labels": strings.clone(),
+            "annotations": strings
+        }
+    });
+    serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "prometheusrules.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {
+                "plural": "prometheusrules", "singular": "prometheusrule",
+                "kind": "PrometheusRule", "listKind": "PrometheusRuleList", "shortNames": ["promrule"]
+            },
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "required": ["spec"],
+                    "properties": {
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "metadata": {"type": "object"},
+                        "spec": {
+                            "type": "object",
+                            "properties": {
+                                "groups": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["name"],
+                                        "properties": {
+                                            "name": {"type": "string", "minLength": 1},
+                                            "interval": {"type": "string", "pattern": DURATION},
+                                            "rules": {"type": "array", "items": rule}
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }}
+            }]
+        }
+    }))
+    .expect("PrometheusRule CRD")
+}
+
 /// Keyward's CRDs (the chart's crds/ equals crds/, charts/crds.sh checks it) and the stand-in
-/// ServiceMonitor CRD.
+/// ServiceMonitor and PrometheusRule CRDs.
 async fn install_crds(client: &kube::Client) {
     controlplane::install_crds(client).await;
     controlplane::apply_crd(client, &service_monitor_crd())
         .await
         .expect("ServiceMonitor stand-in CRD");
+    controlplane::apply_crd(client, &prometheus_rule_crd())
+        .await
+        .expect("PrometheusRule stand-in CRD");
 }
 
 /// `helm template` of the chart into `namespace` with extra arguments.
@@ -255,6 +320,8 @@ fn all_options_args(team_a: &str, team_b: &str) -> Vec<String> {
         all_options().display().to_string(),
         format!("--set=watchNamespaces={{{team_a},{team_b}}}"),
         format!("--set=clusterSecretStore.namespaces={{{team_a}}}"),
+        // The dashboard goes to the monitoring namespace; here, one of this run's.
+        format!("--set=grafanaDashboard.namespace={team_b}"),
     ]
 }
 
@@ -296,6 +363,8 @@ async fn chart_with_all_options_passes_server_side_dry_run() {
     let kinds: Vec<String> = objects(&manifests).into_iter().map(|(k, _)| k).collect();
     for kind in [
         "ServiceMonitor",
+        "PrometheusRule",
+        "ConfigMap",
         "NetworkPolicy",
         "ClusterSecretStore",
         "Secret",

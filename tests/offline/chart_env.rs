@@ -20,39 +20,11 @@ struct Run {
 /// that parses must not overlap (cargo runs the tests of one binary on parallel threads).
 static ENVIRONMENT: Mutex<()> = Mutex::new(());
 
-fn stdout(cmd: &mut Command) -> String {
-    let out = cmd.stdin(Stdio::null()).output().expect("command");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn helm(root: &Path) -> std::path::PathBuf {
-    let bin = stdout(Command::new("bash").arg(root.join("tests/tools/install.sh")));
-    Path::new(bin.lines().last().unwrap().trim()).join("helm")
-}
-
 /// The chart rendered with its defaults plus `values` and `set`: the Deployment's pod spec and
 /// the Secrets the chart creates.
-fn rendered(root: &Path, values: Option<&Path>, set: &[&str]) -> (PodSpec, Vec<Secret>) {
-    use serde::Deserialize as _;
-    let mut template = Command::new(helm(root));
-    template
-        .args(["template", "keyward"])
-        .arg(root.join("charts/keyward"));
-    if let Some(values) = values {
-        template.arg("-f").arg(values);
-    }
-    for s in set {
-        template.args(["--set", s]);
-    }
-    let manifests = stdout(&mut template);
+fn rendered(values: Option<&Path>, set: &[&str]) -> (PodSpec, Vec<Secret>) {
     let (mut pod, mut secrets) = (None, Vec::new());
-    for doc in serde_yaml::Deserializer::from_str(&manifests) {
-        let value = serde_yaml::Value::deserialize(doc).unwrap();
+    for value in crate::support::chart::render(values, set) {
         match value["kind"].as_str() {
             Some("Deployment") => {
                 let deployment: Deployment = serde_yaml::from_value(value).unwrap();
@@ -171,7 +143,7 @@ fn every_variable_the_chart_sets_is_read_by_keyward_run() {
         (None, &["dataHmacKey.optional=true"][..], &defaults),
     ];
     for (values, set, chosen) in cases {
-        let (pod, secrets) = rendered(root, values, set);
+        let (pod, secrets) = rendered(values, set);
         let container = &pod.containers[0];
         let mut argv = vec!["run".to_owned()];
         let mut names = Vec::new();
@@ -244,8 +216,7 @@ fn every_variable_the_chart_sets_is_read_by_keyward_run() {
 #[test]
 #[should_panic(expected = "is in no volumeMount of the container")]
 fn a_key_file_outside_the_mounts_is_refused() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (pod, _) = rendered(root, None, &[]);
+    let (pod, _) = rendered(None, &[]);
     assert_file_from_secret(
         &pod,
         &pod.containers[0],
@@ -258,8 +229,7 @@ fn a_key_file_outside_the_mounts_is_refused() {
 #[test]
 #[should_panic(expected = "secret_name")]
 fn a_key_file_from_another_secret_is_refused() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let (pod, _) = rendered(root, None, &[]);
+    let (pod, _) = rendered(None, &[]);
     assert_file_from_secret(
         &pod,
         &pod.containers[0],

@@ -7,3 +7,5 @@ mod support;
 mod chart_env;
 mod crd_cel;
 mod crds_fresh;
+mod dashboard_metrics;
+mod plan_offline;

@@ -710,9 +710,8 @@ pub async fn audit_offset() -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-/// The writes (create, update, patch, delete) the API server completed in `namespace` since
-/// `offset`, except Events: `(verb, resource[/subresource], name)`.
-pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, String)> {
+/// The audit events (stage ResponseComplete) the API server logged since `offset`.
+pub async fn audit_since(offset: u64) -> Vec<serde_json::Value> {
     use std::io::{Read, Seek, SeekFrom};
     let path = crate::support::controlplane::audit_log_path().await;
     let mut file = std::fs::File::open(path).expect("audit log");
@@ -722,26 +721,41 @@ pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, 
     text.lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|e| e["stage"] == "ResponseComplete")
-        .filter(|e| {
-            matches!(
-                e["verb"].as_str(),
-                Some("create" | "update" | "patch" | "delete")
-            )
-        })
+        .collect()
+}
+
+/// `(verb, resource[/subresource], name)` of an audit event.
+pub fn audit_write(e: &serde_json::Value) -> (String, String, String) {
+    let field = |f: &str| e["objectRef"][f].as_str().unwrap_or_default().to_owned();
+    let resource = match e["objectRef"]["subresource"].as_str() {
+        Some(sub) => format!("{}/{sub}", field("resource")),
+        None => field("resource"),
+    };
+    (
+        e["verb"].as_str().unwrap_or_default().to_owned(),
+        resource,
+        field("name"),
+    )
+}
+
+/// Whether an audit event is a write (create, update, patch, delete).
+pub fn is_write(e: &serde_json::Value) -> bool {
+    matches!(
+        e["verb"].as_str(),
+        Some("create" | "update" | "patch" | "delete" | "deletecollection")
+    )
+}
+
+/// The writes (create, update, patch, delete) the API server completed in `namespace` since
+/// `offset`, except Events: `(verb, resource[/subresource], name)`.
+pub async fn writes_since(offset: u64, namespace: &str) -> Vec<(String, String, String)> {
+    audit_since(offset)
+        .await
+        .iter()
+        .filter(|e| is_write(e) && e["verb"] != "deletecollection")
         .filter(|e| e["objectRef"]["namespace"] == namespace)
         .filter(|e| e["objectRef"]["resource"] != "events")
-        .map(|e| {
-            let field = |f: &str| e["objectRef"][f].as_str().unwrap_or_default().to_owned();
-            let resource = match e["objectRef"]["subresource"].as_str() {
-                Some(sub) => format!("{}/{sub}", field("resource")),
-                None => field("resource"),
-            };
-            (
-                e["verb"].as_str().unwrap_or_default().to_owned(),
-                resource,
-                field("name"),
-            )
-        })
+        .map(audit_write)
         .collect()
 }
 

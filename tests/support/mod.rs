@@ -3,6 +3,8 @@
 // Not every binary uses every helper.
 #![allow(dead_code)]
 
+pub mod chart;
+pub mod cli;
 pub mod cloud;
 pub mod controlplane;
 pub mod e2e;

@@ -1,0 +1,103 @@
+//! A client that can only read: what `keyward plan` and `keyward status` give a store runtime,
+//! so that no code path of theirs can write to a provider, whatever the planner decides. Reads
+//! pass through unchanged (same budget, same observer); every write fails before a request is
+//! made.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{
+    AccessedVersion, Capabilities, CreatedSecret, ErrorKind, NewSecret, NewVersion, ProviderError,
+    ProviderResult, RemoteSecret, RemoteVersion, RevisionSelector, SecretId, SecretManager,
+    SecretUpdate,
+};
+
+pub struct ReadOnly(pub Arc<dyn SecretManager>);
+
+impl ReadOnly {
+    fn refuse<T>(&self, operation: &'static str) -> ProviderResult<T> {
+        Err(ProviderError::new(
+            self.0.provider(),
+            operation,
+            ErrorKind::Unsupported,
+            "this client only reads (keyward plan and status never write)",
+        ))
+    }
+}
+
+#[async_trait]
+impl SecretManager for ReadOnly {
+    fn provider(&self) -> &'static str {
+        self.0.provider()
+    }
+
+    fn region(&self) -> &str {
+        self.0.region()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+
+    async fn find_secret(&self, name: &str, path: &str) -> ProviderResult<Option<RemoteSecret>> {
+        self.0.find_secret(name, path).await
+    }
+
+    async fn list_all_secrets(&self) -> ProviderResult<Vec<RemoteSecret>> {
+        self.0.list_all_secrets().await
+    }
+
+    async fn get_secret(&self, id: &SecretId) -> ProviderResult<RemoteSecret> {
+        self.0.get_secret(id).await
+    }
+
+    async fn create_secret(
+        &self,
+        _: &NewSecret,
+        _: Option<&NewVersion>,
+    ) -> ProviderResult<CreatedSecret> {
+        self.refuse("create_secret")
+    }
+
+    async fn update_secret(&self, _: &SecretId, _: &SecretUpdate) -> ProviderResult<RemoteSecret> {
+        self.refuse("update_secret")
+    }
+
+    async fn delete_secret(&self, _: &SecretId) -> ProviderResult<()> {
+        self.refuse("delete_secret")
+    }
+
+    async fn set_protected(&self, _: &SecretId, _: bool) -> ProviderResult<RemoteSecret> {
+        self.refuse("set_protected")
+    }
+
+    async fn list_versions(&self, id: &SecretId) -> ProviderResult<Vec<RemoteVersion>> {
+        self.0.list_versions(id).await
+    }
+
+    async fn create_version(&self, _: &SecretId, _: &NewVersion) -> ProviderResult<RemoteVersion> {
+        self.refuse("create_version")
+    }
+
+    async fn access_version(
+        &self,
+        id: &SecretId,
+        revision: RevisionSelector,
+    ) -> ProviderResult<AccessedVersion> {
+        self.0.access_version(id, revision).await
+    }
+
+    async fn set_version_enabled(
+        &self,
+        _: &SecretId,
+        _: u64,
+        _: bool,
+    ) -> ProviderResult<RemoteVersion> {
+        self.refuse("set_version_enabled")
+    }
+
+    async fn delete_version(&self, _: &SecretId, _: u64) -> ProviderResult<()> {
+        self.refuse("delete_version")
+    }
+}
