@@ -181,6 +181,10 @@ pub struct ManagedKeyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_rotate_request: Option<String>,
 
+    /// The last `keyward.dev/force-sync` value acted on (the key was read again for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_force_sync: Option<String>,
+
     /// A rotation announced before the provider was called: after a crash, Keyward finds the
     /// version it made (the key's current version changed) or repeats the call with the same
     /// idempotency token, so one due time never makes two versions.

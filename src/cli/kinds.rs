@@ -1,6 +1,7 @@
-//! What the commands need of an object kind. ManagedSecret implements it
-//! ([`super::managed_secret`]); a second kind (ManagedKey) plugs in with one more implementation
-//! and one line in [`all`]: `plan`, `status`, `rotate`, `sync` and `plan -f` then cover it.
+//! What the commands need of an object kind. ManagedSecret ([`super::managed_secret`]) and
+//! ManagedKey ([`super::managed_key`]) implement it; another kind plugs in with one more
+//! implementation and one line in [`all`]: `plan`, `status`, `rotate`, `sync` and `plan -f` then
+//! cover it.
 
 use async_trait::async_trait;
 use kube::Client;
@@ -98,7 +99,10 @@ pub trait ObjectKind: Send + Sync {
 
 /// Every kind the commands know.
 pub fn all() -> Vec<Box<dyn ObjectKind>> {
-    vec![Box::new(super::managed_secret::ManagedSecrets)]
+    vec![
+        Box::new(super::managed_secret::ManagedSecrets),
+        Box::new(super::managed_key::ManagedKeys),
+    ]
 }
 
 /// The kind of a manifest's `kind`, if the commands know it.

@@ -3,9 +3,9 @@
 //! `keyward status` (what is not Ready, and why). The same binary is the kubectl plugin
 //! `kubectl keyward` (see `main.rs`).
 //!
-//! - [`kinds`]: what a command needs of an object kind (ManagedSecret today; ManagedKey plugs
-//!   in with one more implementation);
-//! - [`managed_secret`]: that for ManagedSecrets, on the operator's own observe and plan code;
+//! - [`kinds`]: what a command needs of an object kind;
+//! - [`managed_secret`] and [`managed_key`]: that for ManagedSecrets and ManagedKeys, on the
+//!   operator's own observe and plan code;
 //! - [`plan`], [`validate`] (offline, with [`schema`]), [`rotate`], [`status`]: the commands;
 //! - [`report`] and [`output`]: what they print, pure and unit-tested.
 //!
@@ -14,6 +14,7 @@
 //! file, no cluster, object not found); 3 `rotate`/`sync` timed out waiting.
 
 pub mod kinds;
+pub mod managed_key;
 pub mod managed_secret;
 pub mod output;
 pub mod plan;

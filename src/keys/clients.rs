@@ -60,7 +60,10 @@ impl KeyClients {
             .map_err(|e| problem(Reason::CredentialsNotFound, format!("{display}: {e}")))?
             .with_gate(store.runtime.gate())
             .with_observer(runtimes.call_observer(display));
-        let keys: Arc<dyn KeyManager> = Arc::new(OciKeys::new(client));
+        let mut keys: Arc<dyn KeyManager> = Arc::new(OciKeys::new(client));
+        if runtimes.read_only() {
+            keys = Arc::new(crate::provider::read_only::ReadOnlyKeys(keys));
+        }
         let mut all = self.lock();
         // Another reconcile may have made it meanwhile: keep the first.
         let entry = all.entry(key).or_insert(Entry {

@@ -7,7 +7,7 @@ use kube::ResourceExt;
 
 use crate::api::ManagedKey;
 use crate::api::duration::parse_duration;
-use crate::api::well_known::ROTATE_ANNOTATION;
+use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 use crate::rotation::RotationSchedule;
 
 use super::plan::{KeyIntent, KeyRetirement};
@@ -48,6 +48,7 @@ pub fn key_intent(mk: &ManagedKey) -> Result<KeyIntent, String> {
         key_id: mk.spec.key_id.clone(),
         schedule,
         request: mk.annotations().get(ROTATE_ANNOTATION).cloned(),
+        force_sync: mk.annotations().get(FORCE_SYNC_ANNOTATION).cloned(),
         refresh,
         retirement,
         generation: mk.metadata.generation,

@@ -46,6 +46,8 @@ pub struct KeyIntent {
     pub schedule: Option<Box<dyn NextDue + Send + Sync>>,
     /// The `keyward.dev/rotate` annotation.
     pub request: Option<String>,
+    /// The `keyward.dev/force-sync` annotation.
+    pub force_sync: Option<String>,
     pub refresh: Duration,
     pub retirement: Option<KeyRetirement>,
     pub generation: Option<i64>,
@@ -72,6 +74,16 @@ pub enum KeyStep {
         version: String,
         at: Timestamp,
     },
+}
+
+impl KeyStep {
+    /// The step's name, as the operator logs it and `keyward plan` prints it.
+    pub fn action(&self) -> &'static str {
+        match self {
+            KeyStep::Rotate(_) => "CreateKeyVersion",
+            KeyStep::ScheduleDeletion { .. } => "ScheduleKeyVersionDeletion",
+        }
+    }
 }
 
 /// The plan: the status to hold before the steps, the steps, and what to say.
@@ -147,6 +159,10 @@ pub fn plan_key(input: &KeyPlanInput<'_>) -> KeyPlan {
     let mut status = input.status.clone();
     let mut events = Vec::new();
     status.key_state = Some(key.state_text.clone());
+    // The key was read for this look: a force-sync asking for one is answered.
+    if input.intent.force_sync.is_some() {
+        status.handled_force_sync = input.intent.force_sync.clone();
+    }
 
     // 1. A rotation in flight.
     let mut repeat = None;

@@ -51,9 +51,9 @@ pub fn error_policy(_mk: Arc<ManagedKey>, _error: &Error, _ctx: Arc<KeyContext>)
 }
 
 /// What stopped a reconcile before or while it acted.
-struct Stop {
-    action: &'static str,
-    failure: Failure,
+pub struct Stop {
+    pub action: &'static str,
+    pub failure: Failure,
 }
 
 impl Stop {
@@ -76,41 +76,41 @@ pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Acti
     let before = mk.status.clone().unwrap_or_default();
     let now = Timestamp::now();
     let random: f64 = rand::random();
-    let (status, events, requeue_after, store) = match key_intent(&mk) {
-        Err(message) => {
-            let stop = Stop::new("Reconcile", Failure::invalid(message));
-            let (status, events, wait) = stopped(
-                &before,
-                before.clone(),
-                &stop,
-                None,
-                (mk.metadata.generation, "its store"),
-                now,
-                random,
-            );
-            (status, events, wait, None)
-        }
-        Ok(intent) => {
-            let outcome = run(&mk, &intent, &before, &ctx, now).await;
-            let store = outcome.store.clone();
-            match outcome.stop {
-                Some(stop) => {
-                    let (status, events, wait) = stopped(
-                        &before,
-                        outcome.status,
-                        &stop,
-                        Some(outcome.events),
-                        (intent.generation, store.as_deref().unwrap_or("its store")),
-                        now,
-                        random,
-                    );
-                    (status, events, wait, store)
+    let (status, events, requeue_after) = match prepare(&mk, &ctx, now).await {
+        Err(stopped) => stopped.conclude(&before, now, random),
+        Ok(planned) => {
+            if !planned.plan.steps.is_empty() {
+                tracing::info!(
+                    namespace = %namespace,
+                    name = %name,
+                    steps = ?planned.plan.steps.iter().map(KeyStep::action).collect::<Vec<_>>(),
+                    "planned"
+                );
+            }
+            let (facts, stop) = execute(&planned, &api, &name, &ctx).await;
+            let (status, events) = conclude_key(&planned.plan, &planned.intent, &facts, now);
+            for fact in &facts {
+                if let KeyFact::Rotated { pending, .. } = fact {
+                    ctx.shared.metrics.key_rotation(match pending.cause {
+                        OperationCause::Request => RotationTrigger::Annotation,
+                        _ => RotationTrigger::Schedule,
+                    });
                 }
+            }
+            match stop {
+                Some(stop) => Stopped {
+                    status,
+                    events,
+                    stop,
+                    store: Some(planned.store.clone()),
+                    generation: planned.intent.generation,
+                }
+                .conclude(&before, now, random),
                 None => {
-                    let mut status = outcome.status;
-                    ready(&mut status, &intent, now);
-                    let wait = requeue(&status, &intent, now);
-                    (status, outcome.events, wait, store)
+                    let mut status = status;
+                    ready(&mut status, &planned.intent, now);
+                    let wait = requeue(&status, &planned.intent, now);
+                    (status, events, wait)
                 }
             }
         }
@@ -129,73 +129,87 @@ pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Acti
     ctx.reasons.set(&namespace, &name, reason);
     // An expected problem is reported in status, not a failed reconcile.
     guard.succeeded();
-    tracing::debug!(namespace = %namespace, name = %name, store = ?store, requeue_s = requeue_after.as_secs(), "reconciled a ManagedKey");
+    tracing::debug!(namespace = %namespace, name = %name, requeue_s = requeue_after.as_secs(), "reconciled a ManagedKey");
     Ok(Action::requeue(requeue_after))
 }
 
-/// A failure's status, Events and next attempt.
-fn stopped(
-    before: &ManagedKeyStatus,
-    mut status: ManagedKeyStatus,
-    stop: &Stop,
-    events: Option<Vec<EventNote>>,
-    (generation, store): (Option<i64>, &str),
-    now: Timestamp,
-    random: f64,
-) -> (ManagedKeyStatus, Vec<EventNote>, Duration) {
-    let failing = Failing {
-        before: &before.conditions,
-        generation,
-        store,
-        now,
-        random,
-    };
-    let mut events = events.unwrap_or_default();
-    events.extend(failing.fail(&mut status.conditions, stop.action, &stop.failure));
-    let wait = failing.requeue(&status.conditions, &stop.failure);
-    (status, events, wait)
+/// A reconcile that stopped short: what status it leaves (before the Ready condition) and why.
+pub struct Stopped {
+    pub status: ManagedKeyStatus,
+    pub events: Vec<EventNote>,
+    pub stop: Stop,
+    /// The store, once resolved.
+    pub store: Option<String>,
+    pub generation: Option<i64>,
 }
 
-/// What [`run`] ended with.
-struct Outcome {
-    status: ManagedKeyStatus,
-    events: Vec<EventNote>,
-    stop: Option<Stop>,
-    store: Option<String>,
+impl Stopped {
+    /// The status with its failure, the Events and the next attempt.
+    fn conclude(
+        self,
+        before: &ManagedKeyStatus,
+        now: Timestamp,
+        random: f64,
+    ) -> (ManagedKeyStatus, Vec<EventNote>, Duration) {
+        let failing = Failing {
+            before: &before.conditions,
+            generation: self.generation,
+            store: self.store.as_deref().unwrap_or("its store"),
+            now,
+            random,
+        };
+        let mut status = self.status;
+        let mut events = self.events;
+        events.extend(failing.fail(&mut status.conditions, self.stop.action, &self.stop.failure));
+        let wait = failing.requeue(&status.conditions, &self.stop.failure);
+        (status, events, wait)
+    }
 }
 
-async fn run(
+/// A reconcile planned: what it would do, and the client to do it with.
+pub struct Planned {
+    pub intent: KeyIntent,
+    pub plan: KeyPlan,
+    pub keys: Arc<dyn KeyManager>,
+    pub store: String,
+}
+
+/// Resolve, read the key and plan: the operator's reconcile and `keyward plan` alike (the latter
+/// with read-only runtimes, whose clients refuse every write). Writes nothing.
+pub async fn prepare(
     mk: &ManagedKey,
-    intent: &KeyIntent,
-    before: &ManagedKeyStatus,
     ctx: &KeyContext,
     now: Timestamp,
-) -> Outcome {
-    let mut out = Outcome {
-        status: before.clone(),
+) -> Result<Planned, Stopped> {
+    let before = mk.status.clone().unwrap_or_default();
+    let stopped = |stop: Stop, store: Option<String>, status: ManagedKeyStatus| Stopped {
+        status,
         events: Vec::new(),
-        stop: None,
-        store: None,
+        stop,
+        store,
+        generation: mk.metadata.generation,
     };
-    let (keys, store) = match client(mk, ctx).await {
-        Ok(found) => found,
-        Err(stop) => {
-            out.stop = Some(stop);
-            return out;
-        }
-    };
-    out.store = Some(store.display.clone());
+    let intent = key_intent(mk).map_err(|message| {
+        stopped(
+            Stop::new("Reconcile", Failure::invalid(message)),
+            None,
+            before.clone(),
+        )
+    })?;
+    let (keys, store) = client(mk, ctx)
+        .await
+        .map_err(|stop| stopped(stop, None, before.clone()))?;
+    let display = Some(store.display.clone());
     if let Some(failure) = store_failing(&store.runtime, &store.display) {
-        out.stop = Some(Stop::new("Reconcile", failure));
-        return out;
+        return Err(stopped(Stop::new("Reconcile", failure), display, before));
     }
-    let key = match keys.get_key(&intent.key_id).await {
-        Ok(key) => key,
-        Err(e) => {
-            out.stop = Some(Stop::new("GetKey", provider_failure(&e)));
-            return out;
-        }
-    };
+    let key = keys.get_key(&intent.key_id).await.map_err(|e| {
+        stopped(
+            Stop::new("GetKey", provider_failure(&e)),
+            display.clone(),
+            before.clone(),
+        )
+    })?;
     let current_created = match &key.current_version {
         Some(v) if Some(v) == before.current_key_version.as_ref() => {
             before.current_key_version_created.as_ref().map(|t| t.0)
@@ -203,41 +217,37 @@ async fn run(
         Some(v) => match keys.get_key_version(&key.id, v).await {
             Ok(version) => version.created_at,
             Err(e) => {
-                out.stop = Some(Stop::new("GetKeyVersion", provider_failure(&e)));
-                return out;
+                return Err(stopped(
+                    Stop::new("GetKeyVersion", provider_failure(&e)),
+                    display,
+                    before,
+                ));
             }
         },
         None => None,
     };
     let plan = plan_key(&KeyPlanInput {
-        intent,
-        status: before,
+        intent: &intent,
+        status: &before,
         key: &key,
         current_created,
         now,
     });
     if let Some(failure) = plan.failure.clone() {
-        out.status = plan.status;
-        out.events = plan.events;
-        out.stop = Some(Stop::new("Reconcile", failure));
-        return out;
+        return Err(Stopped {
+            status: plan.status,
+            events: plan.events,
+            stop: Stop::new("Reconcile", failure),
+            store: display,
+            generation: intent.generation,
+        });
     }
-    let namespace = mk.namespace().unwrap_or_default();
-    let api: Api<ManagedKey> = Api::namespaced(ctx.shared.client.clone(), &namespace);
-    let (facts, stop) = execute(&plan, intent, keys.as_ref(), &api, &mk.name_any(), ctx).await;
-    let (status, events) = conclude_key(&plan, intent, &facts, now);
-    for fact in &facts {
-        if let KeyFact::Rotated { pending, .. } = fact {
-            ctx.shared.metrics.key_rotation(match pending.cause {
-                OperationCause::Request => RotationTrigger::Annotation,
-                _ => RotationTrigger::Schedule,
-            });
-        }
-    }
-    out.status = status;
-    out.events = events;
-    out.stop = stop;
-    out
+    Ok(Planned {
+        intent,
+        plan,
+        keys,
+        store: store.display,
+    })
 }
 
 /// The store, checked to be an OCI store with a management endpoint, and its KMS client.
@@ -309,13 +319,12 @@ async fn client(
 
 /// Performs the plan's steps in order, stopping at the first failure.
 async fn execute(
-    plan: &KeyPlan,
-    intent: &KeyIntent,
-    keys: &dyn KeyManager,
+    planned: &Planned,
     api: &Api<ManagedKey>,
     name: &str,
     ctx: &KeyContext,
 ) -> (Vec<KeyFact>, Option<Stop>) {
+    let (plan, intent, keys) = (&planned.plan, &planned.intent, planned.keys.as_ref());
     let mut facts = Vec::new();
     for step in &plan.steps {
         match step {

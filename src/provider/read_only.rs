@@ -17,12 +17,7 @@ pub struct ReadOnly(pub Arc<dyn SecretManager>);
 
 impl ReadOnly {
     fn refuse<T>(&self, operation: &'static str) -> ProviderResult<T> {
-        Err(ProviderError::new(
-            self.0.provider(),
-            operation,
-            ErrorKind::Unsupported,
-            "this client only reads (keyward plan and status never write)",
-        ))
+        refuse(self.0.provider(), operation)
     }
 }
 
@@ -100,4 +95,53 @@ impl SecretManager for ReadOnly {
     async fn delete_version(&self, _: &SecretId, _: u64) -> ProviderResult<()> {
         self.refuse("delete_version")
     }
+}
+
+/// The same for a key management service: reads pass, a new version or a deletion is refused.
+pub struct ReadOnlyKeys(pub Arc<dyn super::keys::KeyManager>);
+
+#[async_trait]
+impl super::keys::KeyManager for ReadOnlyKeys {
+    fn provider(&self) -> &'static str {
+        self.0.provider()
+    }
+
+    async fn get_key(&self, key_id: &str) -> ProviderResult<super::keys::RemoteKey> {
+        self.0.get_key(key_id).await
+    }
+
+    async fn get_key_version(
+        &self,
+        key_id: &str,
+        version_id: &str,
+    ) -> ProviderResult<super::keys::RemoteKeyVersion> {
+        self.0.get_key_version(key_id, version_id).await
+    }
+
+    async fn create_key_version(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> ProviderResult<super::keys::RemoteKeyVersion> {
+        refuse(self.0.provider(), "create_key_version")
+    }
+
+    async fn schedule_key_version_deletion(
+        &self,
+        _: &str,
+        _: &str,
+        _: jiff::Timestamp,
+        _: &str,
+    ) -> ProviderResult<super::keys::RemoteKeyVersion> {
+        refuse(self.0.provider(), "schedule_key_version_deletion")
+    }
+}
+
+fn refuse<T>(provider: &'static str, operation: &'static str) -> ProviderResult<T> {
+    Err(ProviderError::new(
+        provider,
+        operation,
+        ErrorKind::Unsupported,
+        "this client only reads (keyward plan and status never write)",
+    ))
 }

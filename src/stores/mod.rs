@@ -68,6 +68,11 @@ impl Runtimes {
         &self.endpoints
     }
 
+    /// Whether every client made here refuses writes (`keyward plan` and `status`).
+    pub fn read_only(&self) -> bool {
+        self.mode.read_only
+    }
+
     /// The tenancy-wide write budgets (shared with clients outside the store runtimes, such as
     /// the ManagedKey controller's).
     pub fn tenancies(&self) -> &TenancyBudgets {

@@ -439,3 +439,129 @@ async fn a_hundred_keys_due_at_once_never_exceed_the_tenancys_ten_writes_in_any_
     assert!(busiest <= 10, "{busiest} writes in one second");
     assert_eq!(refused, 0, "the tenancy's budget was never exceeded");
 }
+
+/// `keyward plan` on ManagedKeys, with the operator stopped: a key due on schedule, a rotation
+/// asked for, and a disabled key. The plan writes nothing (audit log, emulator counters); the
+/// operator, started again, takes exactly the steps it printed, or fails for its reason.
+#[tokio::test]
+async fn plan_prints_what_the_operator_then_does_to_keys_and_writes_nothing() {
+    use crate::support::cli::{
+        calls_between, keyward, logged_steps, requests_by, writes_among, writes_since_by,
+    };
+    let mut kw = KeyWorld::new("e2e-keys-plan", &[]).await;
+    let mut keys = kw.keys(1, SignedDuration::from_hours(2)).await;
+    keys.extend(kw.keys(2, SignedDuration::from_mins(1)).await);
+    let (due, asked, off) = (keys[0].clone(), keys[1].clone(), keys[2].clone());
+    kw.apply_key(
+        "asked",
+        json!({"storeRef": {"name": STORE}, "keyId": asked}),
+    )
+    .await;
+    kw.wait("asked", "Ready", Duration::from_secs(60), |mk| {
+        reason(mk).as_deref() == Some("True/Synced")
+    })
+    .await;
+
+    kw.w.op.kill();
+    kw.apply_key(
+        "due",
+        json!({"storeRef": {"name": STORE}, "keyId": due, "rotation": {"interval": "1h"}}),
+    )
+    .await;
+    kw.annotate("asked", "keyward.dev/rotate", "plan-1").await;
+    oci::set_key_state(&kw.emu, &off, "DISABLED").await;
+    kw.apply_key("off", json!({"storeRef": {"name": STORE}, "keyId": off}))
+        .await;
+
+    let offset = crate::support::e2e::audit_offset().await;
+    let before = kw.emu.request_counts();
+    let run = keyward(&["plan", "-n", kw.w.ns(), "--kind", "mkey", "-o", "json"]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = calls_between(&before, &kw.emu.request_counts());
+    let writes = writes_since_by(offset, kw.w.ns(), "plan").await;
+    assert!(
+        requests_by(offset, "plan").await > 0,
+        "no request of plan in the audit log"
+    );
+    assert!(
+        writes.is_empty(),
+        "plan wrote to the API server: {writes:?}"
+    );
+    assert!(
+        writes_among(&calls).is_empty(),
+        "plan wrote to the provider: {calls:?}"
+    );
+    assert_eq!(run.code, 1, "a plan that fails exits 1: {run:?}");
+    let planned = run.json();
+    let entry = |name: &str| {
+        planned["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in {planned:#}"))
+            .clone()
+    };
+    let steps = |e: &serde_json::Value| -> Vec<String> {
+        e["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (due_plan, asked_plan, off_plan) = (entry("due"), entry("asked"), entry("off"));
+    assert_eq!(due_plan["verdict"], "change", "{due_plan:#}");
+    assert!(
+        due_plan["steps"][0]["description"]
+            .to_string()
+            .contains("rotation due at")
+    );
+    assert!(
+        asked_plan["steps"][0]["description"]
+            .to_string()
+            .contains("keyward.dev/rotate=plan-1")
+    );
+    assert_eq!(
+        (off_plan["verdict"].as_str(), off_plan["reason"].as_str()),
+        (Some("fail"), Some("KeyUnavailable")),
+        "{off_plan:#}"
+    );
+    eprintln!(
+        "plan of three ManagedKeys: {} provider calls (reads {:?}), 0 writes",
+        calls.values().sum::<u64>(),
+        calls
+    );
+
+    let log_offset = kw.w.op.log_text().len();
+    kw.w.op.restart(&[]).await;
+    for (name, plan) in [("due", &due_plan), ("asked", &asked_plan)] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let taken = loop {
+            if let Some(first) = logged_steps(&kw.w.op.log_text(), log_offset, name, false)
+                .into_iter()
+                .next()
+            {
+                break first;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the operator logged no steps for {name}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(taken, steps(plan), "{name}");
+        kw.wait(name, "rotated", Duration::from_secs(60), |mk| {
+            reason(mk).as_deref() == Some("True/Synced")
+                && mk
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.key_versions.len() == 1)
+        })
+        .await;
+    }
+    kw.wait("off", "KeyUnavailable", Duration::from_secs(60), |mk| {
+        reason(mk).as_deref() == Some("False/KeyUnavailable")
+    })
+    .await;
+}

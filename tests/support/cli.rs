@@ -72,6 +72,12 @@ pub const READ_ENDPOINTS: &[&str] = &[
     "ListKeys",
     "GetKey",
     "CreateToken",
+    // OCI (GetSecretBundleByName is a POST that reads)
+    "GetSecretBundle",
+    "GetSecretBundleByName",
+    "ListSecretBundleVersions",
+    "GetKeyVersion",
+    "ListKeyVersions",
 ];
 
 /// Calls per endpoint between two snapshots of an emulator's counters.

@@ -26,6 +26,7 @@ fn intent(every: Option<i64>, request: Option<&str>) -> KeyIntent {
         key_id: "ocid1.key.oc1.x.k".into(),
         schedule: every.map(|s| Box::new(Every(s)) as Box<dyn NextDue + Send + Sync>),
         request: request.map(str::to_string),
+        force_sync: None,
         refresh: Duration::from_secs(3600),
         retirement: None,
         generation: Some(1),
