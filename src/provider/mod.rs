@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod gate;
+pub mod http;
 pub mod keys;
 pub mod observer;
 pub mod oci;

@@ -7,7 +7,7 @@
 //! carried a payload is scrubbed of it in case the server quotes it.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -24,13 +24,12 @@ use super::wire::{
     SecretBundle, SecretBundleVersionSummary, SecretContent, SecretLifecycleState, SecretSummary,
     SecretVersion, SecretVersionSummary, Stage, UpdateSecretDetails,
 };
+use crate::provider::http::{self, Attempt, TransportFailure};
 use crate::provider::observer::NoopObserver;
-use crate::provider::retry::{
-    AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
-};
+use crate::provider::retry::{AttemptFailure, Repeatable, parse_retry_after};
 use crate::provider::{
-    CallClass, CallObserver, ErrorKind, OpenGate, ProviderCall, ProviderError, ProviderResult,
-    RateSignal, RequestGate,
+    CallClass, CallObserver, ErrorKind, OpenGate, ProviderError, ProviderResult, RateSignal,
+    RequestGate,
 };
 
 pub(crate) const PROVIDER: &str = "oci";
@@ -255,12 +254,6 @@ struct Exchange {
     etag: Option<String>,
     next_page: Option<String>,
     body: Vec<u8>,
-}
-
-/// The outcome of one attempt that got no usable HTTP answer.
-struct TransportFailure {
-    not_sent: bool,
-    message: &'static str,
 }
 
 /// OCI Vault, secret retrieval and KMS management client for one API key and region.
@@ -804,90 +797,56 @@ impl OciClient {
     }
 
     async fn execute_with_retries(&self, call: Call) -> ProviderResult<Answer> {
-        let started = Instant::now();
-        let url = match self.url(&call) {
-            Ok(url) => url,
-            Err(e) => {
-                self.finish(&call, e.kind().label(), None, 0, started);
-                return Err(e);
-            }
+        let http_call = http::Call {
+            provider: PROVIDER,
+            operation: call.op.name(),
+            class: call.op.class(),
+            repeatable: call.repeatable,
+            policy: &self.config.retry,
+            gate: self.gate.as_ref(),
+            observer: self.observer.as_ref(),
         };
-        let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
-        let mut last_status = None;
-        loop {
-            attempt += 1;
-            let pass = match self.gate.admit(call.op.class()).await {
-                Ok(pass) => pass,
-                Err(closed) => {
-                    let error =
-                        ProviderError::budget_spent(PROVIDER, call.op.name(), closed.retry_after);
-                    self.finish(&call, error.kind().label(), last_status, attempt, started);
-                    return Err(error);
-                }
-            };
-            let result = self.attempt(&call, &url).await;
-            drop(pass);
-            let (failure, error) = match result {
-                Ok(x) if (200..300).contains(&x.status) => {
-                    self.finish(&call, "ok", Some(x.status), attempt, started);
-                    return Ok(Answer {
-                        body: x.body,
-                        etag: x.etag,
-                        next_page: x.next_page,
-                    });
-                }
-                Ok(x) => {
-                    last_status = Some(x.status);
-                    let classified = classify(x.status, x.retry_after, &x.body);
-                    let failure = AttemptFailure::Answer {
-                        refusal: classified.refusal,
-                        retry_after: x.retry_after,
-                    };
-                    let error =
-                        classified.into_error(PROVIDER, call.op.name(), x.status, x.request_id);
-                    (failure, error)
-                }
-                Err(t) => {
-                    let error = ProviderError::new(
-                        PROVIDER,
-                        call.op.name(),
-                        ErrorKind::Transport,
-                        t.message,
-                    );
-                    let failure = if t.not_sent {
-                        AttemptFailure::NotSent
-                    } else {
-                        AttemptFailure::Ambiguous
-                    };
-                    (failure, error)
-                }
-            };
-            let decision = decide(
-                &self.config.retry,
-                call.repeatable,
-                failure,
-                attempt,
-                waited,
-                rand::random::<f64>(),
-            );
-            match decision {
-                RetryDecision::RetryAfter(delay) => {
-                    tracing::debug!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = error.kind().label(),
-                        "retrying"
-                    );
-                    waited += delay;
-                    tokio::time::sleep(delay).await;
-                }
-                RetryDecision::GiveUp => {
-                    self.finish(&call, error.kind().label(), last_status, attempt, started);
-                    return Err(error);
-                }
-            }
-        }
+        let url = self.url(&call);
+        let (call, url) = (&call, &url);
+        http_call
+            .run(
+                || async {
+                    match url {
+                        Ok(url) => Ok(url),
+                        // Nothing to send: a configuration problem, reported as the call's end.
+                        Err(e) => Err(Attempt::Final(e.clone())),
+                    }
+                },
+                |url| async move {
+                    match self.attempt(call, url).await {
+                        Ok(x) if (200..300).contains(&x.status) => Attempt::Done {
+                            value: Answer {
+                                body: x.body,
+                                etag: x.etag,
+                                next_page: x.next_page,
+                            },
+                            status: x.status,
+                        },
+                        Ok(x) => {
+                            let classified = classify(x.status, x.retry_after, &x.body);
+                            Attempt::Failed {
+                                failure: AttemptFailure::Answer {
+                                    refusal: classified.refusal,
+                                    retry_after: x.retry_after,
+                                },
+                                error: classified.into_error(
+                                    PROVIDER,
+                                    call.op.name(),
+                                    x.status,
+                                    x.request_id,
+                                ),
+                            }
+                        }
+                        Err(t) => t.attempt(PROVIDER, call.op.name()),
+                    }
+                },
+            )
+            .await
     }
 
     /// One signed HTTP exchange (signed afresh, so a retry carries a current `date`).
@@ -922,7 +881,7 @@ impl OciClient {
         if call.body.is_some() {
             request = request.body(body.to_vec());
         }
-        let response = request.send().await.map_err(transport_failure)?;
+        let response = request.send().await.map_err(|e| TransportFailure::of(&e))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -957,30 +916,6 @@ impl OciClient {
             next_page,
             body,
         })
-    }
-
-    fn finish(
-        &self,
-        call: &Call,
-        outcome: &'static str,
-        http_status: Option<u16>,
-        attempts: u32,
-        started: Instant,
-    ) {
-        let span = tracing::Span::current();
-        if let Some(status) = http_status {
-            span.record("http_status", status);
-        }
-        span.record("attempts", attempts);
-        tracing::debug!(outcome, "provider call finished");
-        self.observer.observe(&ProviderCall {
-            provider: PROVIDER,
-            operation: call.op.name(),
-            outcome,
-            http_status,
-            attempts,
-            elapsed: started.elapsed(),
-        });
     }
 }
 
@@ -1017,25 +952,6 @@ fn scrub_content(e: ProviderError, content: Option<&SecretContent>) -> ProviderE
         needles.extend(map.values().filter_map(serde_json::Value::as_str));
     }
     e.scrub(&needles)
-}
-
-fn transport_failure(e: reqwest::Error) -> TransportFailure {
-    if e.is_connect() {
-        TransportFailure {
-            not_sent: true,
-            message: "could not connect to the API",
-        }
-    } else if e.is_timeout() {
-        TransportFailure {
-            not_sent: false,
-            message: "the API did not answer in time",
-        }
-    } else {
-        TransportFailure {
-            not_sent: false,
-            message: "the connection failed before an answer arrived",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! revision, the last HTTP status and the number of attempts. Bodies are never logged.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -16,14 +16,13 @@ use tracing::Instrument as _;
 use super::config::ScalewayConfig;
 use super::errors::classify_with_resource;
 use super::wire::{self, AccessResponse, ListSecretsResponse, ListVersionsResponse};
+use crate::provider::http::{self, Attempt, TransportFailure};
 use crate::provider::observer::NoopObserver;
-use crate::provider::retry::{
-    AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
-};
+use crate::provider::retry::{AttemptFailure, Repeatable, parse_retry_after};
 use crate::provider::{
     AccessedVersion, CallClass, CallObserver, ErrorKind, NewSecret, NewVersion, OpenGate,
-    ProviderCall, ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion,
-    RequestGate, RevisionSelector, SecretId, SecretUpdate,
+    ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion, RequestGate,
+    RevisionSelector, SecretId, SecretUpdate,
 };
 use crate::secret_value::SecretValue;
 
@@ -141,12 +140,6 @@ impl Call {
 /// A successful answer.
 struct Answer {
     body: Vec<u8>,
-}
-
-/// The outcome of one attempt that got no usable HTTP answer.
-struct TransportFailure {
-    not_sent: bool,
-    message: &'static str,
 }
 
 /// Scaleway Secret Manager v1beta1 client for one region and project.
@@ -586,7 +579,6 @@ impl ScalewayClient {
     }
 
     async fn execute_with_retries(&self, call: Call) -> ProviderResult<Answer> {
-        let started = Instant::now();
         let mut url = self.base.clone();
         url.path_segments_mut()
             .expect("http(s) URLs have path segments")
@@ -598,78 +590,39 @@ impl ScalewayClient {
                 pairs.append_pair(k, v);
             }
         }
-        let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
-        let mut last_status = None;
-        let class = CallClass::of_method(&call.method);
-        loop {
-            attempt += 1;
-            let pass = match self.gate.admit(class).await {
-                Ok(pass) => pass,
-                Err(closed) => {
-                    let error =
-                        ProviderError::budget_spent(PROVIDER, call.op.name(), closed.retry_after);
-                    self.finish(&call, error.kind().label(), last_status, attempt, started);
-                    return Err(error);
-                }
-            };
-            let result = self.attempt(&call, &url).await;
-            drop(pass);
-            let (failure, error) = match result {
-                Ok((status, _, _, body)) if (200..300).contains(&status) => {
-                    last_status = Some(status);
-                    self.finish(&call, "ok", last_status, attempt, started);
-                    return Ok(Answer { body });
-                }
-                Ok((status, retry_after, request_id, body)) => {
-                    last_status = Some(status);
-                    let (kind, message, resource) =
-                        classify_with_resource(status, retry_after, &body);
-                    let error = ProviderError::new(PROVIDER, call.op.name(), kind, message)
-                        .with_http(status, request_id)
-                        .with_resource(resource);
-                    (AttemptFailure::status(status, retry_after), error)
-                }
-                Err(t) => {
-                    let error = ProviderError::new(
-                        PROVIDER,
-                        call.op.name(),
-                        ErrorKind::Transport,
-                        t.message,
-                    );
-                    let failure = if t.not_sent {
-                        AttemptFailure::NotSent
-                    } else {
-                        AttemptFailure::Ambiguous
-                    };
-                    (failure, error)
-                }
-            };
-            let decision = decide(
-                &self.config.retry,
-                call.op.repeatable(),
-                failure,
-                attempt,
-                waited,
-                rand::random::<f64>(),
-            );
-            match decision {
-                RetryDecision::RetryAfter(delay) => {
-                    tracing::debug!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = error.kind().label(),
-                        "retrying"
-                    );
-                    waited += delay;
-                    tokio::time::sleep(delay).await;
-                }
-                RetryDecision::GiveUp => {
-                    self.finish(&call, error.kind().label(), last_status, attempt, started);
-                    return Err(error);
-                }
-            }
+        let (call, url) = (&call, &url);
+        http::Call {
+            provider: PROVIDER,
+            operation: call.op.name(),
+            class: CallClass::of_method(&call.method),
+            repeatable: call.op.repeatable(),
+            policy: &self.config.retry,
+            gate: self.gate.as_ref(),
+            observer: self.observer.as_ref(),
         }
+        .run(
+            || async { Ok(()) },
+            |()| async move {
+                match self.attempt(call, url).await {
+                    Ok((status, _, _, body)) if (200..300).contains(&status) => Attempt::Done {
+                        value: Answer { body },
+                        status,
+                    },
+                    Ok((status, retry_after, request_id, body)) => {
+                        let (kind, message, resource) =
+                            classify_with_resource(status, retry_after, &body);
+                        Attempt::Failed {
+                            failure: AttemptFailure::status(status, retry_after),
+                            error: ProviderError::new(PROVIDER, call.op.name(), kind, message)
+                                .with_http(status, request_id)
+                                .with_resource(resource),
+                        }
+                    }
+                    Err(t) => t.attempt(PROVIDER, call.op.name()),
+                }
+            },
+        )
+        .await
     }
 
     /// One HTTP exchange: status, `Retry-After`, request id and body, or a transport failure.
@@ -684,7 +637,7 @@ impl ScalewayClient {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = request.send().await.map_err(transport_failure)?;
+        let response = request.send().await.map_err(|e| TransportFailure::of(&e))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -711,30 +664,6 @@ impl ScalewayClient {
             .to_vec();
         Ok((status, retry_after, request_id, body))
     }
-
-    fn finish(
-        &self,
-        call: &Call,
-        outcome: &'static str,
-        http_status: Option<u16>,
-        attempts: u32,
-        started: Instant,
-    ) {
-        let span = tracing::Span::current();
-        if let Some(status) = http_status {
-            span.record("http_status", status);
-        }
-        span.record("attempts", attempts);
-        tracing::debug!(outcome, "provider call finished");
-        self.observer.observe(&ProviderCall {
-            provider: PROVIDER,
-            operation: call.op.name(),
-            outcome,
-            http_status,
-            attempts,
-            elapsed: started.elapsed(),
-        });
-    }
 }
 
 /// Reading a disabled, deleted or expired version is refused with a 4xx whose exact shape is
@@ -753,25 +682,6 @@ fn unreadable_version(e: ProviderError) -> ProviderError {
         e.with_kind(ErrorKind::VersionUnreadable)
     } else {
         e
-    }
-}
-
-fn transport_failure(e: reqwest::Error) -> TransportFailure {
-    if e.is_connect() {
-        TransportFailure {
-            not_sent: true,
-            message: "could not connect to the API",
-        }
-    } else if e.is_timeout() {
-        TransportFailure {
-            not_sent: false,
-            message: "the API did not answer in time",
-        }
-    } else {
-        TransportFailure {
-            not_sent: false,
-            message: "the connection failed before an answer arrived",
-        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! the secret path, the last HTTP status and the attempts. Bodies are never logged.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,14 +25,13 @@ use super::errors::{classify, classify_token};
 use super::path::is_thalassa_path;
 use super::wire::{self, GetSecretValueResponse, ListResponse, PutSecretValueResponse, WireSecret};
 use crate::provider::SecretType;
+use crate::provider::http::{self, Attempt, TransportFailure};
 use crate::provider::observer::NoopObserver;
-use crate::provider::retry::{
-    AttemptFailure, Repeatable, RetryDecision, decide, parse_retry_after,
-};
+use crate::provider::retry::{AttemptFailure, Repeatable, parse_retry_after};
 use crate::provider::{
     AccessedVersion, CallClass, CallObserver, CreatedSecret, ErrorKind, NewSecret, NewVersion,
-    OpenGate, ProviderCall, ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion,
-    RequestGate, RevisionSelector, SecretId, VersionStatus,
+    OpenGate, ProviderError, ProviderResult, RateSignal, RemoteSecret, RemoteVersion, RequestGate,
+    RevisionSelector, SecretId, VersionStatus,
 };
 use crate::secret_value::SecretValue;
 
@@ -83,12 +83,6 @@ struct Call {
     url: Url,
     body: Option<Vec<u8>>,
     secret: Option<String>,
-}
-
-/// The outcome of one attempt that got no usable HTTP answer.
-struct TransportFailure {
-    not_sent: bool,
-    message: &'static str,
 }
 
 /// One HTTP answer.
@@ -501,110 +495,65 @@ impl ThalassaClient {
     }
 
     async fn execute_with_retries(&self, call: &Call) -> ProviderResult<Vec<u8>> {
-        let started = Instant::now();
-        let mut attempt = 0u32;
-        let mut waited = Duration::ZERO;
-        let mut last_status = None;
-        let mut renewed_token = false;
-        let class = CallClass::of_method(&call.method);
-        loop {
-            attempt += 1;
-            let (failure, error) = match self.authorization(call.op).await {
-                // The request was not sent: safe to try again whatever it does, if the cause may pass.
-                Err(e) if e.kind().is_temporary() => (AttemptFailure::NotSent, e),
-                Err(e) => {
-                    self.finish(call, e.kind().label(), last_status, attempt, started);
-                    return Err(e);
+        let renewed_token = AtomicBool::new(false);
+        let renewed_token = &renewed_token;
+        http::Call {
+            provider: PROVIDER,
+            operation: call.op.name(),
+            class: CallClass::of_method(&call.method),
+            repeatable: call.op.repeatable(),
+            policy: &self.config.retry,
+            gate: self.gate.as_ref(),
+            observer: self.observer.as_ref(),
+        }
+        .run(
+            || async {
+                match self.authorization(call.op).await {
+                    Ok(authorization) => Ok(authorization),
+                    // The request was not sent: safe to try again whatever it does, if the
+                    // cause may pass.
+                    Err(e) if e.kind().is_temporary() => Err(Attempt::Failed {
+                        failure: AttemptFailure::NotSent,
+                        error: e,
+                    }),
+                    Err(e) => Err(Attempt::Final(e)),
                 }
-                Ok(authorization) => {
-                    let pass = match self.gate.admit(class).await {
-                        Ok(pass) => pass,
-                        Err(closed) => {
-                            let error = ProviderError::budget_spent(
-                                PROVIDER,
-                                call.op.name(),
-                                closed.retry_after,
-                            );
-                            self.finish(call, error.kind().label(), last_status, attempt, started);
-                            return Err(error);
-                        }
-                    };
-                    let result = self.attempt(call, authorization).await;
-                    drop(pass);
-                    match result {
-                        Ok(a) if (200..300).contains(&a.status) => {
-                            self.finish(call, "ok", Some(a.status), attempt, started);
-                            return Ok(a.body);
-                        }
-                        Ok(a) if a.status == 401 && self.uses_oidc() && !renewed_token => {
-                            // The token may have expired early or been revoked; a 401 means the
-                            // server did not act, so even a create may go again.
-                            last_status = Some(a.status);
-                            renewed_token = true;
-                            self.token.clear();
-                            continue;
-                        }
-                        Ok(a) => {
-                            last_status = Some(a.status);
-                            let (kind, message) = classify(a.status, a.retry_after, &a.body);
-                            let error = ProviderError::new(PROVIDER, call.op.name(), kind, message)
-                                .with_http(a.status, a.request_id);
-                            if error.kind() == &ErrorKind::KeyUnavailable {
-                                // No KMS in the region is not a passing fault: do not retry.
-                                self.finish(
-                                    call,
-                                    error.kind().label(),
-                                    last_status,
-                                    attempt,
-                                    started,
-                                );
-                                return Err(error);
+            },
+            |authorization| async move {
+                match self.attempt(call, authorization).await {
+                    Ok(a) if (200..300).contains(&a.status) => Attempt::Done {
+                        value: a.body,
+                        status: a.status,
+                    },
+                    // The token may have expired early or been revoked; a 401 means the server
+                    // did not act, so even a create may go again, once.
+                    Ok(a)
+                        if a.status == 401
+                            && self.uses_oidc()
+                            && !renewed_token.swap(true, Ordering::Relaxed) =>
+                    {
+                        self.token.clear();
+                        Attempt::Again { status: a.status }
+                    }
+                    Ok(a) => {
+                        let (kind, message) = classify(a.status, a.retry_after, &a.body);
+                        let error = ProviderError::new(PROVIDER, call.op.name(), kind, message)
+                            .with_http(a.status, a.request_id);
+                        if error.kind() == &ErrorKind::KeyUnavailable {
+                            // No KMS in the region is not a passing fault: do not retry.
+                            Attempt::Final(error)
+                        } else {
+                            Attempt::Failed {
+                                failure: AttemptFailure::status(a.status, a.retry_after),
+                                error,
                             }
-                            let failure = AttemptFailure::status(a.status, a.retry_after);
-                            (failure, error)
-                        }
-                        Err(t) => {
-                            let error = ProviderError::new(
-                                PROVIDER,
-                                call.op.name(),
-                                ErrorKind::Transport,
-                                t.message,
-                            );
-                            let failure = if t.not_sent {
-                                AttemptFailure::NotSent
-                            } else {
-                                AttemptFailure::Ambiguous
-                            };
-                            (failure, error)
                         }
                     }
+                    Err(t) => t.attempt(PROVIDER, call.op.name()),
                 }
-            };
-            let decision = decide(
-                &self.config.retry,
-                call.op.repeatable(),
-                failure,
-                attempt,
-                waited,
-                rand::random::<f64>(),
-            );
-            match decision {
-                RetryDecision::RetryAfter(delay) => {
-                    tracing::debug!(
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        error = error.kind().label(),
-                        "retrying"
-                    );
-                    waited += delay;
-                    tokio::time::sleep(delay).await;
-                }
-                RetryDecision::GiveUp => {
-                    self.finish(call, error.kind().label(), last_status, attempt, started);
-                    return Err(error);
-                }
-            }
-        }
+            },
+        )
+        .await
     }
 
     /// One HTTP exchange with the API.
@@ -631,7 +580,7 @@ impl ThalassaClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, TransportFailure> {
-        let response = request.send().await.map_err(transport_failure)?;
+        let response = request.send().await.map_err(|e| TransportFailure::of(&e))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -773,30 +722,6 @@ impl ThalassaClient {
         tracing::debug!(lifetime_s = lifetime.as_secs(), "access token exchanged");
         Ok((token.access_token, lifetime))
     }
-
-    fn finish(
-        &self,
-        call: &Call,
-        outcome: &'static str,
-        http_status: Option<u16>,
-        attempts: u32,
-        started: Instant,
-    ) {
-        let span = tracing::Span::current();
-        if let Some(status) = http_status {
-            span.record("http_status", status);
-        }
-        span.record("attempts", attempts);
-        tracing::debug!(outcome, "provider call finished");
-        self.observer.observe(&ProviderCall {
-            provider: PROVIDER,
-            operation: call.op.name(),
-            outcome,
-            http_status,
-            attempts,
-            elapsed: started.elapsed(),
-        });
-    }
 }
 
 impl Call {
@@ -861,25 +786,6 @@ fn needles<'a>(raw: &'a [u8], encoded: &'a str) -> Vec<String> {
         out.extend(map.values().filter_map(|v| v.as_str().map(str::to_string)));
     }
     out
-}
-
-fn transport_failure(e: reqwest::Error) -> TransportFailure {
-    if e.is_connect() {
-        TransportFailure {
-            not_sent: true,
-            message: "could not connect to the API",
-        }
-    } else if e.is_timeout() {
-        TransportFailure {
-            not_sent: false,
-            message: "the API did not answer in time",
-        }
-    } else {
-        TransportFailure {
-            not_sent: false,
-            message: "the connection failed before an answer arrived",
-        }
-    }
 }
 
 #[cfg(test)]
