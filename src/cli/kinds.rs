@@ -97,6 +97,64 @@ pub trait ObjectKind: Send + Sync {
     ) -> anyhow::Result<Progress>;
 }
 
+/// The objects of kind `K` in `scope`, sorted by namespace and name (a name no object of `K` has
+/// is left out: it may be another kind's).
+pub async fn list<K>(client: &Client, scope: &Scope) -> anyhow::Result<Vec<K>>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    use kube::ResourceExt as _;
+    let mut found = Vec::new();
+    if scope.names.is_empty() {
+        let api: kube::Api<K> = match &scope.namespace {
+            Some(ns) => kube::Api::namespaced(client.clone(), ns),
+            None => kube::Api::all(client.clone()),
+        };
+        found = api.list(&Default::default()).await?.items;
+    } else {
+        for (ns, name) in &scope.names {
+            let api: kube::Api<K> = kube::Api::namespaced(client.clone(), ns);
+            found.extend(api.get_opt(name).await?);
+        }
+    }
+    found.sort_by_key(|o| (o.namespace(), o.name_any()));
+    Ok(found)
+}
+
+/// Asks the operator for `request` on an object of kind `K`: its annotation
+/// (`keyward.dev/rotate` or `keyward.dev/force-sync`) set to `value`.
+pub async fn annotate<K>(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    request: Request,
+    value: &str,
+) -> anyhow::Result<()>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
+    let annotation = match request {
+        Request::Rotate => ROTATE_ANNOTATION,
+        Request::Sync => FORCE_SYNC_ANNOTATION,
+    };
+    let api: kube::Api<K> = kube::Api::namespaced(client.clone(), namespace);
+    let patch = serde_json::json!({"metadata": {"annotations": {annotation: value}}});
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Every kind the commands know.
 pub fn all() -> Vec<Box<dyn ObjectKind>> {
     vec![

@@ -2,11 +2,9 @@
 //! read-only runtimes (their KMS clients refuse every write), each step said with why.
 
 use async_trait::async_trait;
-use kube::api::{ListParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 
 use crate::api::conditions::{READY, Reason, find};
-use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 use crate::api::{ManagedKey, ManagedKeyStatus, OperationCause};
 use crate::controller::plan::conclude::FailurePace;
 use crate::keys::intent::key_intent;
@@ -16,30 +14,11 @@ use crate::keys::{KIND, KeyContext};
 use crate::telemetry::ObjectReasons;
 
 use super::Scope;
-use super::kinds::{ObjectKind, PlanEnv, Progress, Request, StatusRow};
+use super::kinds::{ObjectKind, PlanEnv, Progress, Request, StatusRow, annotate, list};
 use super::managed_secret::SETTLE;
 use super::report::{self, ObjectPlan, PlannedStep, Verdict};
 
 pub struct ManagedKeys;
-
-/// The objects of `scope`, sorted by namespace and name (a name no ManagedKey has is left out).
-async fn list(client: &Client, scope: &Scope) -> anyhow::Result<Vec<ManagedKey>> {
-    let mut found = Vec::new();
-    if scope.names.is_empty() {
-        let api: Api<ManagedKey> = match &scope.namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
-        found = api.list(&ListParams::default()).await?.items;
-    } else {
-        for (ns, name) in &scope.names {
-            let api: Api<ManagedKey> = Api::namespaced(client.clone(), ns);
-            found.extend(api.get_opt(name).await?);
-        }
-    }
-    found.sort_by_key(|mk| (mk.namespace(), mk.name_any()));
-    Ok(found)
-}
 
 fn object(mk: &ManagedKey, verdict: Verdict, reason: &str, message: String) -> ObjectPlan {
     ObjectPlan {
@@ -167,14 +146,14 @@ impl ObjectKind for ManagedKeys {
             reasons: ObjectReasons::new(KIND, env.ctx.metrics.clone()),
         };
         let mut plans = Vec::new();
-        for mk in list(&env.ctx.client, scope).await? {
+        for mk in list::<ManagedKey>(&env.ctx.client, scope).await? {
             plans.push(plan_one(&ctx, &mk).await);
         }
         Ok(plans)
     }
 
     async fn status(&self, client: &Client, scope: &Scope) -> anyhow::Result<Vec<StatusRow>> {
-        Ok(list(client, scope)
+        Ok(list::<ManagedKey>(client, scope)
             .await?
             .iter()
             .map(|mk| {
@@ -212,15 +191,7 @@ impl ObjectKind for ManagedKeys {
         request: Request,
         value: &str,
     ) -> anyhow::Result<()> {
-        let annotation = match request {
-            Request::Rotate => ROTATE_ANNOTATION,
-            Request::Sync => FORCE_SYNC_ANNOTATION,
-        };
-        let api: Api<ManagedKey> = Api::namespaced(client.clone(), namespace);
-        let patch = serde_json::json!({"metadata": {"annotations": {annotation: value}}});
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
+        annotate::<ManagedKey>(client, namespace, name, request, value).await
     }
 
     async fn progress(

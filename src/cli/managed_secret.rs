@@ -8,12 +8,11 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
 
 use crate::api::conditions::{READY, Reason, find};
 use crate::api::lifecycle::WorkloadState;
-use crate::api::well_known::{FORCE_SYNC_ANNOTATION, ROTATE_ANNOTATION};
 use crate::api::{ManagedSecret, ManagedSecretStatus, OperationCause};
 use crate::controller::execute::render_target;
 use crate::controller::intent::intent_from;
@@ -25,32 +24,12 @@ use crate::controller::reconcile::{
 use crate::rollout::pipeline::PipelinePlan;
 
 use super::Scope;
-use super::kinds::{ObjectKind, PlanEnv, Progress, Request, StatusRow};
+use super::kinds::{ObjectKind, PlanEnv, Progress, Request, StatusRow, annotate, list};
 use super::report::{self, ObjectPlan, PlannedStep, Verdict};
 
 pub struct ManagedSecrets;
 
 const KIND: &str = "ManagedSecret";
-
-/// The objects of `scope`, sorted by namespace and name (a name no ManagedSecret has is left
-/// out: it may be another kind's).
-async fn list(client: &Client, scope: &Scope) -> anyhow::Result<Vec<ManagedSecret>> {
-    let mut found = Vec::new();
-    if scope.names.is_empty() {
-        let api: Api<ManagedSecret> = match &scope.namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
-        found = api.list(&ListParams::default()).await?.items;
-    } else {
-        for (ns, name) in &scope.names {
-            let api: Api<ManagedSecret> = Api::namespaced(client.clone(), ns);
-            found.extend(api.get_opt(name).await?);
-        }
-    }
-    found.sort_by_key(|ms| (ms.namespace(), ms.name_any()));
-    Ok(found)
-}
 
 fn ready_of(status: Option<&ManagedSecretStatus>) -> (String, String, String, Option<Time>) {
     match status.and_then(|s| find(&s.conditions, READY)) {
@@ -364,7 +343,7 @@ impl ObjectKind for ManagedSecrets {
 
     async fn plan(&self, env: &PlanEnv, scope: &Scope) -> anyhow::Result<Vec<ObjectPlan>> {
         let client = &env.ctx.client;
-        let objects = list(client, scope).await?;
+        let objects = list::<ManagedSecret>(client, scope).await?;
         // The operator keeps which objects feed which workload in memory; their statuses say
         // the same, so the restart digests come out as the operator's.
         let namespaces: BTreeSet<String> = objects.iter().filter_map(|m| m.namespace()).collect();
@@ -389,7 +368,7 @@ impl ObjectKind for ManagedSecrets {
     }
 
     async fn status(&self, client: &Client, scope: &Scope) -> anyhow::Result<Vec<StatusRow>> {
-        Ok(list(client, scope)
+        Ok(list::<ManagedSecret>(client, scope)
             .await?
             .iter()
             .map(|ms| {
@@ -428,15 +407,7 @@ impl ObjectKind for ManagedSecrets {
         request: Request,
         value: &str,
     ) -> anyhow::Result<()> {
-        let annotation = match request {
-            Request::Rotate => ROTATE_ANNOTATION,
-            Request::Sync => FORCE_SYNC_ANNOTATION,
-        };
-        let api: Api<ManagedSecret> = Api::namespaced(client.clone(), namespace);
-        let patch = serde_json::json!({"metadata": {"annotations": {annotation: value}}});
-        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
-        Ok(())
+        annotate::<ManagedSecret>(client, namespace, name, request, value).await
     }
 
     async fn progress(
