@@ -95,6 +95,9 @@ async fn a_version_created_in_the_emulator_is_mirrored_within_one_refresh(cloud:
     let w = world(cloud, "e2e-refresh").await;
     w.apply_ms("db", generated()).await;
     let id = w.ready_id("db", 1).await;
+    // Steady first: past the sweep that found the new secret (and woke its object for that), so
+    // that only the refresh of a steady object can see what comes next.
+    tokio::time::sleep(Duration::from_secs(15)).await;
     w.remote
         .create_version(
             &SecretId::new(&id),

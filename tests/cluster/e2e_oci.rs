@@ -466,3 +466,34 @@ async fn on_oci_the_deprecated_version_is_scheduled_for_deletion_and_the_previou
         ]
     );
 }
+
+/// A steady object on OCI: no status or Secret write, and one GetSecret of its own secret per
+/// refresh (OCI's listing cannot show a new version, so the object reads its secret itself; see
+/// `stores::runtime::next_look`) besides the store's one listing per refresh.
+#[tokio::test]
+async fn a_steady_object_on_oci_reads_its_secret_once_per_refresh_and_writes_nothing() {
+    let w = World::on(Cloud::Oci, "e2e-oci-steady").await;
+    w.apply_ms(
+        "db",
+        json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "refreshInterval": "10s"}),
+    )
+    .await;
+    let id = w.ready_id("db", 1).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let offset = e2e_support::audit_offset().await;
+    w.emu.reset_request_counts();
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    let writes = e2e_support::writes_since(offset, w.ns()).await;
+    assert!(writes.is_empty(), "writes in steady state: {writes:?}");
+    let counts = w.emu.request_counts();
+    eprintln!("a steady OCI object in 35 s at a 10 s refresh: {counts:?}");
+    let reads = counts.count("GetSecret", 200);
+    let sweeps = counts.endpoint_total("ListSecrets");
+    // 35 s hold three or four refreshes (each a tenth early at most).
+    assert!((3..=4).contains(&reads), "{counts:?}");
+    assert_eq!(counts.for_secret(&id), reads, "only reads of its secret");
+    assert!(
+        (3..=5).contains(&sweeps) && counts.total == sweeps + reads,
+        "one listing per refresh and the object's reads, nothing else: {counts:?}"
+    );
+}
