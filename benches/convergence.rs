@@ -4,8 +4,10 @@
 //! itself at every refresh, and no request budget applies), which is where a per-object poller such
 //! as External Secrets Operator stands.
 //!
-//! It runs on the Scaleway and the Thalassa emulator and prints a table for each
-//! (`BENCH_PROVIDERS=scaleway` or `thalassa` runs one).
+//! It runs on the Scaleway, the Thalassa and the OCI emulator and prints a table for each
+//! (`BENCH_PROVIDERS=oci`, or a comma-separated list such as `scaleway,oci`, runs those only). OCI's
+//! listing carries no current version (`Listing::SecretsOnly`), so there each object reads its
+//! secret once per refresh: expect about one call per object per refresh in steady state.
 //!
 //! `cargo bench --bench convergence` (N from `BENCH_OBJECTS`, default 1000; `BENCH_NAIVE=false`
 //! leaves the baseline out). The emulator allows
@@ -58,12 +60,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    // BENCH_PROVIDERS=scaleway (or thalassa) runs one provider only; both by default.
-    let clouds: Vec<Cloud> = match std::env::var("BENCH_PROVIDERS").as_deref() {
-        Ok("scaleway") => vec![Cloud::Scaleway],
-        Ok("thalassa") => vec![Cloud::Thalassa],
-        _ => vec![Cloud::Scaleway, Cloud::Thalassa],
-    };
+    let clouds = providers(std::env::var("BENCH_PROVIDERS").ok().as_deref());
     println!(
         "convergence benchmark: {n} ManagedSecrets, refresh {REFRESH:?}, provider limit {PROVIDER_LIMIT}/s"
     );
@@ -88,6 +85,22 @@ async fn main() {
             .unwrap_or_default()
             .trim()
     );
+}
+
+/// The providers `BENCH_PROVIDERS` names (comma-separated), every one when unset.
+fn providers(names: Option<&str>) -> Vec<Cloud> {
+    let all = [Cloud::Scaleway, Cloud::Thalassa, Cloud::Oci];
+    let Some(names) = names.filter(|n| !n.trim().is_empty()) else {
+        return all.to_vec();
+    };
+    names
+        .split(',')
+        .map(|name| {
+            all.into_iter()
+                .find(|c| c.name() == name.trim())
+                .unwrap_or_else(|| panic!("BENCH_PROVIDERS: unknown provider {name:?}"))
+        })
+        .collect()
 }
 
 /// One provider's figures, Keyward beside the naive baseline.
@@ -175,21 +188,21 @@ async fn run(cloud: Cloud, n: usize, naive: bool) -> Figures {
         cloud.name(),
         if naive { "naive" } else { "keyward" }
     );
-    let mut w = World::on_with_env(cloud, &prefix, env).await;
+    // The world's own store carries the budget: a second store with the same credentials would
+    // share the budget of whichever the operator saw first (the provider's default, for `emu`).
+    let mut w = World::on_with_store(
+        cloud,
+        &prefix,
+        env,
+        json!({"requestBudget": {"requestsPerSecond": PROVIDER_LIMIT - 5, "burst": 5}}),
+    )
+    .await;
     w.emu
         .set_faults(FaultSettings {
             rate_limit_per_second: Some(PROVIDER_LIMIT),
             ..FaultSettings::none()
         })
         .unwrap();
-    w.add_store(
-        w.ns(),
-        "limited",
-        &w.emu,
-        e2e_support::TOKEN,
-        json!({"requestBudget": {"requestsPerSecond": PROVIDER_LIMIT - 5, "burst": 5}}),
-    )
-    .await;
     let mode = if naive { "naive" } else { "keyward" };
     let mut figures = Figures::default();
 
@@ -204,7 +217,7 @@ async fn run(cloud: Cloud, n: usize, naive: bool) -> Figures {
             async move {
                 w.apply_ms(
                     &format!("app-{i:05}"),
-                    json!({"storeRef": {"name": "limited"}, "generate": {"length": 32},
+                    json!({"storeRef": {"name": e2e_support::STORE}, "generate": {"length": 32},
                            "refreshInterval": format!("{}s", REFRESH.as_secs())}),
                 )
                 .await

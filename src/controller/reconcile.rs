@@ -480,17 +480,19 @@ async fn apply(
             refresh: intent.refresh_interval,
         },
     );
+    let ready = crate::api::conditions::is_ready(&conclusion.status.conditions);
     let requeue = finish(ms, api, ctx, &status, conclusion).await?;
     // Steady objects look again at their next full check at the latest (the sweep wakes them
-    // sooner when their remote secret changes).
-    let full_check = if runtime.batched() {
-        runtime.next_full_check(&key, intent.refresh_interval)
-    } else {
+    // sooner when their remote secret changes), or at every refresh where the sweep cannot see
+    // a change; a failing one keeps its backoff.
+    let look = match (runtime.batched(), ready) {
         // The naive baseline polls every object at its refresh interval.
-        intent.refresh_interval
+        (false, _) => intent.refresh_interval,
+        (true, true) => runtime.next_look(&key, intent.refresh_interval),
+        (true, false) => runtime.next_full_check(&key, intent.refresh_interval),
     };
     Ok(Action::requeue(
-        requeue.min(full_check.max(Duration::from_secs(1))),
+        requeue.min(look.max(Duration::from_secs(1))),
     ))
 }
 

@@ -71,6 +71,25 @@ pub fn full_check_period(refresh: Duration) -> Duration {
         .clamp(Duration::from_secs(3600), Duration::from_secs(86_400))
 }
 
+/// When a steady object looks at its remote secret itself, given the wait until its next full
+/// check: where the sweep shows versions it wakes the object on a change, so the full check is
+/// soon enough; where it does not ([`Listing::SecretsOnly`], OCI) only the object's own read finds
+/// a version made elsewhere, so it reads at every refresh, spread over the last tenth of it
+/// (`random` in [0, 1)) and never later.
+pub fn next_look(
+    listing: Listing,
+    refresh: Duration,
+    full_check: Duration,
+    random: f64,
+) -> Duration {
+    match listing {
+        Listing::WithVersions => full_check,
+        Listing::SecretsOnly => refresh
+            .mul_f64(1.0 - 0.1 * random.clamp(0.0, 1.0))
+            .min(full_check),
+    }
+}
+
 /// Settings of one runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RuntimeMode {
@@ -266,6 +285,16 @@ impl StoreRuntime {
             state.full_checks.insert(key.clone(), now);
         }
         due
+    }
+
+    /// When `key`, steady, looks again by itself (see [`next_look`]).
+    pub fn next_look(&self, key: &ObjectKey, refresh: Duration) -> Duration {
+        next_look(
+            self.capabilities().listing,
+            refresh,
+            self.next_full_check(key, refresh),
+            rand::random::<f64>(),
+        )
     }
 
     /// When `key`'s next full check is due.
@@ -500,9 +529,15 @@ impl StoreRuntime {
     }
 
     /// The secret as the runtime knows it now (after Keyward's own writes), for the fingerprint
-    /// an object records.
+    /// an object records. A listing's summary that shows no versions ([`Listing::SecretsOnly`])
+    /// knows less than the object's own read, which is fresher anyway: `None` then, so that the
+    /// object records what it read (else the fingerprint it records never matches its next read,
+    /// and every refresh asks for the versions).
     pub fn known(&self, id: &SecretId) -> Option<RemoteSecret> {
-        self.lock().snapshot.as_ref()?.get(id).cloned()
+        let listing = self.capabilities().listing;
+        let state = self.lock();
+        let secret = state.snapshot.as_ref()?.get(id)?;
+        (listing == Listing::WithVersions || secret.version_count.is_some()).then(|| secret.clone())
     }
 
     /// Sweeps now unless a sweep no older than `max_age` exists; concurrent callers share one.
@@ -703,6 +738,35 @@ mod tests {
             if period < day {
                 assert!(refresh.as_secs_f64() / period.as_secs_f64() <= 0.005);
             }
+        }
+    }
+
+    #[test]
+    fn a_listing_without_versions_makes_steady_objects_look_at_every_refresh() {
+        let minute = Duration::from_secs(60);
+        let hours = Duration::from_secs(12_000);
+        for (listing, full_check, random, want) in [
+            (Listing::WithVersions, hours, 0.5, hours),
+            (Listing::SecretsOnly, hours, 0.0, minute),
+            (
+                Listing::SecretsOnly,
+                hours,
+                0.999,
+                Duration::from_secs_f64(54.006),
+            ),
+            // A full check due sooner comes first.
+            (
+                Listing::SecretsOnly,
+                Duration::from_secs(5),
+                0.0,
+                Duration::from_secs(5),
+            ),
+        ] {
+            let got = next_look(listing, minute, full_check, random);
+            assert!(
+                got.abs_diff(want) < Duration::from_millis(1),
+                "{listing:?} {random}: {got:?}"
+            );
         }
     }
 }

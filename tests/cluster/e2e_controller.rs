@@ -16,7 +16,7 @@ use serde_json::json;
 
 use e2e_support::{Cloud, World, ready_reason};
 
-/// A test per provider for each scenario: `scaleway::NAME` and `thalassa::NAME`.
+/// A test per provider for each scenario: `scaleway::NAME`, `thalassa::NAME` and `oci::NAME`.
 macro_rules! on_every_cloud {
     ($($scenario:ident),* $(,)?) => {
         mod scaleway {
@@ -29,6 +29,12 @@ macro_rules! on_every_cloud {
             $(#[tokio::test]
             async fn $scenario() {
                 super::$scenario(super::Cloud::Thalassa).await
+            })*
+        }
+        mod oci {
+            $(#[tokio::test]
+            async fn $scenario() {
+                super::$scenario(super::Cloud::Oci).await
             })*
         }
     };
@@ -89,6 +95,9 @@ async fn a_version_created_in_the_emulator_is_mirrored_within_one_refresh(cloud:
     let w = world(cloud, "e2e-refresh").await;
     w.apply_ms("db", generated()).await;
     let id = w.ready_id("db", 1).await;
+    // Steady first: past the sweep that found the new secret (and woke its object for that), so
+    // that only the refresh of a steady object can see what comes next.
+    tokio::time::sleep(Duration::from_secs(15)).await;
     w.remote
         .create_version(
             &SecretId::new(&id),
@@ -162,9 +171,9 @@ async fn push_creates_one_version_per_change_of_the_source(cloud: Cloud) {
     .await;
 }
 
-/// Adoption by the provider's id (Scaleway's UUID, Thalassa's path) mirrors the latest version;
-/// on Scaleway a Terraform ID with a revision mirrors that revision first. Neither creates a
-/// secret or a version.
+/// Adoption by the provider's id (Scaleway's UUID, Thalassa's path, OCI's OCID) mirrors the
+/// latest version; on Scaleway a Terraform ID with a revision mirrors that revision first, on OCI
+/// the secret's name works as well as its OCID. None creates a secret or a version.
 async fn adoption_creates_neither_a_secret_nor_a_version(cloud: Cloud) {
     let w = world(cloud, "e2e-adopt").await;
     let created = w
@@ -207,10 +216,10 @@ async fn adoption_creates_neither_a_secret_nor_a_version(cloud: Cloud) {
         w.secret_data("by-id").await.unwrap()["value"],
         b"legacy-two"
     );
-    if cloud == Cloud::Scaleway {
+    if let Some(terraform_id) = cloud.terraform_id(&id, 1) {
         w.apply_ms(
             "by-tf",
-            json!({"storeRef": {"name": e2e_support::STORE}, "remote": {"adopt": {"terraformId": format!("fr-par/{id}/1")}}, "refreshInterval": "10s"}),
+            json!({"storeRef": {"name": e2e_support::STORE}, "remote": {"adopt": {"terraformId": terraform_id}}, "refreshInterval": "10s"}),
         )
         .await;
         w.wait_ready("by-tf", 1).await;
@@ -224,9 +233,43 @@ async fn adoption_creates_neither_a_secret_nor_a_version(cloud: Cloud) {
             b"legacy-one"
         );
     }
+    let mut secrets = 1;
+    if let Some(name) = cloud.adoptable_name(&created.secret) {
+        // Adopted by its name (OCI): a secret of its own, so that the two adoptions do not share one.
+        let named = w
+            .remote
+            .create_secret(
+                &NewSecret {
+                    name: "legacy-named".into(),
+                    path: "/".into(),
+                    ..Default::default()
+                },
+                Some(&NewVersion {
+                    value: "named-one".into(),
+                    ..Default::default()
+                }),
+            )
+            .await
+            .unwrap();
+        secrets += 1;
+        let by_name = cloud.adoptable_name(&named.secret).unwrap();
+        w.apply_ms(
+            "by-name",
+            json!({"storeRef": {"name": e2e_support::STORE}, "remote": {"adopt": {"secretId": by_name}}}),
+        )
+        .await;
+        w.wait_ready("by-name", 1).await;
+        assert_eq!(
+            w.secret_data("by-name").await.unwrap()["value"],
+            b"named-one"
+        );
+        w.assert_version_count(&named.secret.id.0, 1, "adoption by name creates no version")
+            .await;
+        assert_ne!(name, id, "the name is another spelling than the id");
+    }
     w.assert_version_count(&id, 2, "adoption creates no version")
         .await;
-    assert_eq!(w.emu.secret_count(), 1, "adoption creates no secret");
+    assert_eq!(w.emu.secret_count(), secrets, "adoption creates no secret");
 }
 
 async fn delete_and_recreate_finds_the_same_secret_without_a_new_version(cloud: Cloud) {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use keyward::emulator::{ErrorFault, FaultSettings};
 use serde_json::json;
 
+use crate::support::cloud::Cloud;
 use crate::support::e2e::{self as e2e_support, World, ready_reason, strict_emulator};
 
 /// Five minutes of a disabled key, of a provider answering 500 to everything, and of revoked
@@ -227,16 +228,17 @@ async fn a_refused_target_write_is_reported_with_the_api_servers_message() {
     );
 }
 
-/// Thalassa binds each secret to a KMS key. Disabled, the key makes values unreadable and
-/// unwritable while the secret's metadata stays readable: a rotation requested then reports
-/// `KeyUnavailable`, the status keeps what it knows of the remote secret, the last good Secret
-/// stays, and five minutes of it cost at most 20 provider calls (sweeps included). Active again,
-/// the object becomes Ready with exactly one new version, without anyone touching it.
-#[tokio::test]
-async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_once_active() {
-    use crate::support::cloud::{Cloud, set_thalassa_key_state};
+/// Thalassa and OCI bind each secret to a KMS key (OCI: the vault's master encryption key).
+/// Disabled, the key makes values unreadable and unwritable while the secret's metadata stays
+/// readable: a rotation requested then reports `KeyUnavailable`, the status keeps what it knows of
+/// the remote secret, the last good Secret stays, and five minutes of it cost at most 20 provider
+/// calls (sweeps and, on OCI, the per-refresh read of the secret included). Enabled again, the
+/// object becomes Ready with exactly one new version: on Thalassa without anyone touching it (the
+/// next persistent backoff step), on OCI when a person who re-enabled the key asks with
+/// `keyward.dev/force-sync`, as on Scaleway.
+async fn key_disabled_is_key_unavailable_within_twenty_calls(cloud: Cloud, recovery: Recovery) {
     const WINDOW: Duration = Duration::from_secs(300);
-    let w = World::on(Cloud::Thalassa, "e2e-kms").await;
+    let w = World::on(cloud, &format!("e2e-kms-{}", cloud.name())).await;
     w.apply_ms(
         "db",
         json!({"storeRef": {"name": e2e_support::STORE}, "generate": {}, "refreshInterval": "1m"}),
@@ -246,7 +248,7 @@ async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_
     let good = w.secret_data("db").await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    set_thalassa_key_state(&w.emu, "disabled").await;
+    cloud.set_key_disabled(&w.emu, &id, true).await;
     w.emu.reset_request_counts();
     let started = Instant::now();
     w.annotate("db", "keyward.dev/rotate", "while-disabled")
@@ -262,17 +264,21 @@ async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
     let calls = w.emu.request_counts();
-    eprintln!("Thalassa calls in five minutes of a disabled key: {calls:?}");
+    eprintln!(
+        "{} calls in five minutes of a disabled key: {} ({calls:?})",
+        cloud.name(),
+        calls.total
+    );
     assert_eq!(seen, BTreeSet::from(["False/KeyUnavailable".to_string()]));
     assert!(
-        w.emu.request_count() <= 20,
+        calls.total <= 20,
         "{} calls in five minutes: {calls:?}",
-        w.emu.request_count()
+        calls.total
     );
     let ms = w.ms_api().get("db").await.unwrap();
     let status = ms.status.unwrap();
     assert_eq!(status.secret_id.as_deref(), Some(id.as_str()));
-    assert_eq!(status.region.as_deref(), Some(Cloud::Thalassa.region()));
+    assert_eq!(status.region.as_deref(), Some(cloud.region()));
     assert_eq!(status.current_revision, Some(1));
     assert!(status.remote_fingerprint.is_some());
     let message = &status.conditions[0].message;
@@ -281,10 +287,37 @@ async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_
     w.assert_version_count(&id, 1, "no version while the key is disabled")
         .await;
 
-    // Active again: the next attempt, at most one persistent backoff later (4–6 minutes after
-    // five of failing), succeeds.
-    set_thalassa_key_state(&w.emu, "active").await;
-    w.wait_ready_within("db", 2, Duration::from_secs(480)).await;
+    cloud.set_key_disabled(&w.emu, &id, false).await;
+    let within = match recovery {
+        // The next attempt, at most one persistent backoff later (4–6 minutes after five of
+        // failing), succeeds.
+        Recovery::ByItself => Duration::from_secs(480),
+        Recovery::ForceSync => {
+            w.annotate("db", "keyward.dev/force-sync", "key-enabled")
+                .await;
+            Duration::from_secs(60)
+        }
+    };
+    w.wait_ready_within("db", 2, within).await;
     w.assert_version_count(&id, 2, "exactly one new version")
         .await;
+}
+
+/// How a test asks a recovered object to try again.
+#[derive(Clone, Copy)]
+enum Recovery {
+    /// Nobody asks: the object's own next attempt.
+    ByItself,
+    /// `keyward.dev/force-sync`, as a person who fixed the cause would.
+    ForceSync,
+}
+
+#[tokio::test]
+async fn thalassa_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_once_active() {
+    key_disabled_is_key_unavailable_within_twenty_calls(Cloud::Thalassa, Recovery::ByItself).await
+}
+
+#[tokio::test]
+async fn oci_key_disabled_is_key_unavailable_within_twenty_calls_and_ready_after_force_sync() {
+    key_disabled_is_key_unavailable_within_twenty_calls(Cloud::Oci, Recovery::ForceSync).await
 }

@@ -13,6 +13,7 @@ mod e2e_controller;
 mod e2e_discipline;
 mod e2e_isolation;
 mod e2e_keys;
+mod e2e_oci;
 mod e2e_operator_ha;
 mod e2e_plan;
 mod e2e_rollout;

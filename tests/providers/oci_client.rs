@@ -515,6 +515,15 @@ async fn signatures_the_emulator_refuses() {
     let err = wrong.get_secret(&s.id).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthorized, "{err}");
     assert!(err.message().starts_with("NotAuthenticated"), "{err}");
+    // A key id the emulator never registered (the right key under another fingerprint).
+    let mut unknown = config(&emu, oci::PRIVATE_KEY);
+    unknown.key.fingerprint = format!("{}00", "00:".repeat(15));
+    let err = OciClient::new(unknown)
+        .unwrap()
+        .get_secret(&s.id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unauthorized, "{err}");
     // A request dated 6 minutes ahead: signed correctly, refused for the skew.
     let signer = config(&emu, oci::PRIVATE_KEY).signer().unwrap();
     let url =
@@ -533,7 +542,7 @@ async fn signatures_the_emulator_refuses() {
         body["message"].as_str().unwrap().contains("5 minutes"),
         "{body}"
     );
-    assert_eq!(emu.request_counts().count("GetSecret", 401), 2);
+    assert_eq!(emu.request_counts().count("GetSecret", 401), 3);
     // Moving the emulator's clock does not: it is the server's state that moves on.
     emu.advance_clock(jiff::SignedDuration::from_hours(24 * 365));
     client(&emu).get_secret(&s.id).await.unwrap();
@@ -601,4 +610,200 @@ async fn observer_sees_each_operation_once_and_errors_keep_payloads_out() {
     for shown in [format!("{err} {err:?}"), format!("{refused} {refused:?}")] {
         assert!(!shown.contains(payload), "{shown}");
     }
+}
+
+/// A client that never repeats a request (what the SDK does with `NoneRetryStrategy`).
+fn once(emu: &EmulatorHandle) -> OciClient {
+    let mut config = config(emu, oci::PRIVATE_KEY);
+    config.retry = RetryPolicy::none();
+    OciClient::new(config).unwrap()
+}
+
+/// The SDK driver's 409 on the scheduling calls: during a write window ScheduleSecretVersionDeletion
+/// is refused with 409 IncorrectState, which a client without retries sees as a transient
+/// failure, and which Keyward's client waits out, scheduling the version once.
+#[tokio::test]
+async fn scheduling_during_a_write_window_is_waited_out_and_happens_once() {
+    let mut settings = OciSettings::default();
+    settings.limits.updating_window_ms = 500;
+    let emu = oci::emulator(settings).await;
+    let c = client(&emu);
+    let s = c.create_secret(&details("db", "one"), None).await.unwrap();
+    c.update_secret(&s.id, &content("two"), None).await.unwrap();
+    c.update_secret(&s.id, &content("three"), None)
+        .await
+        .unwrap();
+    let err = once(&emu)
+        .schedule_secret_version_deletion(&s.id, 1, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Transient, "{err}");
+    assert!(err.message().contains("UPDATING"), "{err}");
+    c.schedule_secret_version_deletion(&s.id, 1, None, None)
+        .await
+        .unwrap();
+    let counts = emu.request_counts();
+    assert!(
+        counts.count("ScheduleSecretVersionDeletion", 409) >= 2,
+        "{counts:?}"
+    );
+    assert_eq!(counts.count("ScheduleSecretVersionDeletion", 200), 1);
+    let v1 = c.get_secret_version(&s.id, 1).await.unwrap();
+    assert!(v1.time_of_deletion.is_some());
+}
+
+/// The SDK driver's 429s: the API key's request budget refuses reads and the tenancy's Vault
+/// write budget refuses content writes with 429 TooManyRequests and a Retry-After. Without
+/// retries they are `RateLimited` with the server's wait; with them every call gets through, and a
+/// content write repeated after a 429 (a refusal before acting) makes exactly one version.
+#[tokio::test]
+async fn rate_limited_reads_and_vault_writes() {
+    let emu = emulator().await;
+    let c = client(&emu);
+    let s = c.create_secret(&details("db", "one"), None).await.unwrap();
+    emu.update_faults(|f| f.rate_limit_per_second = Some(2))
+        .unwrap();
+    let mut limited = 0;
+    for _ in 0..8 {
+        if let Err(err) = once(&emu).get_secret(&s.id).await {
+            assert_eq!(
+                err.kind(),
+                &ErrorKind::RateLimited {
+                    retry_after: Some(Duration::from_secs(1))
+                },
+                "{err}"
+            );
+            limited += 1;
+        }
+    }
+    assert!(limited >= 4, "{limited} of 8 reads refused at 2/s");
+    for _ in 0..5 {
+        let b = c
+            .get_secret_bundle(&s.id, &BundleSelector::Current)
+            .await
+            .unwrap();
+        assert_eq!(b.version_number, 1);
+    }
+    assert!(emu.request_counts().count("GetSecret", 429) >= 4);
+    emu.update_faults(|f| f.rate_limit_per_second = None)
+        .unwrap();
+
+    oci::update_settings(&emu, |s| s.secret_writes_per_second = Some(1)).await;
+    let mut made = 1;
+    let mut refused = 0;
+    for i in 0..4 {
+        match once(&emu)
+            .update_secret(&s.id, &content(&format!("w{i}")), None)
+            .await
+        {
+            Ok(_) => made += 1,
+            Err(err) => {
+                assert!(matches!(err.kind(), ErrorKind::RateLimited { .. }), "{err}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused >= 2, "{refused} of 4 writes refused at 1/s");
+    emu.reset_request_counts();
+    for i in 0..3 {
+        c.update_secret(&s.id, &content(&format!("r{i}")), None)
+            .await
+            .unwrap();
+    }
+    let counts = emu.request_counts();
+    assert!(counts.count("UpdateSecret", 429) >= 1, "{counts:?}");
+    assert_eq!(counts.count("UpdateSecret", 200), 3, "{counts:?}");
+    oci::update_settings(&emu, |s| s.secret_writes_per_second = None).await;
+    assert_eq!(
+        c.list_secret_versions(&s.id).await.unwrap().len(),
+        made + 3,
+        "one version per successful write"
+    );
+}
+
+/// What the SDK driver checks of the fields Keyward's OciSecrets relies on: freeform tags and the
+/// description round trip and update; a version name is unique per secret (reuse is a `Conflict`,
+/// never an `InvalidArgument`) and selects a bundle; listing filters by name and lifecycle state;
+/// a page token the API never gave is refused.
+#[tokio::test]
+async fn tags_version_names_and_listing_filters() {
+    let emu = emulator().await;
+    let c = client(&emu);
+    let mut made = details("tagged", "one");
+    made.freeform_tags = [
+        ("keyward-path".to_string(), "/team".to_string()),
+        ("keyward-owner".to_string(), "ns/db".to_string()),
+    ]
+    .into();
+    let s = c.create_secret(&made, None).await.unwrap();
+    let got = c.get_secret(&s.id).await.unwrap();
+    assert_eq!(got.freeform_tags, made.freeform_tags);
+    assert_eq!(got.description.as_deref(), Some("made by a test"));
+    let mut tags = got.freeform_tags.clone();
+    tags.insert("keyward-cluster".into(), "c1".into());
+    let up = c
+        .update_secret(
+            &s.id,
+            &UpdateSecretDetails {
+                description: Some(String::new()),
+                freeform_tags: Some(tags.clone()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(up.freeform_tags, tags);
+    assert_eq!(up.current_version_number, Some(1), "no version made");
+    let named = |value: &str| UpdateSecretDetails {
+        secret_content: Some(
+            SecretContent::new(SecretValue::from(value)).named("keyward_3atoken-1"),
+        ),
+        ..Default::default()
+    };
+    c.update_secret(&s.id, &named("two"), None).await.unwrap();
+    let err = c
+        .update_secret(&s.id, &named("again"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Conflict, "{err}");
+    assert!(err.message().contains("already exists"), "{err}");
+    let b = c
+        .get_secret_bundle(
+            &s.id,
+            &BundleSelector::VersionName("keyward_3atoken-1".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.version_number, 2);
+
+    c.schedule_secret_deletion(&s.id, None, None).await.unwrap();
+    let filter = |state| SecretFilter {
+        compartment_id: oci::TENANCY.into(),
+        vault_id: Some(oci::VAULT.into()),
+        name: Some("tagged".into()),
+        lifecycle_state: Some(state),
+    };
+    let pending = c
+        .list_secrets(&filter(SecretLifecycleState::PendingDeletion))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        [s.id.as_str()]
+    );
+    assert!(
+        c.list_secrets(&filter(SecretLifecycleState::Active))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = c
+        .list_secrets_page(&filter(SecretLifecycleState::Active), Some("not-a-token"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidArgument { .. }),
+        "{err}"
+    );
 }

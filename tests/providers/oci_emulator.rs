@@ -242,6 +242,30 @@ async fn admin_api_seeds_switches_keys_and_checks_settings() {
         1,
         "counted per key id"
     );
+    // The policy switch: the same valid key, every call 404 NotAuthorizedOrNotFound (what OCI
+    // answers for a missing permission), until the policies are back.
+    let s = c.create_secret(&details("db", "x"), None).await.unwrap();
+    oci::set_policies_allowed(&emu, false).await;
+    emu.reset_request_counts();
+    for err in [
+        c.get_secret(&s.id).await.unwrap_err(),
+        c.get_key(oci::KEY).await.unwrap_err(),
+        c.create_secret(&details("db2", "x"), None)
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), &ErrorKind::NotFound, "{err}");
+        assert!(
+            err.message().starts_with("NotAuthorizedOrNotFound"),
+            "{err}"
+        );
+    }
+    let counts = emu.request_counts();
+    assert_eq!(counts.count("GetSecret", 404), 1, "{counts:?}");
+    assert_eq!(counts.count("CreateSecret", 404), 1, "{counts:?}");
+    assert_eq!(emu.secret_count(), 1, "nothing was created meanwhile");
+    oci::set_policies_allowed(&emu, true).await;
+    assert_eq!(c.get_secret(&s.id).await.unwrap().id, s.id);
 }
 
 #[tokio::test]

@@ -253,7 +253,14 @@ async fn every_sdk_operation_works_against_the_emulator() {
         "server errors: {counts:?}"
     );
     assert!(counts.count("CreateKeyVersion", 429) >= 3, "{counts:?}");
+    assert!(counts.count("GetSecret", 429) >= 4, "{counts:?}");
+    assert!(counts.count("UpdateSecret", 429) >= 2, "{counts:?}");
     assert!(counts.count("UpdateSecret", 409) >= 1, "{counts:?}");
+    assert!(
+        counts.count("ScheduleSecretVersionDeletion", 409) >= 2,
+        "{counts:?}"
+    );
+    assert!(counts.count("ListSecrets", 400) >= 1, "{counts:?}");
     assert!(counts.count("GetSecret", 401) >= 3, "{counts:?}");
     assert!(counts.count("GetSecretBundle", 401) >= 1, "{counts:?}");
     assert!(

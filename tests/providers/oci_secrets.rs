@@ -255,6 +255,26 @@ async fn a_name_reserved_by_a_secret_pending_deletion_is_told_plainly() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Conflict);
+    // Its own secret: cancelling the deletion is enough.
+    let text = err.to_string();
+    assert!(
+        text.contains("still reserved")
+            && text.contains(id.as_str())
+            && text.contains("cancel its deletion (it is this object's own secret")
+            && !text.contains("adopt"),
+        "{text}"
+    );
+    // Another object's (or nobody's): cancel and adopt, or another name.
+    let err = sm
+        .create_secret(
+            &NewSecret {
+                owner: Some(owner("team-b/db")),
+                ..new_secret("gone", "/")
+            },
+            Some(&version("v1", "keyward:team-b/db:initial:ff")),
+        )
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("still reserved") && text.contains(id.as_str()) && text.contains("adopt"),

@@ -149,20 +149,38 @@ impl World {
 
     /// A world whose operator also watches `extra` more namespaces (`w.others`).
     pub async fn with_namespaces(prefix: &str, extra: usize, env: &[(&str, &str)]) -> Self {
-        Self::build(Cloud::Scaleway, prefix, extra, env).await
+        Self::build(Cloud::Scaleway, prefix, extra, env, json!({})).await
     }
 
     /// A world whose store `emu` is on `cloud`.
     pub async fn on(cloud: Cloud, prefix: &str) -> Self {
-        Self::build(cloud, prefix, 0, &[]).await
+        Self::build(cloud, prefix, 0, &[], json!({})).await
     }
 
     /// [`World::on`] with more variables for the operator.
     pub async fn on_with_env(cloud: Cloud, prefix: &str, env: &[(&str, &str)]) -> Self {
-        Self::build(cloud, prefix, 0, env).await
+        Self::build(cloud, prefix, 0, env, json!({})).await
     }
 
-    async fn build(cloud: Cloud, prefix: &str, extra: usize, env: &[(&str, &str)]) -> Self {
+    /// [`World::on_with_env`] whose store `emu` has `store_extra` merged into its spec (e.g. a
+    /// request budget: stores sharing its credentials share the budget of the first one the
+    /// operator sees, so it must be this one's from the start).
+    pub async fn on_with_store(
+        cloud: Cloud,
+        prefix: &str,
+        env: &[(&str, &str)],
+        store_extra: serde_json::Value,
+    ) -> Self {
+        Self::build(cloud, prefix, 0, env, store_extra).await
+    }
+
+    async fn build(
+        cloud: Cloud,
+        prefix: &str,
+        extra: usize,
+        env: &[(&str, &str)],
+        store_extra: serde_json::Value,
+    ) -> Self {
         let client = client().await;
         install_crds(&client).await;
         let ns = TestNamespace::new(&client, prefix).await;
@@ -194,12 +212,9 @@ impl World {
             }),
         )
         .await;
-        apply(
-            &client,
-            &world_ns,
-            cloud.store_json(STORE, &emu.base_url(), CREDENTIALS),
-        )
-        .await;
+        let mut store = cloud.store_json(STORE, &emu.base_url(), CREDENTIALS);
+        merge_spec(&mut store, &store_extra);
+        apply(&client, &world_ns, store).await;
         let watched: Vec<&str> = std::iter::once(world_ns.as_str())
             .chain(others.iter().map(|n| n.name()))
             .collect();
@@ -612,11 +627,7 @@ impl World {
         )
         .await;
         let mut object = self.cloud.store_json(store, &emu.base_url(), &creds);
-        if let (Some(spec), Some(extra)) = (object["spec"].as_object_mut(), extra.as_object()) {
-            for (k, v) in extra {
-                spec.insert(k.clone(), v.clone());
-            }
-        }
+        merge_spec(&mut object, &extra);
         apply(&self.client, ns, object).await;
     }
 
@@ -701,6 +712,15 @@ impl World {
             .into_iter()
             .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
             .collect()
+    }
+}
+
+/// Sets each field of `extra` in a store's `spec`.
+fn merge_spec(store: &mut serde_json::Value, extra: &serde_json::Value) {
+    if let (Some(spec), Some(extra)) = (store["spec"].as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            spec.insert(k.clone(), v.clone());
+        }
     }
 }
 

@@ -86,3 +86,19 @@ pub async fn set_key_state(emu: &EmulatorHandle, key_id: &str, state: &str) {
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
 }
+
+/// `PUT /emulator/oci/users/{user}/policies`: takes the test user's IAM policies away (`false`:
+/// every call answers 404 NotAuthorizedOrNotFound) or gives them back.
+pub async fn set_policies_allowed(emu: &EmulatorHandle, allowed: bool) {
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let resp = http
+        .put(format!(
+            "{}/emulator/oci/users/{USER}/policies",
+            emu.base_url()
+        ))
+        .json(&serde_json::json!({ "allowed": allowed }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}

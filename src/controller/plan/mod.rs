@@ -358,8 +358,10 @@ pub fn plan(input: &PlanInput<'_>) -> Decision {
             return Decision::Act(Plan::stop(
                 input,
                 Reason::RemoteNotFound,
+                // Not "deleted": a provider may answer a missing permission the same way (OCI's
+                // 404 NotAuthorizedOrNotFound).
                 format!(
-                    "remote secret {secret_id} to adopt does not exist in the store's scope and region"
+                    "remote secret {secret_id} to adopt was not found in the store's scope and region (deleted, or not visible to the store's credentials)"
                 ),
             ));
         }

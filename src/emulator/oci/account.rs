@@ -253,6 +253,8 @@ pub struct Account {
     keys: BTreeMap<String, KeyRecord>,
     secrets: BTreeMap<String, SecretRecord>,
     retry_tokens: BTreeMap<String, RetryRecord>,
+    /// Users whose IAM policies were taken away: still authenticated, allowed nothing.
+    denied_users: std::collections::BTreeSet<String>,
 }
 
 fn new_ocid(kind: &str, region: &str) -> String {
@@ -419,6 +421,21 @@ impl Account {
             out.key_ids.push(id);
         }
         Ok(out)
+    }
+
+    /// The admin's policy switch: a user whose policies are removed keeps a valid API key but may
+    /// do nothing, and OCI answers every call of theirs with the 404 it gives for a missing
+    /// resource.
+    pub fn set_user_allowed(&mut self, user: &str, allowed: bool) {
+        if allowed {
+            self.denied_users.remove(user);
+        } else {
+            self.denied_users.insert(user.to_string());
+        }
+    }
+
+    pub fn user_allowed(&self, user: &str) -> bool {
+        !self.denied_users.contains(user)
     }
 
     /// The admin's key switch: ENABLED, DISABLED or PENDING_DELETION (with a deletion time).

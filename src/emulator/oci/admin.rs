@@ -1,6 +1,6 @@
 //! `/emulator/oci/...`: seeding (API keys, compartments, vaults, keys), the settings (write window,
-//! limits, write budget, strict or lenient signatures) and the key switch (ENABLED, DISABLED,
-//! PENDING_DELETION). Plain JSON, no authentication (a loopback test tool), like `/emulator/...`.
+//! limits, write budget, strict or lenient signatures), the key switch (ENABLED, DISABLED,
+//! PENDING_DELETION) and the policy switch (a user's IAM policies taken away or given back). Plain JSON, no authentication (a loopback test tool), like `/emulator/...`.
 
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ pub fn router() -> Router<Arc<OciEmulator>> {
             get(get_settings).put(put_settings),
         )
         .route("/emulator/oci/keys/{id}/state", put(set_key_state))
+        .route("/emulator/oci/users/{id}/policies", put(set_policies))
 }
 
 fn bad_request(message: String) -> Response {
@@ -101,4 +102,26 @@ async fn set_key_state(
         )
             .into_response(),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PoliciesCommand {
+    allowed: bool,
+}
+
+/// `{"allowed": false}` takes the user's policies away (every call answers 404
+/// NotAuthorizedOrNotFound, as OCI does for a missing permission); `true` gives them back.
+async fn set_policies(
+    State(emu): State<Arc<OciEmulator>>,
+    Path(user): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let cmd: PoliciesCommand = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e.to_string()),
+    };
+    emu.write_store().set_user_allowed(&user, cmd.allowed);
+    emu.core.changed();
+    Json(json!({"user": user, "allowed": cmd.allowed})).into_response()
 }

@@ -1,4 +1,5 @@
-//! The API request pipeline: route → read the body → verify the signature → shared faults
+//! The API request pipeline: route → read the body → verify the signature → the caller's policies
+//! (a user whose policies were removed gets 404 for everything) → shared faults
 //! ([`Core::admit`]) → the tenancy's management write budget → `opc-retry-token` replay → handler →
 //! render → count ([`Core::finish`], by endpoint and by the secret or key id the path names).
 //!
@@ -137,6 +138,9 @@ pub async fn handle(
         Ok(k) => k,
         Err(e) => return finish(Err(e), None),
     };
+    if !emu.read_store().user_allowed(&caller.user) {
+        return finish(Err(OciError::not_found()), None);
+    }
     let rate = match core.admit(call.endpoint, &caller.to_string()).await {
         Ok(rate) => rate,
         Err(Refusal::RateLimited(d)) => return finish(Err(OciError::too_many_requests()), Some(d)),

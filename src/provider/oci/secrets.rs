@@ -36,8 +36,8 @@ use super::wire::{
 };
 use crate::provider::{
     AccessedVersion, Capabilities, CreatedSecret, ErrorKind, Listing, NewSecret, NewVersion,
-    ProviderError, ProviderResult, RemoteSecret, RemoteVersion, RevisionSelector, SecretId,
-    SecretManager, SecretStatus, SecretUpdate, VersionRemoval, VersionStatus,
+    OwnerMark, ProviderError, ProviderResult, RemoteSecret, RemoteVersion, RevisionSelector,
+    SecretId, SecretManager, SecretStatus, SecretUpdate, VersionRemoval, VersionStatus,
 };
 
 use super::client::PROVIDER;
@@ -189,8 +189,15 @@ impl OciSecrets {
         self.by_name.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Why a name is taken: said plainly when a secret pending deletion still reserves it.
-    async fn name_taken(&self, oci_name: &str, error: ProviderError) -> ProviderError {
+    /// Why a name is taken: said plainly when a secret pending deletion still reserves it, with
+    /// what to do (a secret that carries the creator's own owner mark needs only its deletion
+    /// cancelled: it is found again by name).
+    async fn name_taken(
+        &self,
+        oci_name: &str,
+        creator: Option<&OwnerMark>,
+        error: ProviderError,
+    ) -> ProviderError {
         let reserved = self
             .client
             .list_secrets(&SecretFilter {
@@ -201,13 +208,21 @@ impl OciSecrets {
             .ok()
             .and_then(|found| found.into_iter().find(|s| s.secret_name == oci_name));
         let message = match reserved {
-            Some(s) => format!(
-                "the name {oci_name} is still reserved by secret {}, which is pending deletion{}: cancel its deletion and adopt it (spec.remote.adopt.secretId), or choose another remote.name",
-                s.id,
-                s.time_of_deletion
-                    .map(|t| format!(" until {t}"))
-                    .unwrap_or_default()
-            ),
+            Some(s) => {
+                let remedy = if creator.is_some() && owner_of(&s.freeform_tags).as_ref() == creator
+                {
+                    "cancel its deletion (it is this object's own secret, used again once live), or choose another remote.name"
+                } else {
+                    "cancel its deletion and adopt it (spec.remote.adopt.secretId), or choose another remote.name"
+                };
+                format!(
+                    "the name {oci_name} is still reserved by secret {}, which is pending deletion{}: {remedy}",
+                    s.id,
+                    s.time_of_deletion
+                        .map(|t| format!(" until {t}"))
+                        .unwrap_or_default()
+                )
+            }
             None => format!(
                 "a secret named {oci_name} already exists in vault {} and was not created here by Keyward: adopt it (spec.remote.adopt.secretId) or choose another remote.name",
                 self.vault_id
@@ -419,7 +434,7 @@ impl SecretManager for OciSecrets {
         let created = match self.client.create_secret(&details, retry.as_deref()).await {
             Ok(created) => created,
             Err(e) if *e.kind() == ErrorKind::Conflict => {
-                return Err(self.name_taken(&oci_name, e).await);
+                return Err(self.name_taken(&oci_name, secret.owner.as_ref(), e).await);
             }
             Err(e) => return Err(e),
         };

@@ -4,8 +4,11 @@ oci.vault.VaultsClient, oci.secrets.SecretsClient and oci.key_management.KmsMana
 service_endpoint=http://127.0.0.1:PORT and sign with an API key registered in the emulator. Every
 operation of the reference runs: paging through the SDK's pagination helpers, stage transitions,
 deletion scheduling, key versions, 409 IncorrectState during a write window (and the SDK's retry
-strategy getting past it), 429 on the tenancy's management write budget (and the retry strategy
-getting past that), retry tokens, and 401 for a wrong key, an unknown key and a skewed clock.
+strategy getting past it, also on the scheduling calls), 429 on an API key's request budget, on the
+tenancy's Vault write budget and on its KMS management write budget (surfaced without retries, got
+past with the retry strategy), paging by hand through opc-next-page, what Keyward's client relies on
+(freeform tags, version names unique per secret, listing by name and lifecycle state), retry tokens,
+and 401 for a wrong key, an unknown key and a skewed clock.
 
 Prints one `method: N call(s)` line per SDK method used, then `all N SDK methods exercised`. Exits
 non-zero on the first failed check (tests/providers/oci_sdk.rs runs it).
@@ -103,6 +106,11 @@ class Emulator:
     def counts(self):
         return self.call("GET", "/emulator/metrics")
 
+    def faults(self, **changes):
+        f = self.call("GET", "/emulator/faults")
+        f.update(changes)
+        return self.call("PUT", "/emulator/faults", f)
+
 
 def clients(args, key_file):
     config = {
@@ -142,11 +150,12 @@ def main():
     retrying = oci.retry.DEFAULT_RETRY_STRATEGY
     now = lambda: datetime.datetime.now(datetime.timezone.utc)
 
-    def create(name, text="v1", **kwargs):
+    def create(name, text="v1", retry_strategy=None, **kwargs):
         details = oci.vault.models.CreateSecretDetails(
             compartment_id=compartment, vault_id=args.vault_id, key_id=args.key_id,
             secret_name=name, secret_content=content(text), **kwargs)
-        return vaults.create_secret(details).data
+        extra = {} if retry_strategy is None else {"retry_strategy": retry_strategy}
+        return vaults.create_secret(details, **extra).data
 
     # --- the write window: CREATING, a second write gets 409, waiting makes it ACTIVE ---
     emu.settings(updatingWindowMs=800)
@@ -259,6 +268,91 @@ def main():
     check(len(vaults.list_secrets(compartment, name="idempotent").data) == 1, "one secret")
     details.secret_content = content("y")
     fails(409, "InvalidatedRetryToken", vaults.create_secret, details, opc_retry_token=token)
+
+    # --- what Keyward's client relies on: freeform tags and description round trip and update,
+    # version names unique within a secret, listing by name and by lifecycle state ---
+    tagged = create("tagged", freeform_tags={"keyward-path": "/team", "keyward-owner": "ns/db"},
+                    description="made by keyward")
+    got = vaults.get_secret(tagged.id).data
+    check(got.freeform_tags == {"keyward-path": "/team", "keyward-owner": "ns/db"}
+          and got.description == "made by keyward", got)
+    up = vaults.update_secret(tagged.id, oci.vault.models.UpdateSecretDetails(
+        description="", freeform_tags={**got.freeform_tags, "keyward-cluster": "c1"})).data
+    check(up.freeform_tags.get("keyward-cluster") == "c1" and up.current_version_number == 1, up)
+    vaults.update_secret(tagged.id, oci.vault.models.UpdateSecretDetails(
+        secret_content=content("two", name="keyward_3atoken-1")))
+    err = fails(400, "InvalidParameter", vaults.update_secret, tagged.id,
+                oci.vault.models.UpdateSecretDetails(secret_content=content("again", name="keyward_3atoken-1")))
+    check("already exists" in err.message, err.message)
+    check(secrets.get_secret_bundle(tagged.id, secret_version_name="keyward_3atoken-1").data.version_number == 2,
+          "by version name")
+    vaults.schedule_secret_deletion(tagged.id, oci.vault.models.ScheduleSecretDeletionDetails())
+    pending = vaults.list_secrets(compartment, vault_id=args.vault_id, name="tagged",
+                                  lifecycle_state="PENDING_DELETION").data
+    check([x.id for x in pending] == [tagged.id], pending)
+    check(vaults.list_secrets(compartment, vault_id=args.vault_id, name="tagged",
+                              lifecycle_state="ACTIVE").data == [], "not ACTIVE")
+
+    # --- paging by hand: opc-next-page, then page=, until there is none ---
+    seen, page, pages = [], None, 0
+    while True:
+        resp = vaults.list_secret_versions(s.id, limit=1, page=page) if page else \
+            vaults.list_secret_versions(s.id, limit=1)
+        pages += 1
+        seen += [v.version_number for v in resp.data]
+        check(resp.has_next_page == (resp.next_page is not None)
+              and resp.headers.get("opc-next-page") == resp.next_page, resp.headers)
+        if not resp.has_next_page:
+            break
+        page = resp.next_page
+    check(seen == [3, 2, 1] and pages == 3, (seen, pages))
+    fails(400, "InvalidParameter", vaults.list_secrets, compartment, page="not-a-token")
+
+    # --- 409 IncorrectState on the scheduling calls during a write window: surfaced without a
+    # retry strategy, waited out with one ---
+    emu.settings(updatingWindowMs=800)
+    busy = create("busy")
+    vaults.update_secret(busy.id, oci.vault.models.UpdateSecretDetails(secret_content=content("2")),
+                         retry_strategy=retrying)
+    vaults.update_secret(busy.id, oci.vault.models.UpdateSecretDetails(secret_content=content("3")),
+                         retry_strategy=retrying)
+    err = fails(409, "IncorrectState", vaults.schedule_secret_version_deletion, busy.id, 1,
+                oci.vault.models.ScheduleSecretVersionDeletionDetails(), retry_strategy=never)
+    check("UPDATING" in err.message, err.message)
+    vaults.schedule_secret_version_deletion(busy.id, 1, oci.vault.models.ScheduleSecretVersionDeletionDetails(),
+                                            retry_strategy=retrying)
+    check(vaults.get_secret_version(busy.id, 1).data.time_of_deletion is not None, "scheduled")
+    emu.settings(updatingWindowMs=0)
+
+    # --- 429 TooManyRequests on the API key's request budget (reads) and on the tenancy's Vault
+    # write budget: surfaced as the SDK's ServiceError without retries, got past with them ---
+    emu.faults(rate_limit_per_second=2)
+    limited = 0
+    for _ in range(8):
+        try:
+            vaults.get_secret(busy.id, retry_strategy=never)
+        except ServiceError as e:
+            check(e.status == 429 and e.code == "TooManyRequests", f"{e.status} {e.code}")
+            check(e.headers.get("retry-after") is not None, e.headers)
+            limited += 1
+    check(limited >= 4, f"{limited} of 8 reads refused at 2/s")
+    for _ in range(5):
+        got = secrets.get_secret_bundle(busy.id, retry_strategy=retrying).data
+        check(got.version_number == 3, got)
+    emu.faults(rate_limit_per_second=None)
+    emu.settings(secretWritesPerSecond=1)
+    refused = 0
+    for i in range(4):
+        try:
+            vaults.update_secret(busy.id, oci.vault.models.UpdateSecretDetails(secret_content=content(f"w{i}")),
+                                 retry_strategy=never)
+        except ServiceError as e:
+            check(e.status == 429 and e.code == "TooManyRequests", f"{e.status} {e.code}")
+            refused += 1
+    check(refused >= 2, f"{refused} of 4 writes refused at 1/s")
+    for i in range(3):
+        create(f"budget-{i}", retry_strategy=retrying)
+    emu.settings(secretWritesPerSecond=None)
 
     # --- limits: 30 versions in use; the 31st is refused ---
     s = create("limits")
