@@ -29,15 +29,35 @@ impl CallClass {
     }
 }
 
-/// Held while a request is in flight (a per-store concurrency slot, when the gate has one).
-#[derive(Debug, Default)]
+/// Held while a request is in flight: a per-store concurrency slot, and for a tenancy write the
+/// tenancy's turn, when the gate has them. Dropping it once the answer is read frees both.
+#[derive(Default)]
 pub struct GatePass {
     _slot: Option<OwnedSemaphorePermit>,
+    _turn: Option<Box<dyn Send + Sync>>,
+}
+
+impl std::fmt::Debug for GatePass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatePass")
+            .field("slot", &self._slot.is_some())
+            .field("turn", &self._turn.is_some())
+            .finish()
+    }
 }
 
 impl GatePass {
     pub fn new(slot: Option<OwnedSemaphorePermit>) -> Self {
-        Self { _slot: slot }
+        Self {
+            _slot: slot,
+            _turn: None,
+        }
+    }
+
+    /// Also holds `turn` until the request is done.
+    pub fn with_turn(mut self, turn: impl Send + Sync + 'static) -> Self {
+        self._turn = Some(Box::new(turn));
+        self
     }
 }
 

@@ -29,8 +29,8 @@ pub struct Connection {
     /// The provider's default budget: requests per second and burst, below its own limit.
     pub default_budget: (u32, u32),
     /// Where the provider throttles a class of writes for the whole tenancy
-    /// ([`StoreIdentity::tenancy`]): that budget, shared by every identity of the tenancy.
-    pub tenancy_budget: Option<(u32, u32)>,
+    /// ([`StoreIdentity::tenancy`]): how many per second, shared by every identity of the tenancy.
+    pub tenancy_writes_per_second: Option<u32>,
     pub build: Builder,
 }
 

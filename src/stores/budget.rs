@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::turnstile::Turnstile;
 use crate::provider::{CallClass, GateClosed, GatePass, RateSignal, RequestGate};
 
 /// How fast a store may call its provider.
@@ -165,9 +166,9 @@ impl Bucket {
 /// The budget of one identity, as the gate its clients pass.
 pub struct Budget {
     bucket: Mutex<Bucket>,
-    /// A bucket shared with other identities for [`CallClass::TenancyWrite`]s (OCI: one
-    /// tenancy's KMS management writes).
-    shared_writes: Option<Arc<Mutex<Bucket>>>,
+    /// The turnstile shared with the other identities of a tenancy for
+    /// [`CallClass::TenancyWrite`]s (OCI: KMS management writes).
+    tenancy: Option<Arc<Turnstile>>,
     in_flight: Arc<Semaphore>,
     observer: Arc<dyn BudgetObserver>,
 }
@@ -192,15 +193,16 @@ impl Budget {
     pub fn new(settings: BudgetSettings) -> Self {
         Self {
             bucket: Mutex::new(Bucket::new(settings, Instant::now())),
-            shared_writes: None,
+            tenancy: None,
             in_flight: Arc::new(Semaphore::new(settings.concurrency.max(1) as usize)),
             observer: Arc::new(Unobserved),
         }
     }
 
-    /// Tenancy writes also take a token from `bucket` (shared by every identity of one tenancy).
-    pub fn with_shared_writes(mut self, bucket: Arc<Mutex<Bucket>>) -> Self {
-        self.shared_writes = Some(bucket);
+    /// Tenancy writes also take their turn at `turnstile` (shared by every identity of one
+    /// tenancy).
+    pub fn with_tenancy(mut self, turnstile: Arc<Turnstile>) -> Self {
+        self.tenancy = Some(turnstile);
         self
     }
 
@@ -221,36 +223,15 @@ impl Budget {
     fn lock(&self) -> std::sync::MutexGuard<'_, Bucket> {
         self.bucket.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// One token from the own bucket and, for tenancy writes, the shared one; nothing is taken unless
-    /// both have a turn within the wait allowed.
-    fn reserve(&self, class: CallClass, now: Instant) -> Result<Duration, Duration> {
-        let mut own = self.lock();
-        let shared = match (&self.shared_writes, class) {
-            (Some(bucket), CallClass::TenancyWrite) => Some(bucket),
-            _ => None,
-        };
-        let Some(shared) = shared else {
-            return own.reserve(now);
-        };
-        let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-        let (own_before, shared_before) = (own.clone(), shared.clone());
-        match (own.reserve(now), shared.reserve(now)) {
-            (Ok(a), Ok(b)) => Ok(a.max(b)),
-            (a, b) => {
-                *own = own_before;
-                *shared = shared_before;
-                Err(a.unwrap_or_else(|w| w).max(b.unwrap_or_else(|w| w)))
-            }
-        }
-    }
 }
 
 #[async_trait]
 impl RequestGate for Budget {
     async fn admit(&self, class: CallClass) -> Result<GatePass, GateClosed> {
         let started = Instant::now();
-        let wait = match self.reserve(class, started) {
+        // The bucket's lock ends with this statement: the refusal below reads the bucket again.
+        let reserved = self.lock().reserve(started);
+        let wait = match reserved {
             Ok(wait) => wait,
             Err(wait) => {
                 self.observer.refused(wait, self.tokens_left());
@@ -261,6 +242,18 @@ impl RequestGate for Budget {
             tokio::time::sleep(wait).await;
         }
         let max_wait = self.lock().settings().max_wait;
+        // The tenancy's turn before a slot: a write waiting for its turn holds up none of this
+        // identity's other calls.
+        let turn = match (&self.tenancy, class) {
+            (Some(turnstile), CallClass::TenancyWrite) => match turnstile.enter(max_wait).await {
+                Ok(turn) => Some(turn),
+                Err(retry_after) => {
+                    self.observer.refused(retry_after, self.tokens_left());
+                    return Err(GateClosed { retry_after });
+                }
+            },
+            _ => None,
+        };
         let slot = match tokio::time::timeout(
             max_wait.max(Duration::from_millis(1)),
             self.in_flight.clone().acquire_owned(),
@@ -278,20 +271,15 @@ impl RequestGate for Budget {
         };
         self.observer
             .admitted(started.elapsed(), self.tokens_left());
-        Ok(GatePass::new(Some(slot)))
+        let pass = GatePass::new(Some(slot));
+        Ok(match turn {
+            Some(turn) => pass.with_turn(turn),
+            None => pass,
+        })
     }
 
     fn observe(&self, signal: &RateSignal) {
-        let now = Instant::now();
-        self.lock().observe(signal, now);
-        if let Some(shared) = &self.shared_writes
-            && signal.status == 429
-        {
-            shared
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .observe(signal, now);
-        }
+        self.lock().observe(signal, Instant::now());
     }
 }
 
@@ -447,22 +435,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn tenancy_writes_also_wait_for_the_shared_bucket_and_other_calls_do_not() {
-        let shared = Arc::new(Mutex::new(Bucket::new(
-            settings(1.0, 1, 5000),
-            Instant::now(),
-        )));
-        let a = Budget::new(settings(100.0, 100, 5000)).with_shared_writes(shared.clone());
-        let b = Budget::new(settings(100.0, 100, 5000)).with_shared_writes(shared);
+    async fn tenancy_writes_take_turns_across_identities_and_other_calls_do_not() {
+        let turnstile = Arc::new(Turnstile::per_second(1));
+        let a = Budget::new(settings(100.0, 100, 5000)).with_tenancy(turnstile.clone());
+        let b = Budget::new(settings(100.0, 100, 5000)).with_tenancy(turnstile.clone());
         let t0 = Instant::now();
-        a.admit(CallClass::TenancyWrite).await.unwrap();
-        b.admit(CallClass::TenancyWrite).await.unwrap();
+        drop(a.admit(CallClass::TenancyWrite).await.unwrap());
+        drop(b.admit(CallClass::TenancyWrite).await.unwrap());
         assert_eq!(
             t0.elapsed(),
-            Duration::from_secs(1),
-            "the second tenancy write waited its turn"
+            turnstile.spacing(),
+            "the other identity's tenancy write waited its turn"
         );
         let t1 = Instant::now();
+        let impatient = Budget::new(settings(100.0, 100, 500)).with_tenancy(turnstile.clone());
+        let held = impatient.admit(CallClass::TenancyWrite).await;
+        assert!(
+            held.is_err(),
+            "a turn too far off is refused, not waited for"
+        );
         for _ in 0..10 {
             a.admit(CallClass::Read).await.unwrap();
             a.admit(CallClass::Write).await.unwrap();
@@ -475,16 +466,18 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_refused_write_takes_no_token_from_either_bucket() {
-        let shared = Arc::new(Mutex::new(Bucket::new(
-            settings(1.0, 1, 500),
-            Instant::now(),
-        )));
-        let a = Budget::new(settings(100.0, 2, 500)).with_shared_writes(shared.clone());
-        a.admit(CallClass::TenancyWrite).await.unwrap();
-        let closed = a.admit(CallClass::TenancyWrite).await.unwrap_err();
+    async fn a_call_over_the_budget_is_refused_at_once_and_takes_nothing() {
+        let budget = Budget::new(settings(1.0, 1, 500));
+        budget.admit(CallClass::Read).await.unwrap();
+        let t0 = Instant::now();
+        let closed = budget.admit(CallClass::Read).await.unwrap_err();
         assert_eq!(closed.retry_after, Duration::from_secs(1));
-        assert!((a.tokens_left() - 1.0).abs() < 1e-9, "{}", a.tokens_left());
+        assert_eq!(Instant::now(), t0, "refused without waiting");
+        assert!(
+            budget.tokens_left().abs() < 1e-9,
+            "{}",
+            budget.tokens_left()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,6 +11,7 @@ pub mod payloads;
 pub mod resolve;
 pub mod runtime;
 pub mod snapshot;
+pub mod turnstile;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,9 +38,9 @@ pub const CONCURRENCY_PER_STORE: u32 = 16;
 /// Every runtime, by identity.
 pub struct Runtimes {
     by_identity: Mutex<HashMap<StoreIdentity, Arc<StoreRuntime>>>,
-    /// Tenancy-wide write budgets, by provider and tenancy: every identity of one tenancy takes
-    /// its tenancy writes from the same bucket (OCI: KMS management writes).
-    tenancies: TenancyBudgets,
+    /// Tenancy-wide write turnstiles, by provider and tenancy: every identity of one tenancy
+    /// takes turns at the same one for its tenancy writes (OCI: KMS management writes).
+    tenancies: Tenancies,
     wake: mpsc::UnboundedSender<ObjectKey>,
     metrics: Metrics,
     mode: RuntimeMode,
@@ -56,7 +57,7 @@ impl Runtimes {
     ) -> Self {
         Self {
             by_identity: Mutex::default(),
-            tenancies: TenancyBudgets::default(),
+            tenancies: Tenancies::default(),
             wake,
             metrics,
             mode,
@@ -71,12 +72,6 @@ impl Runtimes {
     /// Whether every client made here refuses writes (`keyward plan` and `status`).
     pub fn read_only(&self) -> bool {
         self.mode.read_only
-    }
-
-    /// The tenancy-wide write budgets (shared with clients outside the store runtimes, such as
-    /// the ManagedKey controller's).
-    pub fn tenancies(&self) -> &TenancyBudgets {
-        &self.tenancies
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StoreIdentity, Arc<StoreRuntime>>> {
@@ -112,8 +107,8 @@ impl Runtimes {
             metrics: self.metrics.clone(),
             store: label.to_owned(),
         }));
-        if let Some(shared) = self.tenancies.bucket(&connection, self.mode) {
-            budget = budget.with_shared_writes(shared);
+        if let Some(turnstile) = self.tenancies.turnstile(&connection, self.mode) {
+            budget = budget.with_tenancy(turnstile);
         }
         let budget = Arc::new(budget);
         let observer = self.call_observer(label);
@@ -160,38 +155,29 @@ impl Runtimes {
     }
 }
 
-/// One write bucket per provider and tenancy, made on first use and never dropped (a tenancy's
-/// budget outlives any one store of it).
+/// One turnstile per provider and tenancy, made on first use and never dropped (a tenancy's
+/// limit outlives any one store of it).
 #[derive(Default)]
-pub struct TenancyBudgets(Mutex<HashMap<(&'static str, String), SharedBucket>>);
+pub struct Tenancies(Mutex<HashMap<(&'static str, String), Arc<turnstile::Turnstile>>>);
 
-/// A bucket several budgets take turns from.
-pub type SharedBucket = Arc<Mutex<budget::Bucket>>;
-
-impl TenancyBudgets {
-    /// The bucket `connection`'s tenancy writes share, if its provider has one; none in the
-    /// naive baseline, which has no budget at all.
-    pub fn bucket(&self, connection: &Connection, mode: RuntimeMode) -> Option<SharedBucket> {
+impl Tenancies {
+    /// The turnstile `connection`'s tenancy writes take turns at, if its provider throttles a
+    /// tenancy; none in the naive baseline, which has no budget at all.
+    pub fn turnstile(
+        &self,
+        connection: &Connection,
+        mode: RuntimeMode,
+    ) -> Option<Arc<turnstile::Turnstile>> {
         let tenancy = connection.identity.tenancy.clone()?;
-        let (per_second, burst) = connection.tenancy_budget?;
+        let per_second = connection.tenancy_writes_per_second?;
         if !mode.batched {
             return None;
         }
         let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = all
+        let turnstile = all
             .entry((connection.identity.provider, tenancy))
-            .or_insert_with(|| {
-                Arc::new(Mutex::new(budget::Bucket::new(
-                    BudgetSettings {
-                        per_second: f64::from(per_second),
-                        burst,
-                        max_wait: MAX_BUDGET_WAIT,
-                        concurrency: CONCURRENCY_PER_STORE,
-                    },
-                    tokio::time::Instant::now(),
-                )))
-            });
-        Some(bucket.clone())
+            .or_insert_with(|| Arc::new(turnstile::Turnstile::per_second(per_second)));
+        Some(turnstile.clone())
     }
 }
 
@@ -246,29 +232,29 @@ mod tests {
             region: "r".into(),
             endpoints: vec![],
             default_budget: (10, 5),
-            tenancy_budget: Some((9, 1)),
+            tenancy_writes_per_second: Some(10),
             build: Box::new(|_, _| Err(ProviderError::unsupported("oci", "build"))),
         }
     }
 
     #[test]
-    fn identities_of_one_tenancy_share_its_bucket_and_no_other() {
-        let budgets = TenancyBudgets::default();
+    fn identities_of_one_tenancy_share_its_turnstile_and_no_other() {
+        let budgets = Tenancies::default();
         let batched = RuntimeMode::default();
         let a = budgets
-            .bucket(&connection(Some("t1"), "user-a"), batched)
+            .turnstile(&connection(Some("t1"), "user-a"), batched)
             .unwrap();
         let b = budgets
-            .bucket(&connection(Some("t1"), "user-b"), batched)
+            .turnstile(&connection(Some("t1"), "user-b"), batched)
             .unwrap();
         let c = budgets
-            .bucket(&connection(Some("t2"), "user-a"), batched)
+            .turnstile(&connection(Some("t2"), "user-a"), batched)
             .unwrap();
-        assert!(Arc::ptr_eq(&a, &b), "one tenancy, one bucket");
-        assert!(!Arc::ptr_eq(&a, &c), "another tenancy, another bucket");
+        assert!(Arc::ptr_eq(&a, &b), "one tenancy, one turnstile");
+        assert!(!Arc::ptr_eq(&a, &c), "another tenancy, another turnstile");
         assert!(
             budgets
-                .bucket(&connection(None, "user-a"), batched)
+                .turnstile(&connection(None, "user-a"), batched)
                 .is_none()
         );
         let naive = RuntimeMode {
@@ -277,7 +263,7 @@ mod tests {
         };
         assert!(
             budgets
-                .bucket(&connection(Some("t1"), "user-a"), naive)
+                .turnstile(&connection(Some("t1"), "user-a"), naive)
                 .is_none()
         );
     }

@@ -17,9 +17,9 @@ use super::{ApiKey, OciClient, OciConfig, OciSecrets, Service};
 /// stays well below what its API gateways commonly allow.
 pub const DEFAULT_BUDGET: (u32, u32) = (10, 5);
 
-/// The tenancy's KMS management writes: OCI allows 10 per second per tenancy [SEED]. A bucket of
-/// 9 per second with a burst of 1 never puts more than 10 in any second, sliding or not.
-pub const TENANCY_WRITES: (u32, u32) = (9, 1);
+/// The tenancy's KMS management writes: OCI allows 10 per second per tenancy [SEED]; the
+/// tenancy's turnstile sends them one at a time, 100 ms after the previous answer.
+pub const TENANCY_WRITES_PER_SECOND: u32 = 10;
 
 /// The API key from a credentials Secret, or a message naming the missing keys (never values).
 pub fn api_key(spec: &OciProvider, data: &BTreeMap<String, Vec<u8>>) -> Result<ApiKey, String> {
@@ -118,7 +118,7 @@ pub fn connect(spec: &OciProvider, data: &BTreeMap<String, Vec<u8>>) -> Result<C
         region: config.region.clone(),
         identity,
         default_budget: DEFAULT_BUDGET,
-        tenancy_budget: Some(TENANCY_WRITES),
+        tenancy_writes_per_second: Some(TENANCY_WRITES_PER_SECOND),
         build: Box::new(move |gate, observer| {
             let client = OciClient::new(config)?
                 .with_gate(gate)

@@ -70,7 +70,7 @@ pub fn connect(
         region: config.region.clone(),
         identity,
         default_budget: DEFAULT_BUDGET,
-        tenancy_budget: None,
+        tenancy_writes_per_second: None,
         build: Box::new(move |gate, observer| {
             let client = ThalassaClient::new(config)?
                 .with_gate(gate)
