@@ -413,6 +413,13 @@ pub trait SecretManager: Send + Sync {
         enabled: bool,
     ) -> ProviderResult<RemoteVersion>;
 
-    /// Deletes (or destroys) one version.
-    async fn delete_version(&self, id: &SecretId, revision: u64) -> ProviderResult<()>;
+    /// Deletes (or destroys) one version. Where the provider deletes after a waiting period
+    /// (`VersionRemoval::ScheduleDeletion`, OCI), `window` is that period, within what the
+    /// provider allows; providers that delete at once ignore it.
+    async fn delete_version(
+        &self,
+        id: &SecretId,
+        revision: u64,
+        window: std::time::Duration,
+    ) -> ProviderResult<()>;
 }

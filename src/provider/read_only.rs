@@ -92,7 +92,12 @@ impl SecretManager for ReadOnly {
         self.refuse("set_version_enabled")
     }
 
-    async fn delete_version(&self, _: &SecretId, _: u64) -> ProviderResult<()> {
+    async fn delete_version(
+        &self,
+        _: &SecretId,
+        _: u64,
+        _: std::time::Duration,
+    ) -> ProviderResult<()> {
         self.refuse("delete_version")
     }
 }

@@ -437,7 +437,11 @@ async fn perform(shared: &Shared<'_>, object: &Object<'_>, step: &PipelineStep) 
             match object
                 .runtime
                 .client()
-                .delete_version(&object.secret.id, *revision)
+                .delete_version(
+                    &object.secret.id,
+                    *revision,
+                    object.retirement.map(|r| r.retention).unwrap_or_default(),
+                )
                 .await
             {
                 Ok(()) => {

@@ -5,6 +5,7 @@
 //! version (counted on the emulator's side).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use keyward::emulator::EmulatorHandle;
 use keyward::emulator::oci::OciSettings;
@@ -159,13 +160,24 @@ async fn create_find_rotate_read_and_retire_through_the_trait() {
     assert_eq!(first.value.expose(), CANARY.as_bytes());
 
     // Version 2 is PREVIOUS: OCI refuses to schedule it. Version 1 is DEPRECATED: scheduled.
-    let refused = sm.delete_version(&id, 2).await.unwrap_err();
+    let refused = sm
+        .delete_version(&id, 2, Duration::from_secs(3600))
+        .await
+        .unwrap_err();
     assert_eq!(refused.kind(), &ErrorKind::Precondition, "{refused}");
-    sm.delete_version(&id, 1).await.unwrap();
+    sm.delete_version(&id, 1, Duration::from_secs(3600))
+        .await
+        .unwrap();
     let after = sm.list_versions(&id).await.unwrap();
-    assert_eq!(
-        after.iter().find(|v| v.revision == 1).unwrap().status,
-        VersionStatus::ScheduledForDeletion
+    let scheduled = after.iter().find(|v| v.revision == 1).unwrap();
+    assert_eq!(scheduled.status, VersionStatus::ScheduledForDeletion);
+    // An hour's retention asks for OCI's shortest window, a day (and a margin), not its default
+    // 30 days: at most a day's superseded versions wait for deletion at once.
+    let window = jiff::Timestamp::now().duration_until(scheduled.deletion_requested_at.unwrap());
+    assert!(
+        window > jiff::SignedDuration::from_hours(24)
+            && window < jiff::SignedDuration::from_hours(25),
+        "{window:#}"
     );
     let unreadable = sm
         .access_version(&id, RevisionSelector::Number(1))

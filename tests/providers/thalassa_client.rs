@@ -198,7 +198,9 @@ async fn create_find_version_access_destroy_delete_round_trip() {
         keyward::stores::snapshot::fingerprint(&sm.get_secret(&id).await.unwrap())
     );
 
-    sm.delete_version(&id, 1).await.unwrap();
+    sm.delete_version(&id, 1, Duration::from_secs(3600))
+        .await
+        .unwrap();
     let versions = sm.list_versions(&id).await.unwrap();
     assert_eq!(versions[1].status, VersionStatus::Destroyed);
     for rev in [1, 9] {

@@ -613,13 +613,47 @@ impl SecretManager for OciSecrets {
         Err(ProviderError::unsupported(PROVIDER, "set_version_enabled"))
     }
 
-    /// Schedules the version's deletion (OCI's default window); only a DEPRECATED version can be.
-    async fn delete_version(&self, id: &SecretId, revision: u64) -> ProviderResult<()> {
+    /// Schedules the version's deletion `window` from now, within what OCI allows (a day to 30
+    /// days); only a DEPRECATED version can be. The shortest window keeps rotations up to about
+    /// one an hour within OCI's 30 versions pending deletion; OCI's own default (30 days) would
+    /// stop retirement at 30 rotations a month. "Now" is the later of this machine's clock and
+    /// the newest version's creation as OCI recorded it, so a clock behind OCI's is not refused.
+    async fn delete_version(
+        &self,
+        id: &SecretId,
+        revision: u64,
+        window: std::time::Duration,
+    ) -> ProviderResult<()> {
         let ocid = self.ocid(id).await?;
+        let newest = self
+            .client
+            .list_secret_versions(&ocid)
+            .await?
+            .into_iter()
+            .filter_map(|v| v.time_created)
+            .max();
+        let at = deletion_time(jiff::Timestamp::now(), newest, window);
         self.client
-            .schedule_secret_version_deletion(&ocid, revision, None, None)
+            .schedule_secret_version_deletion(&ocid, revision, Some(at), None)
             .await
     }
+}
+
+/// OCI's window for a version's deletion: one to 30 days.
+const MIN_DELETION_WINDOW: std::time::Duration = std::time::Duration::from_secs(86_400);
+const MAX_DELETION_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+/// Room for the time the request takes and clocks that differ a little.
+const DELETION_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// When to delete a version asked to go `window` after now. Pure.
+fn deletion_time(
+    now: jiff::Timestamp,
+    newest_version: Option<jiff::Timestamp>,
+    window: std::time::Duration,
+) -> jiff::Timestamp {
+    let from = newest_version.map_or(now, |n| n.max(now));
+    let window = window.clamp(MIN_DELETION_WINDOW + DELETION_MARGIN, MAX_DELETION_WINDOW);
+    from + jiff::SignedDuration::try_from(window).unwrap_or_default()
 }
 
 fn same_folder(a: &str, b: &str) -> bool {
@@ -658,6 +692,30 @@ mod tests {
             pending_deletion(SecretLifecycleState::PendingDeletion, Some(t)),
             Some(t)
         );
+    }
+
+    #[test]
+    fn a_version_is_deleted_within_the_window_oci_allows_from_the_later_clock() {
+        let t = |s: i64| jiff::Timestamp::from_second(1_800_000_000 + s).unwrap();
+        let day = 86_400;
+        let hour = std::time::Duration::from_secs(3600);
+        // A short retention becomes OCI's shortest window (with the margin).
+        assert_eq!(deletion_time(t(0), None, hour), t(day + 300));
+        // A retention inside the range is kept; a long one is cut to 30 days.
+        assert_eq!(
+            deletion_time(t(0), None, std::time::Duration::from_secs(7 * 86_400)),
+            t(7 * day)
+        );
+        assert_eq!(
+            deletion_time(t(0), None, std::time::Duration::from_secs(90 * 86_400)),
+            t(30 * day)
+        );
+        // OCI's clock ahead of ours (its newest version is newer than our now): counted from it.
+        assert_eq!(
+            deletion_time(t(0), Some(t(5 * day)), hour),
+            t(6 * day + 300)
+        );
+        assert_eq!(deletion_time(t(10), Some(t(0)), hour), t(day + 310));
     }
 
     #[test]

@@ -121,7 +121,13 @@ impl SecretManager for ScalewayClient {
         ScalewayClient::set_version_enabled(self, id, revision, enabled).await
     }
 
-    async fn delete_version(&self, id: &SecretId, revision: u64) -> ProviderResult<()> {
+    /// Deleted at once: Scaleway has no waiting period.
+    async fn delete_version(
+        &self,
+        id: &SecretId,
+        revision: u64,
+        _window: std::time::Duration,
+    ) -> ProviderResult<()> {
         ScalewayClient::delete_version(self, id, revision).await
     }
 }

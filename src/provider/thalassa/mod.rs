@@ -141,8 +141,13 @@ impl SecretManager for ThalassaClient {
         ))
     }
 
-    /// Destroys the version (`destroySecretVersion`): its value is gone for good.
-    async fn delete_version(&self, id: &SecretId, revision: u64) -> ProviderResult<()> {
+    /// Destroys the version (`destroySecretVersion`) at once: its value is gone for good.
+    async fn delete_version(
+        &self,
+        id: &SecretId,
+        revision: u64,
+        _window: std::time::Duration,
+    ) -> ProviderResult<()> {
         ThalassaClient::delete_version(self, id, revision).await
     }
 }
