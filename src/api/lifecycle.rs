@@ -106,9 +106,10 @@ pub struct RetirementSpec {
         .message("retirement.gracePeriod must be a duration such as 30m or 1h"))]
     pub grace_period: Option<String>,
 
-    /// How long a disabled version is kept before it is deleted (Scaleway), destroyed (Thalassa)
-    /// or scheduled for deletion (OCI). Default `168h` (7 days). Providers that cannot disable a
-    /// version remove it when the grace period ends.
+    /// How long a disabled version is kept before it is deleted (Scaleway). Default `168h` (7
+    /// days). Providers that cannot disable a version remove it when the grace period ends:
+    /// Thalassa destroys it at once; OCI schedules its deletion `retention` later, within the one
+    /// to 30 days OCI allows, restorable until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]+(h|m|s))+$')")
