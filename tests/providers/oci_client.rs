@@ -287,22 +287,59 @@ async fn deletion_scheduling_and_the_reserved_name() {
 
 #[tokio::test]
 async fn the_write_window_is_waited_out_and_makes_one_version() {
-    // A window longer than any create→update gap on a loaded machine and shorter than the
-    // retries wait at least (0.1 + 0.2 + 0.4 s with the jitter at its lowest).
-    let mut settings = OciSettings::default();
-    settings.limits.updating_window_ms = 500;
-    let emu = oci::emulator(settings).await;
+    // The emulator's clock stands still, so the window lasts until the test moves it: no timing
+    // of this machine decides whether a 409 is seen.
+    let emu = windowed_emulator().await;
     let c = client(&emu);
     let s = c.create_secret(&details("db", "one"), None).await.unwrap();
     assert_eq!(s.lifecycle_state, SecretLifecycleState::Creating);
     // 409 IncorrectState while CREATING is a refusal before acting: retried even for a write that
     // makes a version, and exactly one version results.
-    let up = c.update_secret(&s.id, &content("two"), None).await.unwrap();
+    let patient = patient(&emu);
+    let id = s.id.clone();
+    let update =
+        tokio::spawn(async move { patient.update_secret(&id, &content("two"), None).await });
+    end_window_after_refusals(&emu, "UpdateSecret", 1).await;
+    let up = update.await.unwrap().unwrap();
     assert_eq!(up.current_version_number, Some(2));
     let counts = emu.request_counts();
     assert!(counts.count("UpdateSecret", 409) >= 1, "{counts:?}");
     assert_eq!(counts.count("UpdateSecret", 200), 1);
     assert_eq!(c.list_secret_versions(&s.id).await.unwrap().len(), 2);
+}
+
+/// An emulator whose writes open a window of half a second on a clock that stands still.
+async fn windowed_emulator() -> EmulatorHandle {
+    let mut settings = OciSettings::default();
+    settings.limits.updating_window_ms = 500;
+    let emu = oci::emulator(settings).await;
+    emu.clock().freeze();
+    emu
+}
+
+/// A client that retries 409s long enough for the test to end the window.
+fn patient(emu: &EmulatorHandle) -> OciClient {
+    let mut config = config(emu, oci::PRIVATE_KEY);
+    config.retry = RetryPolicy {
+        max_attempts: 100,
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(100),
+        budget: Duration::from_secs(30),
+    };
+    OciClient::new(config).unwrap()
+}
+
+/// Once `endpoint` drew `refusals` answers 409, moves the emulator's clock past the window.
+async fn end_window_after_refusals(emu: &EmulatorHandle, endpoint: &str, refusals: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while emu.request_counts().count(endpoint, 409) < refusals {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 409 from {endpoint}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    emu.advance_clock(jiff::SignedDuration::from_secs(1));
 }
 
 #[tokio::test]
@@ -624,24 +661,29 @@ fn once(emu: &EmulatorHandle) -> OciClient {
 /// failure, and which Keyward's client waits out, scheduling the version once.
 #[tokio::test]
 async fn scheduling_during_a_write_window_is_waited_out_and_happens_once() {
-    let mut settings = OciSettings::default();
-    settings.limits.updating_window_ms = 500;
-    let emu = oci::emulator(settings).await;
+    let emu = windowed_emulator().await;
     let c = client(&emu);
     let s = c.create_secret(&details("db", "one"), None).await.unwrap();
-    c.update_secret(&s.id, &content("two"), None).await.unwrap();
-    c.update_secret(&s.id, &content("three"), None)
-        .await
-        .unwrap();
+    for value in ["two", "three"] {
+        emu.advance_clock(jiff::SignedDuration::from_secs(1));
+        c.update_secret(&s.id, &content(value), None).await.unwrap();
+    }
+    // UPDATING until the clock moves.
     let err = once(&emu)
         .schedule_secret_version_deletion(&s.id, 1, None, None)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Transient, "{err}");
     assert!(err.message().contains("UPDATING"), "{err}");
-    c.schedule_secret_version_deletion(&s.id, 1, None, None)
-        .await
-        .unwrap();
+    let patient = patient(&emu);
+    let id = s.id.clone();
+    let schedule = tokio::spawn(async move {
+        patient
+            .schedule_secret_version_deletion(&id, 1, None, None)
+            .await
+    });
+    end_window_after_refusals(&emu, "ScheduleSecretVersionDeletion", 2).await;
+    schedule.await.unwrap().unwrap();
     let counts = emu.request_counts();
     assert!(
         counts.count("ScheduleSecretVersionDeletion", 409) >= 2,
