@@ -20,7 +20,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::runtime::controller::Controller;
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Api, ResourceExt};
@@ -57,9 +57,19 @@ pub async fn run_controller(
         None => Api::all(client),
     };
     let (reader, writer) = reflector::store();
+    let gauge = ctx.clone();
     let objects = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
         .reflect(writer)
+        // ManagedKeys carry no finalizer (Keyward never deletes a key), so a deletion reaches no
+        // reconcile: the object leaves the `keyward_objects` gauge here.
+        .inspect_ok(move |event| {
+            if let watcher::Event::Delete(mk) = event {
+                gauge
+                    .reasons
+                    .set(&mk.namespace().unwrap_or_default(), &mk.name_any(), None);
+            }
+        })
         .applied_objects()
         .predicate_filter(changed_by_a_person, PredicateConfig::default());
     Controller::for_stream(objects, reader)

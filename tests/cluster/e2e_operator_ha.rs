@@ -51,31 +51,9 @@ async fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool
     panic!("{what} not within {timeout:?}");
 }
 
-/// The address the operator's HTTP endpoint bound (it logs it at start).
-fn metrics_address(log: &str) -> Option<String> {
-    log.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| {
-            e["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("serving /metrics"))
-        })
-        .and_then(|e| e["address"].as_str().map(str::to_owned))
-}
-
-async fn scrape(log: &str) -> String {
-    let address = metrics_address(log).expect("the operator logs its metrics address");
-    reqwest::get(format!("http://{address}/metrics"))
-        .await
-        .expect("scraping /metrics")
-        .text()
-        .await
-        .unwrap()
-}
-
 /// The sum of `keyward_reconciles_total` over its outcomes (0 when no series exists yet).
 async fn reconciles_counted(log: &str) -> f64 {
-    scrape(log)
+    Operator::scrape(log)
         .await
         .lines()
         .filter(|l| l.starts_with("keyward_reconciles_total"))
@@ -179,7 +157,7 @@ async fn only_the_leader_reconciles_and_a_killed_leader_hands_over_without_dupli
     w.wait_ready("db2", 1).await;
     assert_eq!(w.versions(&id).await.len(), 3);
 
-    let text = scrape(&survivor.log_text()).await;
+    let text = survivor.metrics().await;
     let calls: BTreeSet<(String, String)> = text
         .lines()
         .filter(|l| l.starts_with("keyward_provider_calls_total{"))

@@ -87,6 +87,33 @@ impl Operator {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The operator's `/metrics` text now.
+    pub async fn metrics(&self) -> String {
+        Self::scrape(&self.log_text()).await
+    }
+
+    /// `/metrics` of the operator that wrote `log` (it logs the address its HTTP endpoint bound;
+    /// the last such line is the running process's, as a restart appends to the same log).
+    pub async fn scrape(log: &str) -> String {
+        let address = log
+            .lines()
+            .rev()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("serving /metrics"))
+            })
+            .and_then(|e| e["address"].as_str().map(str::to_owned))
+            .expect("the operator logs its metrics address");
+        reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .expect("scraping /metrics")
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// SIGKILL, as a crashed node would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -95,19 +122,19 @@ impl Operator {
         }
     }
 
-    /// Waits for the process to exit on its own (e.g. the crash hook); true when it did.
-    pub async fn wait_exit(&mut self, timeout: Duration) -> bool {
+    /// Waits until the operator holds at the crash point `KEYWARD_TEST_CRASH_AFTER` names (it
+    /// says so in its log), then SIGKILLs it there, as a crashed node would be.
+    pub async fn kill_at_crash_point(&mut self, point: &str, timeout: Duration) {
+        let reached = keyward::controller::execute::crash_point_reached(point);
         let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(_)) = child.try_wait()
-            {
-                self.child = None;
-                return true;
-            }
+        while !self.log_text().contains(&reached) {
+            assert!(
+                Instant::now() < deadline,
+                "the operator did not reach the crash point {point} within {timeout:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        false
+        self.kill();
     }
 
     pub async fn restart(&mut self, env: &[(&str, &str)]) {
