@@ -496,13 +496,21 @@ fn target_type_failure(revision: u64, target: &str, error: &TargetTypeError) -> 
     )
 }
 
-/// In debug builds, abort the process when `KEYWARD_TEST_CRASH_AFTER` names this point: a way for
-/// tests to stop the operator exactly between a remote write and its record in status.
+/// In debug builds, when `KEYWARD_TEST_CRASH_AFTER` names this point, say so and hold this
+/// reconcile there for good: the test then SIGKILLs the process, exactly between a remote write
+/// and its record in status.
 pub fn crash_point(configured: Option<&str>, point: &str) {
     if cfg!(debug_assertions) && configured == Some(point) {
-        eprintln!("keyward: KEYWARD_TEST_CRASH_AFTER={point}: aborting on purpose");
-        std::process::abort();
+        eprintln!("{}", crash_point_reached(point));
+        loop {
+            std::thread::park();
+        }
     }
+}
+
+/// The line [`crash_point`] prints when it holds; tests wait for it before the kill.
+pub fn crash_point_reached(point: &str) -> String {
+    format!("keyward: KEYWARD_TEST_CRASH_AFTER={point}: holding here until killed")
 }
 
 /// The id of the secret a plan ends with (for the fingerprint the status records).
