@@ -844,6 +844,32 @@ fn config_map_owner(name: &str, uid: &str, block: bool) -> OwnerReference {
     }
 }
 
+/// A reference to a ConfigMap that never existed: the collector deletes its dependents.
+fn absent_owner() -> OwnerReference {
+    config_map_owner(
+        "never-existed",
+        "00000000-0000-0000-0000-000000000000",
+        false,
+    )
+}
+
+/// Waits until the garbage collector has seen every object of `barrier`'s kind created so far:
+/// it watches each kind in creation order, so once it has collected `barrier` (a dependent of
+/// [`absent_owner`]) it knows the objects created before it. Without this, a delete sent right
+/// after a create can reach the collector before the new dependent does (its watch lags under
+/// load, or the kind's watch has not started yet after the CRD was installed).
+async fn collector_caught_up<K>(api: &Api<K>, barrier: K)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::Serialize,
+    K: serde::de::DeserializeOwned + Send + 'static,
+{
+    let created = api
+        .create(&PostParams::default(), &barrier)
+        .await
+        .expect("creating the collector's barrier");
+    await_gone(api, &created.name_any(), &created.uid().unwrap()).await;
+}
+
 fn owned_secret(name: &str, owner: OwnerReference) -> Secret {
     let mut secret = secret(name, &[], json!({}));
     secret.metadata.owner_references = Some(vec![owner]);
@@ -1091,6 +1117,7 @@ async fn garbage_collector_orphans_or_deletes_dependents_first_as_the_delete_ask
         )
         .await
         .unwrap();
+    collector_caught_up(&secrets, owned_secret("barrier-1", absent_owner())).await;
     config_maps
         .delete("orphaner", &DeleteParams::orphan())
         .await
@@ -1117,6 +1144,10 @@ async fn garbage_collector_orphans_or_deletes_dependents_first_as_the_delete_ask
     blocker.metadata.finalizers = Some(vec![HOLD.into()]);
     blocker.metadata.owner_references = Some(vec![config_map_owner("parent", &owner_uid, true)]);
     widgets.create(&pp, &blocker).await.unwrap();
+    collector_caught_up(&secrets, owned_secret("barrier-2", absent_owner())).await;
+    let mut barrier = widget("barrier", json!({"size": 1}));
+    barrier.metadata.owner_references = Some(vec![absent_owner()]);
+    collector_caught_up(&widgets, barrier).await;
     config_maps
         .delete("parent", &DeleteParams::foreground())
         .await
