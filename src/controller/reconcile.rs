@@ -140,7 +140,8 @@ pub fn error_policy(ms: Arc<ManagedSecret>, error: &Error, _ctx: Arc<Context>) -
     }
 }
 
-/// Writes what a reconcile concluded: the status only when it changed, then the Events.
+/// Writes what a reconcile concluded: the Events, then the status only when it changed. Events
+/// first, so a reader who sees the status tell of a change also finds the Event telling it.
 async fn finish(
     ms: &ManagedSecret,
     api: &Api<ManagedSecret>,
@@ -148,6 +149,9 @@ async fn finish(
     before: &ManagedSecretStatus,
     conclusion: Conclusion,
 ) -> Result<Duration, Error> {
+    ctx.events
+        .publish(&ms.object_ref(&()), &conclusion.events)
+        .await;
     if conclusion.status != *before {
         patch_status(api, &ms.name_any(), &conclusion.status).await?;
     }
@@ -158,9 +162,6 @@ async fn finish(
     });
     ctx.reasons
         .set(&ms.namespace().unwrap_or_default(), &ms.name_any(), reason);
-    ctx.events
-        .publish(&ms.object_ref(&()), &conclusion.events)
-        .await;
     Ok(conclusion.requeue.max(Duration::from_secs(1)))
 }
 

@@ -115,14 +115,15 @@ pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Acti
             }
         }
     };
-    if status != before {
-        patch_status(&api, &name, &status).await?;
-    }
+    // Events first, as for ManagedSecrets: the status never tells of a change before its Event.
     if !events.is_empty() {
         ctx.shared
             .events
             .publish(&mk.object_ref(&()), &events)
             .await;
+    }
+    if status != before {
+        patch_status(&api, &name, &status).await?;
     }
     let reason = find(&status.conditions, READY)
         .and_then(|c| Reason::ALL.into_iter().find(|r| r.as_str() == c.reason));

@@ -85,10 +85,7 @@ async fn create_mirrors_the_emulator_value_and_reports_ready(cloud: Cloud) {
     assert_eq!(labels["app.kubernetes.io/managed-by"], "keyward");
     assert_eq!(labels["keyward.dev/managed-secret"], "db");
     assert_eq!(secret.metadata.owner_references.unwrap()[0].name, "db");
-    let reasons = w.event_reasons("db").await;
-    for want in ["Created", "Mirrored"] {
-        assert!(reasons.iter().any(|r| r == want), "{want} in {reasons:?}");
-    }
+    w.wait_events("db", &["Created", "Mirrored"]).await;
 }
 
 async fn a_version_created_in_the_emulator_is_mirrored_within_one_refresh(cloud: Cloud) {
@@ -143,7 +140,7 @@ async fn rotation_by_annotation_creates_exactly_one_version(cloud: Cloud) {
         let versions = w.versions(&id).await;
         assert!(versions[0].description.starts_with("keyward:"));
     }
-    assert!(w.event_reasons("db").await.iter().any(|r| r == "Rotated"));
+    w.wait_events("db", &["Rotated"]).await;
 }
 
 async fn push_creates_one_version_per_change_of_the_source(cloud: Cloud) {
@@ -625,8 +622,7 @@ async fn a_hand_edited_target_is_repaired() {
         *data == good
     })
     .await;
-    let reasons = w.event_reasons("db").await;
-    assert!(reasons.iter().any(|r| r == "DriftRepaired"), "{reasons:?}");
+    w.wait_events("db", &["DriftRepaired"]).await;
 }
 
 #[tokio::test]

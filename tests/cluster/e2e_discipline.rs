@@ -218,10 +218,8 @@ async fn a_refused_target_write_is_reported_with_the_api_servers_message() {
         message.contains("frozen") && message.contains("422"),
         "{message}"
     );
-    assert!(
-        w.event_reasons("db").await.iter().any(|r| r == "Failed"),
-        "an Event tells it too"
-    );
+    // An Event tells it too.
+    w.wait_events("db", &["Failed"]).await;
     assert_eq!(
         w.secret_data("frozen").await.unwrap(),
         [("theirs".to_string(), b"kept".to_vec())].into()

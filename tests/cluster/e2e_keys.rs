@@ -234,7 +234,11 @@ async fn a_key_due_on_schedule_gets_exactly_one_version_and_one_more_on_request(
             .iter()
             .any(|v| Some(&v.id) == current(&mk).as_ref())
     );
-    let reasons = kw.w.event_reasons("mek").await;
+    let reasons =
+        kw.w.wait_event_reasons("mek", "two Rotated", |seen| {
+            seen.iter().filter(|r| *r == "Rotated").count() >= 2
+        })
+        .await;
     assert_eq!(
         reasons.iter().filter(|r| *r == "Rotated").count(),
         2,

@@ -515,6 +515,38 @@ impl World {
             .collect()
     }
 
+    /// Waits until the reasons of the object's Events satisfy `check`: an Event is written after
+    /// the change it tells of, so it can lag behind what a test observes.
+    pub async fn wait_event_reasons(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let timeout = Duration::from_secs(30);
+        let mut last = Vec::new();
+        let found = poll(timeout, async || {
+            let reasons = self.event_reasons(name).await;
+            if check(&reasons) {
+                return Some(reasons);
+            }
+            last = reasons;
+            None
+        })
+        .await;
+        found.unwrap_or_else(|| {
+            panic!("Events of {name}: {what} not seen within {timeout:?}; reasons: {last:?}")
+        })
+    }
+
+    /// Waits until the object has an Event with each of `reasons`.
+    pub async fn wait_events(&self, name: &str, reasons: &[&str]) -> Vec<String> {
+        self.wait_event_reasons(name, &format!("{reasons:?}"), |seen| {
+            reasons.iter().all(|want| seen.iter().any(|r| r == want))
+        })
+        .await
+    }
+
     pub async fn events(&self, name: &str) -> Vec<Event> {
         let api: Api<Event> = Api::namespaced(self.client.clone(), self.ns());
         api.list(&ListParams::default())
