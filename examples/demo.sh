@@ -32,6 +32,10 @@ kubeconfig_line=$(tests/controlplane/up.sh | tail -n 1)
 export "${kubeconfig_line?}"
 echo "$kubeconfig_line"
 
+# The emulators keep their state in DEMO_DIR; without it they start as new, empty accounts.
+fresh_accounts=false
+[ -e "$DEMO_DIR/emulator-state.json" ] || fresh_accounts=true
+
 pids=()
 cleanup() {
   say "stopping the operator and the emulator"
@@ -86,10 +90,21 @@ say "starting the operator (logs: $DEMO_DIR/operator.log)"
 # target Secret would look hand-edited after a restart.
 DRIFT_KEY="$DEMO_DIR/drift-key"
 [ -s "$DRIFT_KEY" ] || (umask 077 && head -c 32 /dev/urandom | base64 >"$DRIFT_KEY")
+# A fixed cluster id for the same reason: the emulators' state outlives the control plane, and a
+# rebuilt control plane has a new kube-system uid, which would make the secrets this demo created
+# earlier another cluster's (Ready=False Conflict).
 "$KEYWARD" run --leader-election=false --log-format text --metrics-address 127.0.0.1:9464 \
   --watch-namespaces "$NAMESPACE" --data-hmac-key-file "$DRIFT_KEY" --allowed-endpoints 'http://127.0.0.1:*' \
+  --cluster-id keyward-demo \
   >"$DEMO_DIR/operator.log" 2>&1 &
 pids+=($!)
+
+if $fresh_accounts; then
+  # ManagedSecrets of an earlier demo run name secrets those accounts no longer have (and pin
+  # adopted ids, which are immutable): start over. The operator, running, releases them.
+  say "new emulator accounts: removing what an earlier demo run left in namespace $NAMESPACE"
+  kubectl -n "$NAMESPACE" delete managedsecrets,managedkeys --all --wait=true --timeout=120s
+fi
 
 # The adoption examples name secrets that exist in someone's account; here they are made in the
 # emulator first (as a console user or Terraform would), and the examples point at their ids.
