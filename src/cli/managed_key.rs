@@ -144,6 +144,7 @@ impl ObjectKind for ManagedKeys {
             shared: env.ctx.clone(),
             clients: Default::default(),
             reasons: ObjectReasons::new(KIND, env.ctx.metrics.clone()),
+            own_writes: Default::default(),
         };
         let mut plans = Vec::new();
         for mk in list::<ManagedKey>(&env.ctx.client, scope).await? {

@@ -144,6 +144,7 @@ async fn read_only_context(args: &PlanArgs, client: kube::Client) -> anyhow::Res
         crash_after: None,
         consumers: crate::rollout::consumers::Consumers::default(),
         restarts: Arc::new(crate::rollout::limiter::RestartLimiter::new(0)),
+        own_writes: Default::default(),
     })
 }
 

@@ -52,9 +52,11 @@ pub struct Execution<'a> {
     /// Keys Keyward wrote into the target before (removed when a render no longer has them).
     pub previous_keys: &'a BTreeSet<String>,
     pub now: jiff::Timestamp,
-    /// Debug builds only: abort the process right after this step (`create_version`), to test
-    /// crash safety.
+    /// Debug builds only: hold the reconcile right after this step (`create_version`) for the
+    /// test to kill the process there, to test crash safety.
     pub crash_after: Option<&'a str>,
+    /// Where status writes are recorded until the watch cache shows them.
+    pub own_writes: &'a crate::controller::own_writes::OwnWrites<ManagedSecret>,
 }
 
 /// What the steps have made so far.
@@ -203,7 +205,8 @@ async fn run_step(
                 .unwrap_or_else(|| exec.status.clone());
             let (status, operation) = with_pending(&base, token, *cause, digest, exec.now);
             // The record must be durable before the remote write it describes.
-            patch_status(exec.api, &exec.ms.name_any(), &status).await?;
+            let written = patch_status(exec.api, &exec.ms.name_any(), &status).await?;
+            exec.own_writes.wrote(&written);
             progress.status = Some(status);
             progress.done.push(Done::PendingRecorded(operation));
         }

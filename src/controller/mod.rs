@@ -21,6 +21,7 @@ pub mod execute;
 pub mod indexes;
 pub mod intent;
 pub mod observe;
+pub mod own_writes;
 pub mod plan;
 pub mod reconcile;
 pub mod status;
@@ -262,6 +263,7 @@ async fn run_controller(
     };
     let cluster_store_api: Api<ClusterSecretStore> = Api::all(client.clone());
     let (reader, writer) = reflector::store();
+    ctx.own_writes.cache(namespace.clone(), reader.clone());
     let objects = watcher(ms_api, watcher::Config::default().any_semantic())
         .default_backoff()
         .reflect(writer)
@@ -413,6 +415,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 crash_after: crash_after.clone(),
                 consumers: crate::rollout::consumers::Consumers::default(),
                 restarts: restarts.clone(),
+                own_writes: own_writes::OwnWrites::default(),
             });
             let watched = args.namespaces.clone();
             let namespaces: Vec<Option<String>> = if watched.is_empty() {
@@ -425,6 +428,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 shared: ctx.clone(),
                 clients: crate::keys::clients::KeyClients::default(),
                 reasons: ObjectReasons::new(crate::keys::KIND, metrics.clone()),
+                own_writes: own_writes::OwnWrites::default(),
             });
             async move {
                 tracing::info!("leading: reconciling ManagedSecrets, ManagedKeys and stores");

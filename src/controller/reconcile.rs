@@ -38,6 +38,7 @@ use super::execute::{Execution, execute, final_secret_id};
 use super::indexes::{Index, Uses};
 use super::intent::{Intent, RemoteIntent, SourceIntent, intent_from};
 use super::observe::{observe, observe_versions, store_failing};
+use super::own_writes::OwnWrites;
 use super::plan::cleanup::{
     RemoteCleanup, TargetCleanup, after_delete, after_lookup, remote_first, store_unusable,
     target_cleanup,
@@ -74,6 +75,8 @@ pub struct Context {
     pub consumers: crate::rollout::consumers::Consumers,
     /// The cluster-wide restart limit.
     pub restarts: Arc<crate::rollout::limiter::RestartLimiter>,
+    /// Status writes the watch cache has yet to show.
+    pub own_writes: OwnWrites<ManagedSecret>,
 }
 
 /// A reconcile that could not even report its problem.
@@ -113,6 +116,8 @@ pub async fn reconcile(ms: Arc<ManagedSecret>, ctx: Arc<Context>) -> Result<Acti
         finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner,
         other => Error::Finalizer(Box::new(other)),
     });
+    // The next reconcile of this object starts from the status this one wrote.
+    ctx.own_writes.settle(&ObjectRef::from_obj(&*ms)).await;
     match &result {
         Ok(_) => guard.succeeded(),
         Err(Error::DeletionBlocked(..)) => guard.failed("DeletionBlocked"),
@@ -153,7 +158,8 @@ async fn finish(
         .publish(&ms.object_ref(&()), &conclusion.events)
         .await;
     if conclusion.status != *before {
-        patch_status(api, &ms.name_any(), &conclusion.status).await?;
+        let written = patch_status(api, &ms.name_any(), &conclusion.status).await?;
+        ctx.own_writes.wrote(&written);
     }
     let reason = find(&conclusion.status.conditions, READY).and_then(|c| {
         crate::api::conditions::Reason::ALL
@@ -441,6 +447,7 @@ async fn apply(
             previous_keys: &observed.owned_keys,
             now,
             crash_after: ctx.crash_after.as_deref(),
+            own_writes: &ctx.own_writes,
         },
         &the_plan.steps,
     )

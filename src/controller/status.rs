@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::api::well_known::FIELD_MANAGER;
 
-/// Writes `status` of the object `name` of kind `K`.
-pub async fn patch_status<K, S>(api: &Api<K>, name: &str, status: &S) -> Result<(), kube::Error>
+/// Writes `status` of the object `name` of kind `K`; returns the object as written.
+pub async fn patch_status<K, S>(api: &Api<K>, name: &str, status: &S) -> Result<K, kube::Error>
 where
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     S: Serialize,
@@ -24,5 +24,4 @@ where
         &Patch::Apply(&body),
     )
     .await
-    .map(|_| ())
 }

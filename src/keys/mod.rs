@@ -57,6 +57,7 @@ pub async fn run_controller(
         None => Api::all(client),
     };
     let (reader, writer) = reflector::store();
+    ctx.own_writes.cache(namespace.clone(), reader.clone());
     let gauge = ctx.clone();
     let objects = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()

@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 
 use crate::api::conditions::{READY, Reason, find};
 use crate::api::{ManagedKey, ManagedKeyStatus, OperationCause};
 use crate::controller::events::EventNote;
 use crate::controller::observe::store_failing;
+use crate::controller::own_writes::OwnWrites;
 use crate::controller::plan::backoff::Pace;
 use crate::controller::plan::conclude::{Failing, Failure, provider_failure};
 use crate::controller::reconcile::Context;
@@ -37,6 +39,8 @@ pub struct KeyContext {
     pub shared: Arc<Context>,
     pub clients: KeyClients,
     pub reasons: ObjectReasons,
+    /// Status writes the watch cache has yet to show.
+    pub own_writes: OwnWrites<ManagedKey>,
 }
 
 /// A reconcile that could not even report its problem.
@@ -63,6 +67,14 @@ impl Stop {
 }
 
 pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Action, Error> {
+    let result = reconcile_key(&mk, &ctx).await;
+    // The next reconcile of this key starts from the status this one wrote: a rotation already
+    // made is never taken for one still due.
+    ctx.own_writes.settle(&ObjectRef::from_obj(&*mk)).await;
+    result
+}
+
+async fn reconcile_key(mk: &ManagedKey, ctx: &KeyContext) -> Result<Action, Error> {
     let namespace = mk.namespace().unwrap_or_default();
     let name = mk.name_any();
     let api: Api<ManagedKey> = Api::namespaced(ctx.shared.client.clone(), &namespace);
@@ -76,7 +88,7 @@ pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Acti
     let before = mk.status.clone().unwrap_or_default();
     let now = Timestamp::now();
     let random: f64 = rand::random();
-    let (status, events, requeue_after) = match prepare(&mk, &ctx, now).await {
+    let (status, events, requeue_after) = match prepare(mk, ctx, now).await {
         Err(stopped) => stopped.conclude(&before, now, random),
         Ok(planned) => {
             if !planned.plan.steps.is_empty() {
@@ -87,7 +99,7 @@ pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Acti
                     "planned"
                 );
             }
-            let (facts, stop) = execute(&planned, &api, &name, &ctx).await;
+            let (facts, stop) = execute(&planned, &api, &name, ctx).await;
             let (status, events) = conclude_key(&planned.plan, &planned.intent, &facts, now);
             for fact in &facts {
                 if let KeyFact::Rotated { pending, .. } = fact {
@@ -123,7 +135,8 @@ pub async fn reconcile(mk: Arc<ManagedKey>, ctx: Arc<KeyContext>) -> Result<Acti
             .await;
     }
     if status != before {
-        patch_status(&api, &name, &status).await?;
+        let written = patch_status(&api, &name, &status).await?;
+        ctx.own_writes.wrote(&written);
     }
     let reason = find(&status.conditions, READY)
         .and_then(|c| Reason::ALL.into_iter().find(|r| r.as_str() == c.reason));
@@ -336,13 +349,16 @@ async fn execute(
                         pending_rotation: Some(pending.clone()),
                         ..plan.status.clone()
                     };
-                    if let Err(e) = patch_status(api, name, &announced).await {
-                        let failure = Failure::new(
-                            Reason::ProviderError,
-                            format!("recording the rotation in status failed: {e}"),
-                            Pace::Temporary,
-                        );
-                        return (facts, Some(Stop::new("CreateKeyVersion", failure)));
+                    match patch_status(api, name, &announced).await {
+                        Ok(written) => ctx.own_writes.wrote(&written),
+                        Err(e) => {
+                            let failure = Failure::new(
+                                Reason::ProviderError,
+                                format!("recording the rotation in status failed: {e}"),
+                                Pace::Temporary,
+                            );
+                            return (facts, Some(Stop::new("CreateKeyVersion", failure)));
+                        }
                     }
                 }
                 match keys
