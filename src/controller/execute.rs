@@ -28,7 +28,6 @@ use super::intent::Intent;
 use super::plan::backoff::Pace;
 use super::plan::conclude::{Done, Failure, Outcome, provider_failure, with_pending};
 use super::plan::{Step, TargetRevision, ValueFrom, VersionWrite};
-use super::status::patch_status;
 use super::target::{desired_secret, is_ours, release_patch};
 
 pub use crate::api::well_known::FIELD_MANAGER;
@@ -205,8 +204,9 @@ async fn run_step(
                 .unwrap_or_else(|| exec.status.clone());
             let (status, operation) = with_pending(&base, token, *cause, digest, exec.now);
             // The record must be durable before the remote write it describes.
-            let written = patch_status(exec.api, &exec.ms.name_any(), &status).await?;
-            exec.own_writes.wrote(&written);
+            exec.own_writes
+                .write_status(exec.api, &exec.ms.name_any(), &status)
+                .await?;
             progress.status = Some(status);
             progress.done.push(Done::PendingRecorded(operation));
         }

@@ -10,8 +10,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use kube::Resource;
 use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Resource};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::status::patch_status;
 
 /// How long a reconcile waits for the cache before it lets the object go anyway (the watch is
 /// down or relisting); the object's next reconcile then may see the older status once.
@@ -39,7 +43,7 @@ where
 
 impl<K> OwnWrites<K>
 where
-    K: Resource<DynamicType = ()> + Clone + 'static,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + 'static,
 {
     /// Registers the cache of the controller watching `scope` (a namespace, or `None` for all).
     pub fn cache(&self, scope: Option<String>, store: Store<K>) {
@@ -49,8 +53,21 @@ where
             .insert(scope, store);
     }
 
+    /// Writes the status of the object `name` (see [`patch_status`]) and records the write, for
+    /// [`OwnWrites::settle`] to wait for.
+    pub async fn write_status<S: Serialize>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        status: &S,
+    ) -> Result<(), kube::Error> {
+        let written = patch_status(api, name, status).await?;
+        self.wrote(&written);
+        Ok(())
+    }
+
     /// Records a status write: `written` is the object the API server answered with.
-    pub fn wrote(&self, written: &K) {
+    fn wrote(&self, written: &K) {
         if let Some(version) = written.meta().resource_version.clone() {
             self.written
                 .lock()

@@ -45,7 +45,6 @@ use super::plan::cleanup::{
 };
 use super::plan::conclude::{Conclusion, Done, Failure, Report, conclude, conclude_stop};
 use super::plan::{Decision, PlanInput, RemoteObservation, TargetAccess, plan};
-use super::status::patch_status;
 use super::target::{is_ours, release_patch};
 use crate::stores::snapshot::fingerprint;
 
@@ -158,8 +157,9 @@ async fn finish(
         .publish(&ms.object_ref(&()), &conclusion.events)
         .await;
     if conclusion.status != *before {
-        let written = patch_status(api, &ms.name_any(), &conclusion.status).await?;
-        ctx.own_writes.wrote(&written);
+        ctx.own_writes
+            .write_status(api, &ms.name_any(), &conclusion.status)
+            .await?;
     }
     let reason = find(&conclusion.status.conditions, READY).and_then(|c| {
         crate::api::conditions::Reason::ALL

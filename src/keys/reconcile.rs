@@ -20,7 +20,6 @@ use crate::controller::own_writes::OwnWrites;
 use crate::controller::plan::backoff::Pace;
 use crate::controller::plan::conclude::{Failing, Failure, provider_failure};
 use crate::controller::reconcile::Context;
-use crate::controller::status::patch_status;
 use crate::provider::keys::KeyManager;
 use crate::stores::{ResolvedStore, resolve_store};
 use crate::telemetry::{ObjectReasons, RotationTrigger};
@@ -135,8 +134,7 @@ async fn reconcile_key(mk: &ManagedKey, ctx: &KeyContext) -> Result<Action, Erro
             .await;
     }
     if status != before {
-        let written = patch_status(&api, &name, &status).await?;
-        ctx.own_writes.wrote(&written);
+        ctx.own_writes.write_status(&api, &name, &status).await?;
     }
     let reason = find(&status.conditions, READY)
         .and_then(|c| Reason::ALL.into_iter().find(|r| r.as_str() == c.reason));
@@ -349,16 +347,13 @@ async fn execute(
                         pending_rotation: Some(pending.clone()),
                         ..plan.status.clone()
                     };
-                    match patch_status(api, name, &announced).await {
-                        Ok(written) => ctx.own_writes.wrote(&written),
-                        Err(e) => {
-                            let failure = Failure::new(
-                                Reason::ProviderError,
-                                format!("recording the rotation in status failed: {e}"),
-                                Pace::Temporary,
-                            );
-                            return (facts, Some(Stop::new("CreateKeyVersion", failure)));
-                        }
+                    if let Err(e) = ctx.own_writes.write_status(api, name, &announced).await {
+                        let failure = Failure::new(
+                            Reason::ProviderError,
+                            format!("recording the rotation in status failed: {e}"),
+                            Pace::Temporary,
+                        );
+                        return (facts, Some(Stop::new("CreateKeyVersion", failure)));
                     }
                 }
                 match keys
